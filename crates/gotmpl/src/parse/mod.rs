@@ -1,0 +1,6 @@
+//! Parsing Go template text: lexer, parser, parse tree.
+
+pub mod ast;
+pub mod lex;
+mod number;
+pub mod parser;
