@@ -8,8 +8,8 @@ use crate::gofmt;
 use crate::value::{ListType, MapType, Value};
 
 const NAMES: &[&str] = &[
-    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "call", "html", "js",
-    "urlquery", "eq", "ne", "lt", "le", "gt", "ge",
+    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "call", "html",
+    "js", "urlquery", "eq", "ne", "lt", "le", "gt", "ge",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -21,7 +21,9 @@ use Param::*;
 pub fn builtin(name: &str) -> Option<Func> {
     Some(match name {
         // and/or are evaluated lazily by the executor; these only carry the signature.
-        "and" | "or" => Func::simple(&[Reflect], Some(Reflect), |a| Ok(a.into_iter().next().unwrap_or(Value::Invalid))),
+        "and" | "or" => Func::simple(&[Reflect], Some(Reflect), |a| {
+            Ok(a.into_iter().next().unwrap_or(Value::Invalid))
+        }),
         "not" => Func::simple(&[Reflect], None, |a| Ok(Value::Bool(!a[0].truth()))),
         "len" => Func::simple(&[Reflect], None, |a| length(&a[0]).map(Value::Int)),
         "index" => Func::simple(&[Reflect], Some(Reflect), |a| index(&a[0], &a[1..])),
@@ -37,15 +39,33 @@ pub fn builtin(name: &str) -> Option<Func> {
             Value::Invalid | Value::Nil => Err("call of nil".into()),
             other => Err(format!("non-function of type {}", other.type_name())),
         }),
-        "html" => Func::simple(&[], Some(Any), |a| Ok(Value::from(html_escape(&eval_args(&a))))),
-        "js" => Func::simple(&[], Some(Any), |a| Ok(Value::from(js_escape(&eval_args(&a))))),
-        "urlquery" => Func::simple(&[], Some(Any), |a| Ok(Value::from(query_escape(&eval_args(&a))))),
-        "eq" => Func::simple(&[Reflect], Some(Reflect), |a| eq(&a[0], &a[1..]).map(Value::Bool)),
-        "ne" => Func::simple(&[Reflect, Reflect], None, |a| eq(&a[0], &a[1..2]).map(|b| Value::Bool(!b))),
-        "lt" => Func::simple(&[Reflect, Reflect], None, |a| lt(&a[0], &a[1]).map(Value::Bool)),
-        "le" => Func::simple(&[Reflect, Reflect], None, |a| le(&a[0], &a[1]).map(Value::Bool)),
-        "gt" => Func::simple(&[Reflect, Reflect], None, |a| le(&a[0], &a[1]).map(|b| Value::Bool(!b))),
-        "ge" => Func::simple(&[Reflect, Reflect], None, |a| lt(&a[0], &a[1]).map(|b| Value::Bool(!b))),
+        "html" => Func::simple(&[], Some(Any), |a| {
+            Ok(Value::from(html_escape(&eval_args(&a))))
+        }),
+        "js" => Func::simple(&[], Some(Any), |a| {
+            Ok(Value::from(js_escape(&eval_args(&a))))
+        }),
+        "urlquery" => Func::simple(&[], Some(Any), |a| {
+            Ok(Value::from(query_escape(&eval_args(&a))))
+        }),
+        "eq" => Func::simple(&[Reflect], Some(Reflect), |a| {
+            eq(&a[0], &a[1..]).map(Value::Bool)
+        }),
+        "ne" => Func::simple(&[Reflect, Reflect], None, |a| {
+            eq(&a[0], &a[1..2]).map(|b| Value::Bool(!b))
+        }),
+        "lt" => Func::simple(&[Reflect, Reflect], None, |a| {
+            lt(&a[0], &a[1]).map(Value::Bool)
+        }),
+        "le" => Func::simple(&[Reflect, Reflect], None, |a| {
+            le(&a[0], &a[1]).map(Value::Bool)
+        }),
+        "gt" => Func::simple(&[Reflect, Reflect], None, |a| {
+            le(&a[0], &a[1]).map(|b| Value::Bool(!b))
+        }),
+        "ge" => Func::simple(&[Reflect, Reflect], None, |a| {
+            lt(&a[0], &a[1]).map(|b| Value::Bool(!b))
+        }),
         _ => return None,
     })
 }
@@ -66,7 +86,12 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
     let x = match index {
         Value::Int(i) | Value::Int64(i) => *i,
         Value::Invalid | Value::Nil => return Err("cannot index slice/array with nil".into()),
-        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ))
+        }
     };
     if x < 0 || x as usize > cap {
         return Err(format!("index out of range: {x}"));
@@ -106,7 +131,9 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             Value::Map(m, mt) => {
                 let key = match idx {
                     Value::String(s) => s.to_string(),
-                    Value::Invalid | Value::Nil if *mt == MapType::InterfaceInterface => "<nil>".into(),
+                    Value::Invalid | Value::Nil if *mt == MapType::InterfaceInterface => {
+                        "<nil>".into()
+                    }
                     Value::Invalid | Value::Nil => {
                         return Err("value is nil; should be of type string".into());
                     }
@@ -165,7 +192,9 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     Ok(match item {
         Value::String(s) => match s.get(idx[0]..idx[1]) {
             Some(sub) => Value::from(sub),
-            None => Value::from(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).into_owned()),
+            None => {
+                Value::from(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).into_owned())
+            }
         },
         Value::List(l, t) => Value::List(Rc::new(l[idx[0]..idx[1]].to_vec()), *t),
         Value::Bytes(b) => Value::Bytes(Rc::from(&b[idx[0]..idx[1]])),
@@ -222,8 +251,15 @@ fn eq(a1: &Value, rest: &[Value]) -> Result<bool, String> {
                         !is_valid(x) && !is_valid(y)
                     } else {
                         match (x, y) {
-                            (Value::Map(..), _) | (Value::List(..), _) | (Value::Bytes(_), _) | (Value::Func(_), _) => {
-                                return Err(format!("non-comparable type {}: {}", gofmt::to_string_v(x), x.type_name()));
+                            (Value::Map(..), _)
+                            | (Value::List(..), _)
+                            | (Value::Bytes(_), _)
+                            | (Value::Func(_), _) => {
+                                return Err(format!(
+                                    "non-comparable type {}: {}",
+                                    gofmt::to_string_v(x),
+                                    x.type_name()
+                                ));
                             }
                             (Value::Object(p), Value::Object(q)) => Rc::ptr_eq(p, q),
                             _ => false,
@@ -325,7 +361,9 @@ pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

@@ -86,7 +86,11 @@ pub(crate) fn execute(
             tmpl.limits().max_depth
         )));
     }
-    let dot = Boxed::plain(data.clone());
+    // Go's Execute(nil) runs with an invalid dot, not a nil interface.
+    let dot = Boxed::plain(match data {
+        Value::Nil => Value::Invalid,
+        other => other.clone(),
+    });
     let mut st = State {
         tmpl,
         trees,
@@ -225,7 +229,9 @@ impl<'t, 'o> State<'t, 'o> {
                 }
             }
             Node::Branch(b) => return self.walk_branch(dot, node, b),
-            Node::Template { name, pipe, .. } => self.walk_template(dot, node, name, pipe.as_ref())?,
+            Node::Template { name, pipe, .. } => {
+                self.walk_template(dot, node, name, pipe.as_ref())?
+            }
             Node::Break { .. } => return Ok(Flow::Break),
             Node::Continue { .. } => return Ok(Flow::Continue),
         }
@@ -336,15 +342,20 @@ impl<'t, 'o> State<'t, 'o> {
                 for (i, byte) in bytes.iter().enumerate() {
                     ran = true;
                     let elem = Boxed::plain(Value::Int(*byte as i64));
-                    if let Flow::Break = self.one_iteration(b, Boxed::plain(Value::Int(i as i64)), elem, mark)? {
+                    if let Flow::Break =
+                        self.one_iteration(b, Boxed::plain(Value::Int(i as i64)), elem, mark)?
+                    {
                         break;
                     }
                 }
             }
             Value::Map(m, mt) => {
                 let boxed = *mt != MapType::StringString;
-                let entries: Vec<(String, Value)> =
-                    m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let entries: Vec<(String, Value)> = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 for (k, v) in entries {
                     ran = true;
                     let key = Boxed {
@@ -368,7 +379,9 @@ impl<'t, 'o> State<'t, 'o> {
                 for i in 0..(*n).max(0) {
                     ran = true;
                     let v = if is64 { Value::Int64(i) } else { Value::Int(i) };
-                    if let Flow::Break = self.one_iteration(b, Boxed::plain(v.clone()), Boxed::plain(v), mark)? {
+                    if let Flow::Break =
+                        self.one_iteration(b, Boxed::plain(v.clone()), Boxed::plain(v), mark)?
+                    {
                         break;
                     }
                 }
@@ -387,7 +400,13 @@ impl<'t, 'o> State<'t, 'o> {
         Ok(Flow::Normal)
     }
 
-    fn walk_template(&mut self, dot: &Boxed, node: &'t Node, name: &str, pipe: Option<&'t Pipe>) -> R<()> {
+    fn walk_template(
+        &mut self,
+        dot: &Boxed,
+        node: &'t Node,
+        name: &str,
+        pipe: Option<&'t Pipe>,
+    ) -> R<()> {
         self.at(At::Node(node));
         let tree = match self.trees.get(name) {
             Some(t) => Some(t.clone()),
@@ -421,7 +440,9 @@ impl<'t, 'o> State<'t, 'o> {
             sub.walk_list(&d, &tree.root)?;
         } else {
             // Defined during this execution (by `tpl`): run it from a fresh snapshot.
-            let s = self.tmpl.execute_nested(&tree.name, &new_dot, self.depth + 1)?;
+            let s = self
+                .tmpl
+                .execute_nested(&tree.name, &new_dot, self.depth + 1)?;
             self.write(&s)?;
         }
         Ok(())
@@ -466,14 +487,22 @@ impl<'t, 'o> State<'t, 'o> {
         self.step()?;
         let first = &cmd.args[0];
         match first {
-            Arg::Field { ident, .. } => return self.eval_field_node(dot, first, ident, &cmd.args, fin),
-            Arg::Chain { node, fields, .. } => return self.eval_chain_node(dot, first, node, fields, &cmd.args, fin),
-            Arg::Identifier { name, .. } => return self.eval_function(dot, first, name, At::Cmd(cmd), Some(&cmd.args), fin),
+            Arg::Field { ident, .. } => {
+                return self.eval_field_node(dot, first, ident, &cmd.args, fin)
+            }
+            Arg::Chain { node, fields, .. } => {
+                return self.eval_chain_node(dot, first, node, fields, &cmd.args, fin)
+            }
+            Arg::Identifier { name, .. } => {
+                return self.eval_function(dot, first, name, At::Cmd(cmd), Some(&cmd.args), fin)
+            }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, fin.is_some())?;
                 return Ok(Boxed::plain(self.eval_pipeline(dot, Some(p))?));
             }
-            Arg::Variable { ident, .. } => return self.eval_variable_node(dot, first, ident, Some(&cmd.args), fin),
+            Arg::Variable { ident, .. } => {
+                return self.eval_variable_node(dot, first, ident, Some(&cmd.args), fin)
+            }
             _ => {}
         }
         self.at(At::Arg(first));
@@ -484,7 +513,10 @@ impl<'t, 'o> State<'t, 'o> {
             Arg::Nil { .. } => Err(self.errorf("nil is not a command")),
             Arg::Number { num, .. } => Ok(Boxed::plain(self.ideal_constant(first, num)?)),
             Arg::String { text, .. } => Ok(Boxed::plain(Value::String(text.clone()))),
-            _ => Err(self.errorf(format!("can't evaluate command {}", quote(&first.to_string())))),
+            _ => Err(self.errorf(format!(
+                "can't evaluate command {}",
+                quote(&first.to_string())
+            ))),
         }
     }
 
@@ -507,7 +539,14 @@ impl<'t, 'o> State<'t, 'o> {
         Ok(Value::Invalid)
     }
 
-    fn eval_field_node(&mut self, dot: &Boxed, node: &'t Arg, ident: &[String], args: &'t [Arg], fin: Option<Value>) -> R<Boxed> {
+    fn eval_field_node(
+        &mut self,
+        dot: &Boxed,
+        node: &'t Arg,
+        ident: &[String],
+        args: &'t [Arg],
+        fin: Option<Value>,
+    ) -> R<Boxed> {
         self.at(At::Arg(node));
         self.eval_field_chain(dot, dot.clone(), node, ident, Some(args), fin)
     }
@@ -588,13 +627,15 @@ impl<'t, 'o> State<'t, 'o> {
         let has_args = args.map(|a| a.len() > 1).unwrap_or(false) || fin.is_some();
         match &receiver.v {
             Value::Object(o) => {
-                if let Some((n_params, variadic)) = o.method_arity(name) {
+                if let Some((params, variadic)) = o.method_params(name) {
                     let o = o.clone();
-                    let params = vec![Param::Any; n_params];
-                    let func = Func::simple(&params, if variadic { Some(Param::Any) } else { None }, {
+                    let func = Func::simple(&params, variadic, {
                         let o = o.clone();
                         let name = name.to_string();
-                        move |a| o.call_method(&name, &a).unwrap_or_else(|| Err(format!("no method {name}")))
+                        move |a| {
+                            o.call_method(&name, &a)
+                                .unwrap_or_else(|| Err(format!("no method {name}")))
+                        }
                     });
                     return self.eval_call(dot, &func, false, At::Arg(node), name, args, fin);
                 }
@@ -620,7 +661,9 @@ impl<'t, 'o> State<'t, 'o> {
                             }
                         }
                         MissingKey::Error => {
-                            return Err(self.errorf(format!("map has no entry for key {}", quote(name))));
+                            return Err(
+                                self.errorf(format!("map has no entry for key {}", quote(name)))
+                            );
                         }
                     },
                 });
@@ -644,7 +687,9 @@ impl<'t, 'o> State<'t, 'o> {
             Some(f) => (f.clone(), false),
             None => match builtins::builtin(name) {
                 Some(f) => (f, true),
-                None => return Err(self.errorf(format!("{} is not a defined function", quote(name)))),
+                None => {
+                    return Err(self.errorf(format!("{} is not a defined function", quote(name))))
+                }
             },
         };
         self.eval_call(dot, &func, is_builtin, cmd, name, args, fin)
@@ -747,9 +792,13 @@ impl<'t, 'o> State<'t, 'o> {
             (Value::Invalid, Param::Reflect) => Ok(Value::Invalid),
             (Value::Invalid, Param::Any) => Ok(Value::Nil),
             (Value::Invalid, Param::List) => Ok(Value::list(Vec::new())),
-            (Value::Invalid, Param::StringList) => Ok(Value::List(Rc::new(Vec::new()), ListType::String)),
+            (Value::Invalid, Param::StringList) => {
+                Ok(Value::List(Rc::new(Vec::new()), ListType::String))
+            }
             (Value::Invalid, Param::Dict) => Ok(Value::empty_map()),
-            (Value::Invalid, _) => Err(self.errorf(format!("invalid value; expected {}", p.go_name()))),
+            (Value::Invalid, _) => {
+                Err(self.errorf(format!("invalid value; expected {}", p.go_name())))
+            }
             (_, Param::Any | Param::Reflect) => Ok(v),
             (Value::String(_), Param::Str)
             | (Value::Int(_), Param::Int)
@@ -784,16 +833,27 @@ impl<'t, 'o> State<'t, 'o> {
                 if as_pipe_value {
                     return Ok(Boxed::plain(Value::Nil));
                 }
+                if p == Param::Reflect {
+                    return Ok(Boxed::plain(Value::Invalid));
+                }
                 if p.can_be_nil() {
                     return Ok(Boxed::plain(Value::Nil));
                 }
                 return Err(self.errorf(format!("cannot assign nil to {}", p.go_name())));
             }
-            Arg::Field { ident, .. } => Some(self.eval_field_node(dot, arg, ident, std::slice::from_ref(arg), None)?),
-            Arg::Variable { ident, .. } => Some(self.eval_variable_node(dot, arg, ident, None, None)?),
+            Arg::Field { ident, .. } => {
+                Some(self.eval_field_node(dot, arg, ident, std::slice::from_ref(arg), None)?)
+            }
+            Arg::Variable { ident, .. } => {
+                Some(self.eval_variable_node(dot, arg, ident, None, None)?)
+            }
             Arg::Pipe(pipe) => Some(Boxed::plain(self.eval_pipeline(dot, Some(pipe))?)),
-            Arg::Identifier { name, .. } => Some(self.eval_function(dot, arg, name, At::Arg(arg), None, None)?),
-            Arg::Chain { node, fields, .. } => Some(self.eval_chain_node(dot, arg, node, fields, &[], None)?),
+            Arg::Identifier { name, .. } => {
+                Some(self.eval_function(dot, arg, name, At::Arg(arg), None, None)?)
+            }
+            Arg::Chain { node, fields, .. } => {
+                Some(self.eval_chain_node(dot, arg, node, fields, &[], None)?)
+            }
             _ => None,
         };
         if let Some(v) = computed {
@@ -805,16 +865,26 @@ impl<'t, 'o> State<'t, 'o> {
         let v = match (p, arg) {
             (Param::Bool, Arg::Bool { val, .. }) => Value::Bool(*val),
             (Param::Bool, _) => return Err(self.errorf(format!("expected bool; found {arg}"))),
-            (Param::Float64, Arg::Number { num, .. }) if num.float.is_some() => Value::Float(num.float.unwrap_or(0.0)),
+            (Param::Float64, Arg::Number { num, .. }) if num.float.is_some() => {
+                Value::Float(num.float.unwrap_or(0.0))
+            }
             (Param::Float64, _) => return Err(self.errorf(format!("expected float; found {arg}"))),
-            (Param::Int, Arg::Number { num, .. }) if num.int.is_some() => Value::Int(num.int.unwrap_or(0)),
-            (Param::Int64, Arg::Number { num, .. }) if num.int.is_some() => Value::Int64(num.int.unwrap_or(0)),
-            (Param::Int | Param::Int64, _) => return Err(self.errorf(format!("expected integer; found {arg}"))),
+            (Param::Int, Arg::Number { num, .. }) if num.int.is_some() => {
+                Value::Int(num.int.unwrap_or(0))
+            }
+            (Param::Int64, Arg::Number { num, .. }) if num.int.is_some() => {
+                Value::Int64(num.int.unwrap_or(0))
+            }
+            (Param::Int | Param::Int64, _) => {
+                return Err(self.errorf(format!("expected integer; found {arg}")))
+            }
             (Param::Str, Arg::String { text, .. }) => Value::String(text.clone()),
             (Param::Str, _) => return Err(self.errorf(format!("expected string; found {arg}"))),
             (Param::Any | Param::Reflect, Arg::Bool { val, .. }) => Value::Bool(*val),
             (Param::Any | Param::Reflect, Arg::String { text, .. }) => Value::String(text.clone()),
-            (Param::Any | Param::Reflect, Arg::Number { num, .. }) => self.ideal_constant(arg, num)?,
+            (Param::Any | Param::Reflect, Arg::Number { num, .. }) => {
+                self.ideal_constant(arg, num)?
+            }
             _ => {
                 return Err(self.errorf(format!(
                     "can't handle {arg} for arg of type {}",

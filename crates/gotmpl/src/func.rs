@@ -51,7 +51,10 @@ impl Param {
 
     /// Go's `canBeNil` for the type.
     pub fn can_be_nil(self) -> bool {
-        matches!(self, Param::Any | Param::List | Param::StringList | Param::Dict)
+        matches!(
+            self,
+            Param::Any | Param::List | Param::StringList | Param::Dict
+        )
     }
 }
 
@@ -71,7 +74,12 @@ impl CallContext<'_> {
     }
 
     /// Parses `text` as template `name` into the set and executes it (`tpl`).
-    pub fn parse_and_execute(&self, name: &str, text: &str, data: &Value) -> Result<String, String> {
+    pub fn parse_and_execute(
+        &self,
+        name: &str,
+        text: &str,
+        data: &Value,
+    ) -> Result<String, String> {
         self.template.parse(name, text).map_err(|e| e.to_string())?;
         self.execute_template(name, data)
     }

@@ -53,7 +53,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_depth: 1000,
+            max_depth: 10_000,
             max_output: 256 << 20,
             max_steps: 200_000_000,
         }
@@ -107,7 +107,12 @@ impl Template {
 
     /// `name` is the set's own name (Go's `template.New(name)`), which Go
     /// quotes in "no template associated with" errors.
-    pub fn with_options(name: &str, funcs: FuncMap, missing_key: MissingKey, limits: Limits) -> Template {
+    pub fn with_options(
+        name: &str,
+        funcs: FuncMap,
+        missing_key: MissingKey,
+        limits: Limits,
+    ) -> Template {
         Template {
             shared: Rc::new(Shared {
                 name: name.to_string(),
@@ -124,11 +129,14 @@ impl Template {
     /// As in Go, a body that is empty does not replace an existing template.
     pub fn parse(&self, name: &str, text: &str) -> Result<(), Error> {
         let has_func = |f: &str| self.shared.funcs.contains_key(f) || builtins::is_builtin(f);
-        let trees = parse::parser::parse(name, text, &has_func).map_err(|e| Error::new(e.message))?;
+        let trees =
+            parse::parser::parse(name, text, &has_func).map_err(|e| Error::new(e.message))?;
         let mut map = self.shared.trees.borrow_mut();
         for tree in trees {
             let replace = match map.get(&tree.name) {
-                Some(old) => !parse::ast::is_empty_list(&tree.root) || parse::ast::is_empty_list(&old.root),
+                Some(old) => {
+                    !parse::ast::is_empty_list(&tree.root) || parse::ast::is_empty_list(&old.root)
+                }
                 None => true,
             };
             if replace {
@@ -156,7 +164,12 @@ impl Template {
         self.execute_nested(name, data, 0)
     }
 
-    pub(crate) fn execute_nested(&self, name: &str, data: &Value, depth: usize) -> Result<String, Error> {
+    pub(crate) fn execute_nested(
+        &self,
+        name: &str,
+        data: &Value,
+        depth: usize,
+    ) -> Result<String, Error> {
         let snapshot = self.shared.trees.borrow().clone();
         let Some(tree) = snapshot.get(name).cloned() else {
             return Err(Error::new(format!(

@@ -43,8 +43,9 @@ pub trait Object: fmt::Debug {
     fn type_name(&self) -> String;
     /// Calls a method. `None` when the object has no such method.
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>>;
-    /// Number of arguments a method takes (fixed, variadic), for arity errors.
-    fn method_arity(&self, name: &str) -> Option<(usize, bool)>;
+    /// A method's parameter types (fixed, variadic), so arguments are
+    /// checked as Go checks them. `None` when there is no such method.
+    fn method_params(&self, name: &str) -> Option<(Vec<crate::Param>, Option<crate::Param>)>;
     /// How `%v` prints the object.
     fn format(&self) -> String;
     /// Lets functions downcast to the concrete type.

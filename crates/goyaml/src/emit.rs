@@ -83,7 +83,8 @@ fn analyze(value: &str) -> Analysis {
         let followed_by_whitespace = is_blankz(chars.get(i + 1).copied());
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => {
                     flow_indicators = true;
                     block_indicators = true;
                 }
@@ -93,11 +94,9 @@ fn analyze(value: &str) -> Analysis {
                         block_indicators = true;
                     }
                 }
-                '-' => {
-                    if followed_by_whitespace {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
+                '-' if followed_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
                 }
                 _ => {}
             }
@@ -110,11 +109,9 @@ fn analyze(value: &str) -> Analysis {
                         block_indicators = true;
                     }
                 }
-                '#' => {
-                    if preceded_by_whitespace {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
+                '#' if preceded_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
                 }
                 _ => {}
             }
@@ -214,7 +211,12 @@ struct Scalar {
 }
 
 fn scalar_of(v: &Yaml) -> Option<Scalar> {
-    let plain = |t: String| Some(Scalar { text: t, style: Style::Plain });
+    let plain = |t: String| {
+        Some(Scalar {
+            text: t,
+            style: Style::Plain,
+        })
+    };
     match v {
         Yaml::Null => plain("null".into()),
         Yaml::Bool(b) => plain(b.to_string()),
@@ -230,7 +232,10 @@ fn scalar_of(v: &Yaml) -> Option<Scalar> {
             } else {
                 Style::Double
             };
-            Some(Scalar { text: s.clone(), style })
+            Some(Scalar {
+                text: s.clone(),
+                style,
+            })
         }
         Yaml::Seq(_) | Yaml::Map(_) => None,
     }
@@ -242,10 +247,18 @@ fn go_float(f: f64) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let s = format!("{f:e}");
     let (mant, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
@@ -258,7 +271,7 @@ fn go_float(f: f64) -> String {
         out.push('-');
     }
     // Go's shortest %g switches to exponent form outside 1e-4 <= |f| < 1e6.
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push_str(&digits[..1]);
         if nd > 1 {
             out.push('.');
@@ -320,7 +333,13 @@ impl Emitter {
         self.indention = true;
     }
 
-    fn write_indicator(&mut self, ind: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
+    fn write_indicator(
+        &mut self,
+        ind: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
         if need_whitespace && !self.whitespace {
             self.put(' ');
         }
@@ -406,7 +425,9 @@ impl Emitter {
             style = Style::Double;
         }
         if style == Style::Plain {
-            if (self.flow_level > 0 && !a.flow_plain_allowed) || (self.flow_level == 0 && !a.block_plain_allowed) {
+            if (self.flow_level > 0 && !a.flow_plain_allowed)
+                || (self.flow_level == 0 && !a.block_plain_allowed)
+            {
                 style = Style::Single;
             }
             if s.text.is_empty() && (self.flow_level > 0 || self.simple_key_context) {
@@ -416,7 +437,9 @@ impl Emitter {
         if style == Style::Single && !a.single_quoted_allowed {
             style = Style::Double;
         }
-        if style == Style::Literal && (!a.block_allowed || self.flow_level > 0 || self.simple_key_context) {
+        if style == Style::Literal
+            && (!a.block_allowed || self.flow_level > 0 || self.simple_key_context)
+        {
             style = Style::Double;
         }
         style
@@ -447,7 +470,11 @@ impl Emitter {
         while i < chars.len() {
             let c = chars[i];
             if is_space(c) {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && !chars.get(i + 1).is_some_and(|n| is_space(*n)) {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && !chars.get(i + 1).is_some_and(|n| is_space(*n))
+                {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -726,7 +753,10 @@ mod tests {
             (s("a"), s("x: y")),
             (s("c"), s("")),
             (s("d"), s("line1\nline2")),
-            (s("e"), Node::new(Yaml::Seq(vec![s("1"), Node::new(Yaml::Int(2))]))),
+            (
+                s("e"),
+                Node::new(Yaml::Seq(vec![s("1"), Node::new(Yaml::Int(2))])),
+            ),
         ]);
         assert_eq!(
             marshal(&m),

@@ -35,11 +35,19 @@ pub struct Node {
     pub value: Yaml,
     pub line: usize,
     pub col: usize,
+    /// The text of a plain scalar as written (`yes`, `0x10`), which yaml.v2
+    /// keeps when the target is a Go string.
+    pub source: Option<String>,
 }
 
 impl Node {
     pub fn new(value: Yaml) -> Node {
-        Node { value, line: 0, col: 0 }
+        Node {
+            value,
+            line: 0,
+            col: 0,
+            source: None,
+        }
     }
 }
 

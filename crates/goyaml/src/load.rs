@@ -19,6 +19,24 @@ pub struct Error {
     pub message: String,
 }
 
+impl Error {
+    /// The error as yaml.v2 words it: `yaml: line N: problem`. libyaml
+    /// reports the problem without its "while parsing …" context, and for
+    /// parser errors a line number one less than the marker's.
+    pub fn go_message(&self) -> String {
+        let problem = match self.message.split_once(", ") {
+            Some((ctx, p)) if ctx.starts_with("while ") => p,
+            _ => self.message.as_str(),
+        };
+        let line = if self.line > 1 {
+            self.line - 1
+        } else {
+            self.line
+        };
+        format!("yaml: line {line}: {problem}")
+    }
+}
+
 enum Frame {
     Seq(Vec<Node>, usize, usize, usize),
     /// Pairs so far, pending key, anchor id, position.
@@ -39,13 +57,28 @@ const MAX_EXPANDED_NODES: usize = 10_000_000;
 fn count_nodes(n: &Node) -> usize {
     match &n.value {
         Yaml::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Yaml::Map(pairs) => 1 + pairs.iter().map(|(k, v)| count_nodes(k) + count_nodes(v)).sum::<usize>(),
+        Yaml::Map(pairs) => {
+            1 + pairs
+                .iter()
+                .map(|(k, v)| count_nodes(k) + count_nodes(v))
+                .sum::<usize>()
+        }
         _ => 1,
     }
 }
 
-fn tagged_scalar(value: String, style: TScalarStyle, tag: Option<Tag>, line: usize, col: usize) -> Result<Yaml, Error> {
-    let err = |m: String| Error { line, col, message: m };
+fn tagged_scalar(
+    value: String,
+    style: TScalarStyle,
+    tag: Option<Tag>,
+    line: usize,
+    col: usize,
+) -> Result<Yaml, Error> {
+    let err = |m: String| Error {
+        line,
+        col,
+        message: m,
+    };
     if let Some(tag) = tag {
         let full = format!("{}{}", tag.handle, tag.suffix);
         let short = match full.as_str() {
@@ -69,7 +102,9 @@ fn tagged_scalar(value: String, style: TScalarStyle, tag: Option<Tag>, line: usi
                     ("float", Resolved::Float(f)) => Ok(Yaml::Float(f)),
                     ("float", Resolved::Int(i)) => Ok(Yaml::Float(i as f64)),
                     ("bool", Resolved::Bool(b)) => Ok(Yaml::Bool(b)),
-                    _ => Err(err(format!("cannot decode !!{kind} `{value}` as a !!{kind}"))),
+                    _ => Err(err(format!(
+                        "cannot decode !!{kind} `{value}` as a !!{kind}"
+                    ))),
                 },
             };
         }
@@ -95,12 +130,16 @@ fn is_merge_key(n: &Node) -> bool {
 
 /// Applies yaml.v2 merge semantics: merged pairs are inserted where the `<<`
 /// stands; later explicit keys win, and so do earlier maps of a merge list.
-fn apply_merges(pairs: Vec<(Node, Node)>, line: usize, col: usize) -> Result<Vec<(Node, Node)>, Error> {
+fn apply_merges(
+    pairs: Vec<(Node, Node)>,
+    line: usize,
+    col: usize,
+) -> Result<Vec<(Node, Node)>, Error> {
     if !pairs.iter().any(|(k, _)| is_merge_key(k)) {
         return Ok(pairs);
     }
     let mut out: Vec<(Node, Node)> = Vec::new();
-    let mut set = |out: &mut Vec<(Node, Node)>, k: Node, v: Node| {
+    let set = |out: &mut Vec<(Node, Node)>, k: Node, v: Node| {
         if let Some(slot) = out.iter_mut().find(|(ek, _)| ek.value == k.value) {
             slot.1 = v;
         } else {
@@ -170,21 +209,53 @@ impl MarkedEventReceiver for Loader {
         }
         let (line, col) = (mark.line(), mark.col() + 1);
         match ev {
-            Event::Scalar(value, style, anchor, tag) => match tagged_scalar(value, style, tag, line, col) {
-                Ok(y) => self.insert(Node { value: y, line, col }, anchor),
-                Err(e) => self.fail(e),
-            },
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor, line, col)),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map(Vec::new(), None, anchor, line, col)),
+            Event::Scalar(value, style, anchor, tag) => {
+                let source = (style == TScalarStyle::Plain).then(|| value.clone());
+                match tagged_scalar(value, style, tag, line, col) {
+                    Ok(y) => self.insert(
+                        Node {
+                            value: y,
+                            line,
+                            col,
+                            source,
+                        },
+                        anchor,
+                    ),
+                    Err(e) => self.fail(e),
+                }
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq(Vec::new(), anchor, line, col))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack
+                    .push(Frame::Map(Vec::new(), None, anchor, line, col))
+            }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq(items, anchor, l, c)) = self.stack.pop() {
-                    self.insert(Node { value: Yaml::Seq(items), line: l, col: c }, anchor);
+                    self.insert(
+                        Node {
+                            value: Yaml::Seq(items),
+                            line: l,
+                            col: c,
+                            source: None,
+                        },
+                        anchor,
+                    );
                 }
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map(pairs, _, anchor, l, c)) = self.stack.pop() {
                     match apply_merges(pairs, l, c) {
-                        Ok(pairs) => self.insert(Node { value: Yaml::Map(pairs), line: l, col: c }, anchor),
+                        Ok(pairs) => self.insert(
+                            Node {
+                                value: Yaml::Map(pairs),
+                                line: l,
+                                col: c,
+                                source: None,
+                            },
+                            anchor,
+                        ),
                         Err(e) => self.fail(e),
                     }
                 }
@@ -193,12 +264,20 @@ impl MarkedEventReceiver for Loader {
                 Some(n) => {
                     self.expanded += count_nodes(&n);
                     if self.expanded > MAX_EXPANDED_NODES {
-                        self.fail(Error { line, col, message: "document expands to too many nodes through aliases".into() });
+                        self.fail(Error {
+                            line,
+                            col,
+                            message: "document expands to too many nodes through aliases".into(),
+                        });
                         return;
                     }
                     self.insert(n, 0)
                 }
-                None => self.fail(Error { line, col, message: "unknown anchor referenced".into() }),
+                None => self.fail(Error {
+                    line,
+                    col,
+                    message: "unknown anchor referenced".into(),
+                }),
             },
             Event::DocumentStart => {}
             Event::DocumentEnd => {}
@@ -237,9 +316,14 @@ mod tests {
 
     #[test]
     fn merges_and_scalars() {
-        let docs = load_all("base: &b {a: 1, b: yes}\nx:\n  <<: *b\n  b: '2'\n").unwrap_or_default();
-        let Yaml::Map(top) = &docs[0].value else { panic!("not a map") };
-        let Yaml::Map(x) = &top[1].1.value else { panic!("not a map") };
+        let docs =
+            load_all("base: &b {a: 1, b: yes}\nx:\n  <<: *b\n  b: '2'\n").unwrap_or_default();
+        let Yaml::Map(top) = &docs[0].value else {
+            panic!("not a map")
+        };
+        let Yaml::Map(x) = &top[1].1.value else {
+            panic!("not a map")
+        };
         assert_eq!(x[0].1.value, Yaml::Int(1));
         assert_eq!(x[1].1.value, Yaml::Str("2".into()));
         assert_eq!(top[1].0.line, 2);

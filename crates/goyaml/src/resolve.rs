@@ -16,7 +16,9 @@ pub enum Resolved {
 
 fn map_lookup(s: &str) -> Option<Resolved> {
     Some(match s {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Resolved::Bool(true),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Resolved::Bool(true)
+        }
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
             Resolved::Bool(false)
         }
@@ -122,7 +124,11 @@ fn is_timestamp(s: &str) -> bool {
     };
     let mut parts = date.split('-');
     let ok_num = |p: Option<&str>, max: u32| {
-        p.is_some_and(|p| (1..=2).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|v| v >= 1 && v <= max))
+        p.is_some_and(|p| {
+            (1..=2).contains(&p.len())
+                && p.bytes().all(|c| c.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|v| v >= 1 && v <= max)
+        })
     };
     if !ok_num(parts.next(), 12) || !ok_num(parts.next(), 31) || parts.next().is_some() {
         return false;
@@ -149,7 +155,9 @@ fn is_timestamp(s: &str) -> bool {
     }
     let nums: Vec<&str> = hms.split(':').collect();
     if nums.len() != 3
-        || nums.iter().any(|n| !(1..=2).contains(&n.len()) || !n.bytes().all(|c| c.is_ascii_digit()))
+        || nums
+            .iter()
+            .any(|n| !(1..=2).contains(&n.len()) || !n.bytes().all(|c| c.is_ascii_digit()))
     {
         return false;
     }
@@ -157,7 +165,9 @@ fn is_timestamp(s: &str) -> bool {
         None | Some("Z") => true,
         Some(z) => {
             let z = &z[1..];
-            z.len() == 5 && z.as_bytes()[2] == b':' && z.bytes().filter(u8::is_ascii_digit).count() == 4
+            z.len() == 5
+                && z.as_bytes()[2] == b':'
+                && z.bytes().filter(u8::is_ascii_digit).count() == 4
         }
     }
 }

@@ -17,8 +17,10 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/Masterminds/sprig/v3"
@@ -164,11 +166,31 @@ func render(c tcase) (out string, err error) {
 	helm := c.Mode == "helm"
 	funcs := sprig.TxtFuncMap()
 	delete(funcs, "expandenv")
+	if epoch := os.Getenv("SOURCE_DATE_EPOCH"); epoch != "" {
+		if secs, err := strconv.ParseInt(epoch, 10, 64); err == nil {
+			funcs["now"] = func() time.Time { return time.Unix(secs, 0).UTC() }
+		}
+	}
+	if helm {
+		// Helm's engine drops both (pkg/engine/funcs.go).
+		delete(funcs, "env")
+	}
 	root := template.New(c.Entry)
 	tplCount := 0
+	included := map[string]int{}
+	// Helm's guard against runaway include recursion (engine.go includeFun).
 	funcs["include"] = func(name string, data interface{}) (string, error) {
 		var buf strings.Builder
+		if v, ok := included[name]; ok {
+			if v > 1000 {
+				return "", fmt.Errorf("rendering template has a nested reference name: %s: unable to execute template", name)
+			}
+			included[name]++
+		} else {
+			included[name] = 1
+		}
 		err := root.ExecuteTemplate(&buf, name, data)
+		included[name]--
 		return buf.String(), err
 	}
 	funcs["tpl"] = func(text string, data interface{}) (string, error) {
@@ -201,18 +223,20 @@ func render(c tcase) (out string, err error) {
 		return val, nil
 	}
 	funcs["fail"] = func(msg string) (string, error) { return "", errors.New(msg) }
-	funcs["env"] = func(name string, def ...string) (string, error) {
-		if len(def) > 1 {
-			return "", errors.New("more than 1 optional argument prohibited")
+	if !helm {
+		funcs["env"] = func(name string, def ...string) (string, error) {
+			if len(def) > 1 {
+				return "", errors.New("more than 1 optional argument prohibited")
+			}
+			v, ok := c.Env[name]
+			if (!ok || v == "") && len(def) == 1 {
+				return def[0], nil
+			}
+			if !ok && c.EnvStrict {
+				return "", fmt.Errorf("the environment variable %q must be set or default must be provided", name)
+			}
+			return v, nil
 		}
-		v, ok := c.Env[name]
-		if (!ok || v == "") && len(def) == 1 {
-			return def[0], nil
-		}
-		if !ok && c.EnvStrict {
-			return "", fmt.Errorf("the environment variable %q must be set or default must be provided", name)
-		}
-		return v, nil
 	}
 	if helm {
 		funcs["toYaml"] = func(v interface{}) string {
@@ -256,6 +280,16 @@ func render(c tcase) (out string, err error) {
 				return ""
 			}
 			return string(b)
+		}
+		funcs["lookup"] = func(apiversion, kind, namespace, name string) (map[string]interface{}, error) {
+			return map[string]interface{}{}, nil
+		}
+		funcs["mustToYaml"] = func(v interface{}) (string, error) {
+			b, err := yaml.Marshal(v)
+			if err != nil {
+				return "", err
+			}
+			return strings.TrimSuffix(string(b), "\n"), nil
 		}
 		funcs["toToml"] = func(v interface{}) string {
 			b := bytes.NewBuffer(nil)

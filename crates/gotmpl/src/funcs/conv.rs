@@ -62,7 +62,13 @@ pub fn parse_float(s: &str) -> Option<f64> {
     let t = s.to_ascii_lowercase();
     let body = t.trim_start_matches(['+', '-']);
     match body {
-        "inf" | "infinity" => return Some(if t.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "inf" | "infinity" => {
+            return Some(if t.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            })
+        }
         "nan" => return Some(f64::NAN),
         _ => {}
     }
@@ -99,13 +105,7 @@ pub fn to_float64(v: &Value) -> f64 {
         Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::String(s) => parse_float(s).unwrap_or(0.0),
-        Value::Bool(b) => {
-            if *b {
-                1.0
-            } else {
-                0.0
-            }
-        }
+        Value::Bool(b) if *b => 1.0,
         _ => 0.0,
     }
 }
@@ -156,7 +156,10 @@ pub fn string_list(items: Vec<String>) -> Value {
 }
 
 pub fn int_list(items: Vec<i64>) -> Value {
-    Value::List(Rc::new(items.into_iter().map(Value::Int).collect()), ListType::Int)
+    Value::List(
+        Rc::new(items.into_iter().map(Value::Int).collect()),
+        ListType::Int,
+    )
 }
 
 /// The string inside a `string` argument (the executor has checked the type).
@@ -185,9 +188,12 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
             let (x, y) = (x.borrow(), y.borrow());
             tx == ty
                 && x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
         }
-        (Value::Object(x), Value::Object(y)) => x.type_name() == y.type_name() && x.format() == y.format(),
+        (Value::Object(x), Value::Object(y)) => {
+            x.type_name() == y.type_name() && x.format() == y.format()
+        }
         _ => false,
     }
 }

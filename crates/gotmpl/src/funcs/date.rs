@@ -6,16 +6,34 @@
 
 use std::rc::Rc;
 
-use super::conv::{i, s, to_int64};
+use super::conv::{i, s};
 use super::Registry;
 use crate::func::Param::*;
 use crate::value::{Object, Value};
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// A Go `time.Time`: an instant plus the zone it is shown in.
 #[derive(Clone, Debug)]
@@ -71,7 +89,15 @@ impl GoTime {
         }
     }
 
+    /// The current time, or `SOURCE_DATE_EPOCH` when it is set, so that
+    /// renders can be reproduced (the reproducible-builds convention).
     pub fn now() -> GoTime {
+        if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+        {
+            return GoTime::utc(epoch, 0);
+        }
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -162,8 +188,13 @@ impl GoTime {
             Std::UnderYearDay => out.push_str(&format!("{:>3}", c.yday)),
             Std::ZeroYearDay => out.push_str(&format!("{:03}", c.yday)),
             Std::Hour => out.push_str(&format!("{:02}", c.hour)),
-            Std::Hour12 => out.push_str(&(if c.hour % 12 == 0 { 12 } else { c.hour % 12 }).to_string()),
-            Std::ZeroHour12 => out.push_str(&format!("{:02}", if c.hour % 12 == 0 { 12 } else { c.hour % 12 })),
+            Std::Hour12 => {
+                out.push_str(&(if c.hour % 12 == 0 { 12 } else { c.hour % 12 }).to_string())
+            }
+            Std::ZeroHour12 => out.push_str(&format!(
+                "{:02}",
+                if c.hour % 12 == 0 { 12 } else { c.hour % 12 }
+            )),
             Std::Minute => out.push_str(&c.minute.to_string()),
             Std::ZeroMinute => out.push_str(&format!("{:02}", c.minute)),
             Std::Second => out.push_str(&c.second.to_string()),
@@ -178,7 +209,12 @@ impl GoTime {
                         tz(out, false, false, false, false);
                     }
                 }
-                TzKind::Num { colon, secs, short, z } => tz(out, colon, secs, short, z),
+                TzKind::Num {
+                    colon,
+                    secs,
+                    short,
+                    z,
+                } => tz(out, colon, secs, short, z),
             },
             Std::Frac { sep, digits, trim } => {
                 let frac = format!("{:09}", self.nanos);
@@ -201,7 +237,12 @@ impl GoTime {
 #[derive(Clone, Copy, Debug)]
 enum TzKind {
     Name,
-    Num { colon: bool, secs: bool, short: bool, z: bool },
+    Num {
+        colon: bool,
+        secs: bool,
+        short: bool,
+        z: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -229,7 +270,11 @@ enum Std {
     PM,
     Pm,
     Tz(TzKind),
-    Frac { sep: char, digits: usize, trim: bool },
+    Frac {
+        sep: char,
+        digits: usize,
+        trim: bool,
+    },
 }
 
 /// Go's `nextStdChunk`: literal prefix, layout element, rest.
@@ -260,8 +305,14 @@ fn next_std_chunk(layout: &str) -> (&str, Option<Std>, &str) {
             }
             b'M' if has(i, "MST") => Some((Std::Tz(TzKind::Name), 3)),
             b'0' if b.get(i + 1).is_some_and(|c| (b'1'..=b'6').contains(c)) => {
-                let std = [Std::ZeroMonth, Std::ZeroDay, Std::ZeroHour12, Std::ZeroMinute, Std::ZeroSecond, Std::Year]
-                    [(b[i + 1] - b'1') as usize];
+                let std = [
+                    Std::ZeroMonth,
+                    Std::ZeroDay,
+                    Std::ZeroHour12,
+                    Std::ZeroMinute,
+                    Std::ZeroSecond,
+                    Std::Year,
+                ][(b[i + 1] - b'1') as usize];
                 Some((std, 2))
             }
             b'0' if has(i, "002") => Some((Std::ZeroYearDay, 3)),
@@ -301,17 +352,19 @@ fn next_std_chunk(layout: &str) -> (&str, Option<Std>, &str) {
                     ("07:00", true, false, false),
                     ("07", false, false, true),
                 ];
-                forms.iter().find(|(f, ..)| has(i, &format!("{p}{f}"))).map(|(f, colon, secs, short)| {
-                    (
-                        Std::Tz(TzKind::Num {
-                            colon: *colon,
-                            secs: *secs,
-                            short: *short,
-                            z,
-                        }),
-                        f.len() + 1,
-                    )
-                })
+                forms.iter().find(|(f, ..)| has(i, &format!("{p}{f}"))).map(
+                    |(f, colon, secs, short)| {
+                        (
+                            Std::Tz(TzKind::Num {
+                                colon: *colon,
+                                secs: *secs,
+                                short: *short,
+                                z,
+                            }),
+                            f.len() + 1,
+                        )
+                    },
+                )
             }
             b'.' | b',' if b.get(i + 1).is_some_and(|c| *c == b'0' || *c == b'9') => {
                 let ch = b[i + 1];
@@ -348,7 +401,11 @@ impl Object for GoTime {
         let c = self.civil();
         Some(Ok(match name {
             "Unix" => Value::Int64(self.unix),
-            "UnixNano" => Value::Int64(self.unix.wrapping_mul(1_000_000_000).wrapping_add(self.nanos as i64)),
+            "UnixNano" => Value::Int64(
+                self.unix
+                    .wrapping_mul(1_000_000_000)
+                    .wrapping_add(self.nanos as i64),
+            ),
             "UnixMilli" => Value::Int64(self.unix * 1000 + (self.nanos / 1_000_000) as i64),
             "Year" => Value::Int(c.year),
             "Month" => Value::from(MONTHS[c.month as usize - 1]),
@@ -368,11 +425,13 @@ impl Object for GoTime {
             _ => return None,
         }))
     }
-    fn method_arity(&self, name: &str) -> Option<(usize, bool)> {
+    fn method_params(&self, name: &str) -> Option<(Vec<crate::Param>, Option<crate::Param>)> {
         match name {
-            "Format" => Some((1, false)),
-            "Unix" | "UnixNano" | "UnixMilli" | "Year" | "Month" | "Day" | "Hour" | "Minute" | "Second"
-            | "Nanosecond" | "YearDay" | "Weekday" | "String" | "UTC" => Some((0, false)),
+            "Format" => Some((vec![crate::Param::Str], None)),
+            "Unix" | "UnixNano" | "UnixMilli" | "Year" | "Month" | "Day" | "Hour" | "Minute"
+            | "Second" | "Nanosecond" | "YearDay" | "Weekday" | "String" | "UTC" => {
+                Some((vec![], None))
+            }
             _ => None,
         }
     }
@@ -383,7 +442,10 @@ impl Object for GoTime {
         self
     }
     fn json(&self) -> Option<String> {
-        Some(format!("\"{}\"", self.format("2006-01-02T15:04:05.999999999Z07:00")))
+        Some(format!(
+            "\"{}\"",
+            self.format("2006-01-02T15:04:05.999999999Z07:00")
+        ))
     }
 }
 
@@ -458,13 +520,17 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_end == 0 {
             return Err(err());
         }
         let num: f64 = rest[..num_end].parse().map_err(|_| err())?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
         let mult = match unit {
@@ -474,7 +540,12 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => return Err(format!("time: missing unit in duration {}", crate::gofmt::quote(orig))),
+            "" => {
+                return Err(format!(
+                    "time: missing unit in duration {}",
+                    crate::gofmt::quote(orig)
+                ))
+            }
             u => {
                 return Err(format!(
                     "time: unknown unit {} in duration {}",
@@ -507,7 +578,11 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
     let mut l = layout;
     let mut v = value;
     let take_num = |v: &mut &str, min_len: usize, max_len: usize| -> Option<i64> {
-        let n = v.bytes().take(max_len).take_while(u8::is_ascii_digit).count();
+        let n = v
+            .bytes()
+            .take(max_len)
+            .take_while(u8::is_ascii_digit)
+            .count();
         if n < min_len {
             return None;
         }
@@ -522,26 +597,49 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
         l = rest;
         match std {
             Std::LongYear => year = take_num(&mut v, 4, 4).ok_or_else(bad)?,
-            Std::Year => year = 1900 + take_num(&mut v, 2, 2).ok_or_else(bad)? + if year < 69 { 100 } else { 0 },
-            Std::NumMonth | Std::ZeroMonth => month = take_num(&mut v, 1, 2).ok_or_else(bad)? as u32,
+            Std::Year => {
+                year =
+                    1900 + take_num(&mut v, 2, 2).ok_or_else(bad)? + if year < 69 { 100 } else { 0 }
+            }
+            Std::NumMonth | Std::ZeroMonth => {
+                month = take_num(&mut v, 1, 2).ok_or_else(bad)? as u32
+            }
             Std::Month | Std::LongMonth => {
                 let idx = MONTHS
                     .iter()
                     .position(|m| {
-                        let name = if matches!(std, Std::Month) { &m[..3] } else { m };
+                        let name = if matches!(std, Std::Month) {
+                            &m[..3]
+                        } else {
+                            m
+                        };
                         v.starts_with(name)
                     })
                     .ok_or_else(bad)?;
-                let len = if matches!(std, Std::Month) { 3 } else { MONTHS[idx].len() };
+                let len = if matches!(std, Std::Month) {
+                    3
+                } else {
+                    MONTHS[idx].len()
+                };
                 v = &v[len..];
                 month = idx as u32 + 1;
             }
             Std::WeekDay | Std::LongWeekDay => {
                 let idx = DAYS
                     .iter()
-                    .position(|d| v.starts_with(if matches!(std, Std::WeekDay) { &d[..3] } else { d }))
+                    .position(|d| {
+                        v.starts_with(if matches!(std, Std::WeekDay) {
+                            &d[..3]
+                        } else {
+                            d
+                        })
+                    })
                     .ok_or_else(bad)?;
-                v = &v[if matches!(std, Std::WeekDay) { 3 } else { DAYS[idx].len() }..];
+                v = &v[if matches!(std, Std::WeekDay) {
+                    3
+                } else {
+                    DAYS[idx].len()
+                }..];
             }
             Std::Day | Std::ZeroDay | Std::UnderDay => {
                 v = v.trim_start_matches(' ');
@@ -613,8 +711,11 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
             hour = 0;
         }
     }
-    if !(1..=12).contains(&month) || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59 {
-        return Err(format!("parsing time {}: day out of range", crate::gofmt::quote(value)));
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 59 {
+        return Err(format!(
+            "parsing time {}: day out of range",
+            crate::gofmt::quote(value)
+        ));
     }
     let days = days_from_civil(year, month, day);
     let unix = days * 86400 + (hour * 3600 + min * 60 + sec) as i64 - offset as i64;
@@ -622,7 +723,11 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
         unix,
         nanos,
         offset,
-        zone: if offset == 0 { "UTC".into() } else { String::new() },
+        zone: if offset == 0 {
+            "UTC".into()
+        } else {
+            String::new()
+        },
     })
 }
 
@@ -651,27 +756,44 @@ fn time_value(t: GoTime) -> Value {
 
 pub fn register(r: &mut Registry) {
     r.add("now", &[], None, |_| Ok(time_value(GoTime::now())));
-    r.add("date", &[Str, Any], None, |a| Ok(in_zone(as_time(&a[1]), "Local").format(s(&a[0])).into()));
+    r.add("date", &[Str, Any], None, |a| {
+        Ok(in_zone(as_time(&a[1]), "Local").format(s(&a[0])).into())
+    });
     for name in ["dateInZone", "date_in_zone"] {
         r.add(name, &[Str, Any, Str], None, |a| {
             Ok(in_zone(as_time(&a[1]), s(&a[2])).format(s(&a[0])).into())
         });
     }
-    r.add("htmlDate", &[Any], None, |a| Ok(in_zone(as_time(&a[0]), "Local").format("2006-01-02").into()));
+    r.add("htmlDate", &[Any], None, |a| {
+        Ok(in_zone(as_time(&a[0]), "Local").format("2006-01-02").into())
+    });
     r.add("htmlDateInZone", &[Any, Str], None, |a| {
-        Ok(in_zone(as_time(&a[0]), s(&a[1])).format("2006-01-02").into())
+        Ok(in_zone(as_time(&a[0]), s(&a[1]))
+            .format("2006-01-02")
+            .into())
     });
-    r.add("unixEpoch", &[Any], None, |a| Ok(as_time(&a[0]).unix.to_string().into()));
+    r.add("unixEpoch", &[Any], None, |a| {
+        Ok(as_time(&a[0]).unix.to_string().into())
+    });
     r.add("toDate", &[Str, Str], None, |a| {
-        Ok(time_value(parse_time(s(&a[0]), s(&a[1])).unwrap_or(GoTime {
-            unix: -62135596800,
-            nanos: 0,
-            offset: 0,
-            zone: "UTC".into(),
-        })))
+        Ok(time_value(parse_time(s(&a[0]), s(&a[1])).unwrap_or(
+            GoTime {
+                unix: -62135596800,
+                nanos: 0,
+                offset: 0,
+                zone: "UTC".into(),
+            },
+        )))
     });
-    r.add("mustToDate", &[Str, Str], None, |a| Ok(time_value(parse_time(s(&a[0]), s(&a[1]))?)));
-    for (name, must) in [("dateModify", false), ("date_modify", false), ("mustDateModify", true), ("must_date_modify", true)] {
+    r.add("mustToDate", &[Str, Str], None, |a| {
+        Ok(time_value(parse_time(s(&a[0]), s(&a[1]))?))
+    });
+    for (name, must) in [
+        ("dateModify", false),
+        ("date_modify", false),
+        ("mustDateModify", true),
+        ("must_date_modify", true),
+    ] {
         r.add(name, &[Str, Any], None, move |a| {
             let t = as_time(&a[1]);
             match parse_duration(s(&a[0])) {
@@ -688,9 +810,11 @@ pub fn register(r: &mut Registry) {
         });
     }
     r.add("duration", &[Any], None, |a| {
+        // sprig accepts only a string or an int64; anything else is 0.
         let n = match &a[0] {
             Value::String(st) => st.parse::<i64>().unwrap_or(0),
-            other => to_int64(other),
+            Value::Int64(n) => *n,
+            _ => 0,
         };
         Ok(duration_string(n.saturating_mul(1_000_000_000)).into())
     });
@@ -735,9 +859,15 @@ mod tests {
     #[test]
     fn formats_like_go() {
         let t = GoTime::utc(1_700_000_000, 123_000_000);
-        assert_eq!(t.format("2006-01-02T15:04:05Z07:00"), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            t.format("2006-01-02T15:04:05Z07:00"),
+            "2023-11-14T22:13:20Z"
+        );
         assert_eq!(t.format("Jan _2 3:04PM .000"), "Nov 14 10:13PM .123");
-        assert_eq!(t.format(GO_STRING_LAYOUT), "2023-11-14 22:13:20.123 +0000 UTC");
+        assert_eq!(
+            t.format(GO_STRING_LAYOUT),
+            "2023-11-14 22:13:20.123 +0000 UTC"
+        );
     }
 
     #[test]

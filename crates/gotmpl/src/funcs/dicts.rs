@@ -26,11 +26,12 @@ fn merge_into(dst: &Rc<RefCell<Map>>, src: &Rc<RefCell<Map>>, overwrite: bool, d
     if Rc::ptr_eq(dst, src) || depth > 64 {
         return;
     }
-    let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = src
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (k, sv) in entries {
-        if matches!(sv, Value::Nil | Value::Invalid) {
-            continue;
-        }
         let dv = dst.borrow().get(&k).cloned();
         if let (Value::Map(sm, _), Some(Value::Map(dm, _))) = (&sv, &dv) {
             merge_into(dm, sm, overwrite, depth + 1);
@@ -60,14 +61,24 @@ pub fn register(r: &mut Registry) {
         Ok(Value::map(m))
     });
     r.add("get", &[Dict, Str], None, |a| {
-        Ok(dict_ref(&a[0]).borrow().get(s(&a[1])).cloned().unwrap_or_else(|| Value::from("")))
+        Ok(dict_ref(&a[0])
+            .borrow()
+            .get(s(&a[1]))
+            .cloned()
+            .unwrap_or_else(|| Value::from("")))
     });
     r.add("set", &[Dict, Str, Any], None, |a| {
+        if a[0].is_nil_or_invalid() {
+            return Err("assignment to entry in nil map".into());
+        }
         let m = dict_ref(&a[0]);
         m.borrow_mut().insert(s(&a[1]).to_string(), a[2].clone());
         Ok(Value::Map(m, MapType::StringInterface))
     });
     r.add("unset", &[Dict, Str], None, |a| {
+        if a[0].is_nil_or_invalid() {
+            return Ok(Value::Nil);
+        }
         let m = dict_ref(&a[0]);
         m.borrow_mut().remove(s(&a[1]));
         Ok(Value::Map(m, MapType::StringInterface))
@@ -93,7 +104,9 @@ pub fn register(r: &mut Registry) {
         Ok(string_list(keys))
     });
     r.add("values", &[Dict], None, |a| {
-        Ok(Value::list(dict_ref(&a[0]).borrow().values().cloned().collect()))
+        Ok(Value::list(
+            dict_ref(&a[0]).borrow().values().cloned().collect(),
+        ))
     });
     r.add("pick", &[Dict], Some(Str), |a| {
         let src = dict_ref(&a[0]);
@@ -175,7 +188,13 @@ pub fn register(r: &mut Registry) {
         }
         Ok(default)
     });
-    r.add("deepCopy", &[Any], None, |a| Ok(a[0].deep_copy()));
-    r.add("mustDeepCopy", &[Any], None, |a| Ok(a[0].deep_copy()));
+    for name in ["deepCopy", "mustDeepCopy"] {
+        r.add(name, &[Any], None, |a| match &a[0] {
+            Value::Nil | Value::Invalid => {
+                Err("reflect: call of reflect.Value.Type on zero Value".into())
+            }
+            v => Ok(v.deep_copy()),
+        });
+    }
     let _ = ListType::Interface;
 }

@@ -32,7 +32,10 @@ impl std::fmt::Debug for FilesObject {
 fn arg(args: &[Value]) -> Result<String, String> {
     match args.first() {
         Some(Value::String(s)) => Ok(s.to_string()),
-        Some(other) => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+        Some(other) => Err(format!(
+            "wrong type for value; expected string; got {}",
+            other.type_name()
+        )),
         None => Err("missing argument".into()),
     }
 }
@@ -59,18 +62,22 @@ impl Object for FilesObject {
             match name {
                 "Get" => {
                     let p = arg(args)?;
-                    self.source
-                        .get(&p)
-                        .map(Value::from)
-                        .map_err(|reason| format!("{{{{ .Files.Get {} }}}}: {reason}", crate::gofmt::quote(&p)))
+                    self.source.get(&p).map(Value::from).map_err(|reason| {
+                        format!("{{{{ .Files.Get {} }}}}: {reason}", crate::gofmt::quote(&p))
+                    })
                 }
                 "Glob" => {
                     let p = arg(args)?;
-                    let files = self
-                        .source
-                        .glob(&p)
-                        .map_err(|reason| format!("{{{{ .Files.Glob {} }}}}: {reason}", crate::gofmt::quote(&p)))?;
-                    let m: Map = files.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
+                    let files = self.source.glob(&p).map_err(|reason| {
+                        format!(
+                            "{{{{ .Files.Glob {} }}}}: {reason}",
+                            crate::gofmt::quote(&p)
+                        )
+                    })?;
+                    let m: Map = files
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::from(v)))
+                        .collect();
                     Ok(Value::map(m))
                 }
                 "Exists" => Ok(Value::Bool(self.source.exists(&arg(args)?))),
@@ -80,7 +87,12 @@ impl Object for FilesObject {
                     if c.is_empty() {
                         return Ok(Value::string_list(Vec::new()));
                     }
-                    Ok(Value::string_list(c.trim_end_matches('\n').split('\n').map(str::to_string).collect()))
+                    Ok(Value::string_list(
+                        c.trim_end_matches('\n')
+                            .split('\n')
+                            .map(str::to_string)
+                            .collect(),
+                    ))
                 }
                 "AsConfig" | "AsSecrets" => {
                     let secrets = name == "AsSecrets";
@@ -103,10 +115,10 @@ impl Object for FilesObject {
             }
         })())
     }
-    fn method_arity(&self, name: &str) -> Option<(usize, bool)> {
+    fn method_params(&self, name: &str) -> Option<(Vec<crate::Param>, Option<crate::Param>)> {
         match name {
-            "Get" | "Glob" | "Exists" | "IsDir" | "Lines" => Some((1, false)),
-            "AsConfig" | "AsSecrets" => Some((0, false)),
+            "Get" | "Glob" | "Exists" | "IsDir" | "Lines" => Some((vec![crate::Param::Str], None)),
+            "AsConfig" | "AsSecrets" => Some((vec![], None)),
             _ => None,
         }
     }

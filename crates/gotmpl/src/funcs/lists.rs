@@ -43,7 +43,12 @@ pub fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, String> 
 }
 
 fn seq(p: &[i64]) -> Result<String, String> {
-    let join = |v: Vec<i64>| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ");
+    let join = |v: Vec<i64>| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     Ok(match p.len() {
         1 => {
             let (start, end) = (1, p[0]);
@@ -76,7 +81,12 @@ fn ilist(v: Vec<Value>) -> Value {
 
 /// Registers a list function and its `must` twin: the plain one turns an
 /// error into a Go panic, which the engine reports the same way.
-fn both(r: &mut Registry, name: &str, params: &[crate::func::Param], f: fn(Vec<Value>) -> Result<Value, String>) {
+fn both(
+    r: &mut Registry,
+    name: &str,
+    params: &[crate::func::Param],
+    f: fn(Vec<Value>) -> Result<Value, String>,
+) {
     r.add(name, params, None, f);
     let must = format!("must{}{}", name[..1].to_uppercase(), &name[1..]);
     r.add(&must, params, None, f);
@@ -89,7 +99,9 @@ pub fn register(r: &mut Registry) {
         let c = i(&a[0]);
         Ok(int_list(until_step(0, c, if c < 0 { -1 } else { 1 })?))
     });
-    r.add("untilStep", &[Int, Int, Int], None, |a| Ok(int_list(until_step(i(&a[0]), i(&a[1]), i(&a[2]))?)));
+    r.add("untilStep", &[Int, Int, Int], None, |a| {
+        Ok(int_list(until_step(i(&a[0]), i(&a[1]), i(&a[2]))?))
+    });
     r.add("seq", &[], Some(Int), |a| {
         let p: Vec<i64> = a.iter().map(i).collect();
         Ok(seq(&p)?.into())
@@ -117,14 +129,14 @@ pub fn register(r: &mut Registry) {
     both(r, "rest", &[Any], |a| {
         let l = need_list(&a[0], "find rest")?;
         if l.is_empty() {
-            return Ok(Value::Nil);
+            return Ok(ilist(Vec::new()));
         }
         Ok(ilist(l[1..].to_vec()))
     });
     both(r, "initial", &[Any], |a| {
         let l = need_list(&a[0], "find initial")?;
         if l.is_empty() {
-            return Ok(Value::Nil);
+            return Ok(ilist(Vec::new()));
         }
         Ok(ilist(l[..l.len() - 1].to_vec()))
     });
@@ -150,12 +162,20 @@ pub fn register(r: &mut Registry) {
     r.add("without", &[Any], Some(Any), |a| {
         let l = need_list(&a[0], "find without")?;
         let omit = &a[1..];
-        Ok(ilist(l.into_iter().filter(|v| !omit.iter().any(|o| deep_equal(o, v))).collect()))
+        Ok(ilist(
+            l.into_iter()
+                .filter(|v| !omit.iter().any(|o| deep_equal(o, v)))
+                .collect(),
+        ))
     });
     r.add("mustWithout", &[Any], Some(Any), |a| {
         let l = need_list(&a[0], "find without")?;
         let omit = &a[1..];
-        Ok(ilist(l.into_iter().filter(|v| !omit.iter().any(|o| deep_equal(o, v))).collect()))
+        Ok(ilist(
+            l.into_iter()
+                .filter(|v| !omit.iter().any(|o| deep_equal(o, v)))
+                .collect(),
+        ))
     });
     for name in ["has", "mustHas"] {
         r.add(name, &[Any, Any], None, |a| {
@@ -184,11 +204,18 @@ pub fn register(r: &mut Registry) {
                 return Ok(Value::Nil);
             }
             let start = a.get(1).map(to_int64).unwrap_or(0);
-            let end = if a.len() < 3 { items.len() as i64 } else { to_int64(&a[2]) };
+            let end = if a.len() < 3 {
+                items.len() as i64
+            } else {
+                to_int64(&a[2])
+            };
             if start < 0 || end < start || end as usize > items.len() {
-                return Err(format!("reflect: slice index out of range"));
+                return Err("reflect: slice index out of range".to_string());
             }
-            Ok(Value::List(Rc::new(items[start as usize..end as usize].to_vec()), t))
+            Ok(Value::List(
+                Rc::new(items[start as usize..end as usize].to_vec()),
+                t,
+            ))
         });
     }
     r.add("concat", &[], Some(Any), |a| {
@@ -205,7 +232,9 @@ pub fn register(r: &mut Registry) {
             if size <= 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
-            Ok(ilist(l.chunks(size as usize).map(|c| ilist(c.to_vec())).collect()))
+            Ok(ilist(
+                l.chunks(size as usize).map(|c| ilist(c.to_vec())).collect(),
+            ))
         });
     }
 }

@@ -37,14 +37,20 @@ impl Decimal {
     }
 
     fn to_f64(self) -> f64 {
-        format!("{}e{}", self.mantissa, -self.scale).parse().unwrap_or(f64::NAN)
+        format!("{}e{}", self.mantissa, -self.scale)
+            .parse()
+            .unwrap_or(f64::NAN)
     }
 
     fn align(a: Decimal, b: Decimal) -> Option<(i128, i128, i32)> {
         let scale = a.scale.max(b.scale);
         let pa = 10i128.checked_pow((scale - a.scale) as u32)?;
         let pb = 10i128.checked_pow((scale - b.scale) as u32)?;
-        Some((a.mantissa.checked_mul(pa)?, b.mantissa.checked_mul(pb)?, scale))
+        Some((
+            a.mantissa.checked_mul(pa)?,
+            b.mantissa.checked_mul(pb)?,
+            scale,
+        ))
     }
 
     fn add(a: Decimal, b: Decimal) -> Option<Decimal> {
@@ -78,9 +84,16 @@ impl Decimal {
         // a/b = (ma/mb) × 10^(sb - sa); we want N = round(a/b × 10^16).
         let shift = 16 + b.scale - a.scale + 1; // one extra digit for rounding
         let (num, den) = if shift >= 0 {
-            (a.mantissa.checked_mul(10i128.checked_pow(shift as u32)?)?, b.mantissa)
+            (
+                a.mantissa.checked_mul(10i128.checked_pow(shift as u32)?)?,
+                b.mantissa,
+            )
         } else {
-            (a.mantissa, b.mantissa.checked_mul(10i128.checked_pow((-shift) as u32)?)?)
+            (
+                a.mantissa,
+                b.mantissa
+                    .checked_mul(10i128.checked_pow((-shift) as u32)?)?,
+            )
         };
         let q = num / den;
         let rounded = if q >= 0 { (q + 5) / 10 } else { (q - 5) / 10 };
@@ -91,7 +104,12 @@ impl Decimal {
     }
 }
 
-fn decimal_op(first: &Value, rest: &[Value], op: fn(Decimal, Decimal) -> Option<Decimal>, float_op: fn(f64, f64) -> f64) -> Value {
+fn decimal_op(
+    first: &Value,
+    rest: &[Value],
+    op: fn(Decimal, Decimal) -> Option<Decimal>,
+    float_op: fn(f64, f64) -> f64,
+) -> Value {
     let mut acc_f = to_float64(first);
     let mut acc = Decimal::from_f64(acc_f);
     for x in rest {
@@ -113,16 +131,26 @@ fn round(a: &Value, places: i64, round_on: f64) -> f64 {
     let pow = 10f64.powf(places as f64);
     let digit = pow * val;
     let div = digit.fract();
-    let r = if div >= round_on { digit.ceil() } else { digit.floor() };
+    let r = if div >= round_on {
+        digit.ceil()
+    } else {
+        digit.floor()
+    };
     r / pow
 }
 
 pub fn register(r: &mut Registry) {
-    r.add("add1", &[Any], None, |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1))));
-    r.add("add", &[], Some(Any), |a| {
-        Ok(Value::Int64(a.iter().fold(0i64, |acc, x| acc.wrapping_add(to_int64(x)))))
+    r.add("add1", &[Any], None, |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1)))
     });
-    r.add("sub", &[Any, Any], None, |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))));
+    r.add("add", &[], Some(Any), |a| {
+        Ok(Value::Int64(
+            a.iter().fold(0i64, |acc, x| acc.wrapping_add(to_int64(x))),
+        ))
+    });
+    r.add("sub", &[Any, Any], None, |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
+    });
     r.add("div", &[Any, Any], None, |a| {
         let d = to_int64(&a[1]);
         if d == 0 {
@@ -138,36 +166,81 @@ pub fn register(r: &mut Registry) {
         Ok(Value::Int64(to_int64(&a[0]).wrapping_rem(d)))
     });
     r.add("mul", &[Any], Some(Any), |a| {
-        Ok(Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |acc, x| acc.wrapping_mul(to_int64(x)))))
+        Ok(Value::Int64(
+            a[1..]
+                .iter()
+                .fold(to_int64(&a[0]), |acc, x| acc.wrapping_mul(to_int64(x))),
+        ))
     });
     for name in ["max", "biggest"] {
         r.add(name, &[Any], Some(Any), |a| {
-            Ok(Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |acc, x| acc.max(to_int64(x)))))
+            Ok(Value::Int64(
+                a[1..]
+                    .iter()
+                    .fold(to_int64(&a[0]), |acc, x| acc.max(to_int64(x))),
+            ))
         });
     }
     r.add("min", &[Any], Some(Any), |a| {
-        Ok(Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |acc, x| acc.min(to_int64(x)))))
+        Ok(Value::Int64(
+            a[1..]
+                .iter()
+                .fold(to_int64(&a[0]), |acc, x| acc.min(to_int64(x))),
+        ))
     });
     r.add("maxf", &[Any], Some(Any), |a| {
-        Ok(Value::Float(a[1..].iter().fold(to_float64(&a[0]), |acc, x| go_max(acc, to_float64(x)))))
+        Ok(Value::Float(
+            a[1..]
+                .iter()
+                .fold(to_float64(&a[0]), |acc, x| go_max(acc, to_float64(x))),
+        ))
     });
     r.add("minf", &[Any], Some(Any), |a| {
-        Ok(Value::Float(a[1..].iter().fold(to_float64(&a[0]), |acc, x| go_min(acc, to_float64(x)))))
+        Ok(Value::Float(
+            a[1..]
+                .iter()
+                .fold(to_float64(&a[0]), |acc, x| go_min(acc, to_float64(x))),
+        ))
     });
-    r.add("add1f", &[Any], None, |a| Ok(decimal_op(&a[0], &[Value::Int(1)], Decimal::add, |x, y| x + y)));
-    r.add("addf", &[], Some(Any), |a| Ok(decimal_op(&Value::Float(0.0), &a, Decimal::add, |x, y| x + y)));
-    r.add("subf", &[Any], Some(Any), |a| Ok(decimal_op(&a[0], &a[1..], Decimal::sub, |x, y| x - y)));
-    r.add("mulf", &[Any], Some(Any), |a| Ok(decimal_op(&a[0], &a[1..], Decimal::mul, |x, y| x * y)));
+    r.add("add1f", &[Any], None, |a| {
+        Ok(decimal_op(&a[0], &[Value::Int(1)], Decimal::add, |x, y| {
+            x + y
+        }))
+    });
+    r.add("addf", &[], Some(Any), |a| {
+        Ok(decimal_op(&Value::Float(0.0), &a, Decimal::add, |x, y| {
+            x + y
+        }))
+    });
+    r.add("subf", &[Any], Some(Any), |a| {
+        Ok(decimal_op(&a[0], &a[1..], Decimal::sub, |x, y| x - y))
+    });
+    r.add("mulf", &[Any], Some(Any), |a| {
+        Ok(decimal_op(&a[0], &a[1..], Decimal::mul, |x, y| x * y))
+    });
     r.add("divf", &[Any], Some(Any), |a| {
         if a[1..].iter().any(|x| to_float64(x) == 0.0) {
             return Err("decimal division by 0".into());
         }
         Ok(decimal_op(&a[0], &a[1..], Decimal::div, |x, y| x / y))
     });
-    r.add("ceil", &[Any], None, |a| Ok(Value::Float(to_float64(&a[0]).ceil())));
-    r.add("floor", &[Any], None, |a| Ok(Value::Float(to_float64(&a[0]).floor())));
+    r.add("ceil", &[Any], None, |a| {
+        Ok(Value::Float(to_float64(&a[0]).ceil()))
+    });
+    r.add("floor", &[Any], None, |a| {
+        Ok(Value::Float(to_float64(&a[0]).floor()))
+    });
     r.add("round", &[Any, Int], Some(Float64), |a| {
-        let on = a.get(2).and_then(|v| if let Value::Float(f) = v { Some(*f) } else { None }).unwrap_or(0.5);
+        let on = a
+            .get(2)
+            .and_then(|v| {
+                if let Value::Float(f) = v {
+                    Some(*f)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(0.5);
         Ok(Value::Float(round(&a[0], i(&a[1]), on)))
     });
     r.add("randInt", &[Int, Int], None, |a| {
@@ -175,14 +248,18 @@ pub fn register(r: &mut Registry) {
         if hi <= lo {
             return Err("invalid argument to Intn".into());
         }
-        Ok(Value::Int(lo + (super::random::next_u64() % (hi - lo) as u64) as i64))
+        Ok(Value::Int(
+            lo + (super::random::next_u64() % (hi - lo) as u64) as i64,
+        ))
     });
     r.add("atoi", &[Str], None, |a| {
         Ok(Value::Int(a[0].as_str().and_then(atoi).unwrap_or(0)))
     });
     r.add("int", &[Any], None, |a| Ok(Value::Int(to_int64(&a[0]))));
     r.add("int64", &[Any], None, |a| Ok(Value::Int64(to_int64(&a[0]))));
-    r.add("float64", &[Any], None, |a| Ok(Value::Float(to_float64(&a[0]))));
+    r.add("float64", &[Any], None, |a| {
+        Ok(Value::Float(to_float64(&a[0])))
+    });
     r.add("toDecimal", &[Any], None, |a| {
         let s = crate::gofmt::to_string_v(&a[0]);
         let s = s.strip_prefix('+').unwrap_or(&s).to_string();

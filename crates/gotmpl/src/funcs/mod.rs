@@ -18,8 +18,8 @@ mod semver;
 mod strings;
 mod unsupported;
 mod werf;
-mod yaml_toml;
 pub mod yaml;
+mod yaml_toml;
 
 use std::rc::Rc;
 
@@ -37,7 +37,9 @@ pub struct Registry {
 
 impl Registry {
     pub fn new() -> Registry {
-        Registry { map: FuncMap::new() }
+        Registry {
+            map: FuncMap::new(),
+        }
     }
 
     pub fn add(
@@ -47,7 +49,8 @@ impl Registry {
         variadic: Option<Param>,
         f: impl Fn(Vec<Value>) -> Result<Value, String> + 'static,
     ) {
-        self.map.insert(name.to_string(), Func::simple(params, variadic, f));
+        self.map
+            .insert(name.to_string(), Func::simple(params, variadic, f));
     }
 
     pub fn add_ctx(
@@ -98,8 +101,12 @@ pub fn sprig_registry() -> Registry {
     date::register(&mut r);
     semver::register(&mut r);
     unsupported::register(&mut r);
-    r.add("urlParse", &[Param::Str], None, |a| Ok(paths_url::parse(conv::s(&a[0]))));
-    r.add("urlJoin", &[Param::Dict], None, |a| Ok(paths_url::join(&a[0]).into()));
+    r.add("urlParse", &[Param::Str], None, |a| {
+        Ok(paths_url::parse(conv::s(&a[0])))
+    });
+    r.add("urlJoin", &[Param::Dict], None, |a| {
+        Ok(paths_url::join(&a[0]).into())
+    });
     r
 }
 
@@ -160,7 +167,11 @@ mod paths_url {
     pub fn join(d: &Value) -> String {
         let get = |k: &str| -> String {
             match d {
-                Value::Map(m, _) => m.borrow().get(k).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                Value::Map(m, _) => m
+                    .borrow()
+                    .get(k)
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
                 _ => String::new(),
             }
         };

@@ -84,7 +84,9 @@ pub fn register(r: &mut Registry) {
         r.add(&name("dir"), &[Str], None, |a| Ok(dir(s(&a[0])).into()));
         r.add(&name("clean"), &[Str], None, |a| Ok(clean(s(&a[0])).into()));
         r.add(&name("ext"), &[Str], None, |a| Ok(ext(s(&a[0])).into()));
-        r.add(&name("isAbs"), &[Str], None, |a| Ok(Value::Bool(s(&a[0]).starts_with('/'))));
+        r.add(&name("isAbs"), &[Str], None, |a| {
+            Ok(Value::Bool(s(&a[0]).starts_with('/')))
+        });
     }
 }
 

@@ -48,16 +48,29 @@ pub fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 pub fn register(r: &mut Registry) {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     const NUM: &[u8] = b"0123456789";
-    r.add("randAlphaNum", &[Int], None, |a| Ok(rand_from(ALNUM, i(&a[0]).min(1 << 20)).into()));
-    r.add("randAlpha", &[Int], None, |a| Ok(rand_from(ALPHA, i(&a[0]).min(1 << 20)).into()));
-    r.add("randNumeric", &[Int], None, |a| Ok(rand_from(NUM, i(&a[0]).min(1 << 20)).into()));
+    r.add("randAlphaNum", &[Int], None, |a| {
+        Ok(rand_from(ALNUM, i(&a[0]).min(1 << 20)).into())
+    });
+    r.add("randAlpha", &[Int], None, |a| {
+        Ok(rand_from(ALPHA, i(&a[0]).min(1 << 20)).into())
+    });
+    r.add("randNumeric", &[Int], None, |a| {
+        Ok(rand_from(NUM, i(&a[0]).min(1 << 20)).into())
+    });
     r.add("randAscii", &[Int], None, |a| {
         let printable: Vec<u8> = (32u8..127).collect();
         Ok(rand_from(&printable, i(&a[0]).min(1 << 20)).into())
@@ -65,7 +78,9 @@ pub fn register(r: &mut Registry) {
     r.add("randBytes", &[Int], None, |a| {
         let n = i(&a[0]).clamp(0, 1 << 20) as usize;
         let bytes: Vec<u8> = (0..n).map(|_| next_u64() as u8).collect();
-        Ok(base64::engine::general_purpose::STANDARD.encode(bytes).into())
+        Ok(base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .into())
     });
     r.add("uuidv4", &[], None, |_| Ok(uuid_v4().into()));
     r.add("shuffle", &[Str], None, |a| {

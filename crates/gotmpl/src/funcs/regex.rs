@@ -6,7 +6,8 @@ use crate::func::Param::*;
 use crate::value::Value;
 
 fn compile(re: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(re).map_err(|e| format!("error parsing regexp: {}", first_line(&e.to_string())))
+    regex::Regex::new(re)
+        .map_err(|e| format!("error parsing regexp: {}", first_line(&e.to_string())))
 }
 
 fn first_line(s: &str) -> String {
@@ -56,14 +57,28 @@ fn split(re: &regex::Regex, text: &str, n: i64) -> Vec<String> {
 
 pub fn register(r: &mut Registry) {
     r.add("regexMatch", &[Str, Str], None, |a| {
-        Ok(Value::Bool(compile(s(&a[0])).map(|re| re.is_match(s(&a[1]))).unwrap_or(false)))
+        Ok(Value::Bool(
+            compile(s(&a[0]))
+                .map(|re| re.is_match(s(&a[1])))
+                .unwrap_or(false),
+        ))
     });
-    r.add("mustRegexMatch", &[Str, Str], None, |a| Ok(Value::Bool(compile(s(&a[0]))?.is_match(s(&a[1])))));
+    r.add("mustRegexMatch", &[Str, Str], None, |a| {
+        Ok(Value::Bool(compile(s(&a[0]))?.is_match(s(&a[1]))))
+    });
     r.add("regexFindAll", &[Str, Str, Int], None, |a| {
-        Ok(string_list(find_all(&must_compile(s(&a[0]))?, s(&a[1]), i(&a[2]))))
+        Ok(string_list(find_all(
+            &must_compile(s(&a[0]))?,
+            s(&a[1]),
+            i(&a[2]),
+        )))
     });
     r.add("mustRegexFindAll", &[Str, Str, Int], None, |a| {
-        Ok(string_list(find_all(&compile(s(&a[0]))?, s(&a[1]), i(&a[2]))))
+        Ok(string_list(find_all(
+            &compile(s(&a[0]))?,
+            s(&a[1]),
+            i(&a[2]),
+        )))
     });
     r.add("regexFind", &[Str, Str], None, |a| {
         let re = must_compile(s(&a[0]))?;
@@ -74,19 +89,35 @@ pub fn register(r: &mut Registry) {
         Ok(re.find(s(&a[1])).map(|m| m.as_str()).unwrap_or("").into())
     });
     r.add("regexReplaceAll", &[Str, Str, Str], None, |a| {
-        Ok(must_compile(s(&a[0]))?.replace_all(s(&a[1]), s(&a[2])).into_owned().into())
+        Ok(must_compile(s(&a[0]))?
+            .replace_all(s(&a[1]), s(&a[2]))
+            .into_owned()
+            .into())
     });
     r.add("mustRegexReplaceAll", &[Str, Str, Str], None, |a| {
-        Ok(compile(s(&a[0]))?.replace_all(s(&a[1]), s(&a[2])).into_owned().into())
+        Ok(compile(s(&a[0]))?
+            .replace_all(s(&a[1]), s(&a[2]))
+            .into_owned()
+            .into())
     });
     r.add("regexReplaceAllLiteral", &[Str, Str, Str], None, |a| {
-        Ok(must_compile(s(&a[0]))?.replace_all(s(&a[1]), regex::NoExpand(s(&a[2]))).into_owned().into())
+        Ok(must_compile(s(&a[0]))?
+            .replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
+            .into_owned()
+            .into())
     });
     r.add("mustRegexReplaceAllLiteral", &[Str, Str, Str], None, |a| {
-        Ok(compile(s(&a[0]))?.replace_all(s(&a[1]), regex::NoExpand(s(&a[2]))).into_owned().into())
+        Ok(compile(s(&a[0]))?
+            .replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
+            .into_owned()
+            .into())
     });
     r.add("regexSplit", &[Str, Str, Int], None, |a| {
-        Ok(string_list(split(&must_compile(s(&a[0]))?, s(&a[1]), i(&a[2]))))
+        Ok(string_list(split(
+            &must_compile(s(&a[0]))?,
+            s(&a[1]),
+            i(&a[2]),
+        )))
     });
     r.add("mustRegexSplit", &[Str, Str, Int], None, |a| {
         Ok(string_list(split(&compile(s(&a[0]))?, s(&a[1]), i(&a[2]))))

@@ -23,7 +23,9 @@ pub struct Version {
 const INVALID: &str = "Invalid Semantic Version";
 
 fn valid_ident(s: &str) -> bool {
-    !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    !s.is_empty()
+        && s.split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
 }
 
 impl Version {
@@ -50,10 +52,18 @@ impl Version {
             }
         }
         let nums: Vec<&str> = core.split('.').collect();
-        if nums.is_empty() || nums.len() > 3 || nums.iter().any(|n| n.is_empty() || !n.chars().all(|c| c.is_ascii_digit())) {
+        if nums.is_empty()
+            || nums.len() > 3
+            || nums
+                .iter()
+                .any(|n| n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()))
+        {
             return Err(INVALID.into());
         }
-        let parse = |n: &str| n.parse::<u64>().map_err(|e| format!("Error parsing version segment: {e}"));
+        let parse = |n: &str| {
+            n.parse::<u64>()
+                .map_err(|e| format!("Error parsing version segment: {e}"))
+        };
         Ok(Version {
             major: parse(nums[0])?,
             minor: nums.get(1).map(|n| parse(n)).transpose()?.unwrap_or(0),
@@ -201,7 +211,9 @@ fn tokenize(group: &str) -> Result<Vec<(String, String)>, String> {
             i += 1;
         }
         let ver: String = chars[vstart..i].iter().collect();
-        if ver.is_empty() || !ver.starts_with(|c: char| c.is_ascii_digit() || c == 'v' || is_x(&c.to_string())) {
+        if ver.is_empty()
+            || !ver.starts_with(|c: char| c.is_ascii_digit() || c == 'v' || is_x(&c.to_string()))
+        {
             return Err(format!("improper constraint: {}", group.trim()));
         }
         out.push((op, ver));
@@ -274,7 +286,8 @@ fn check(v: &Version, c: &Constraint) -> bool {
             if !c.dirty {
                 return cmp != Ordering::Greater;
             }
-            !(v.major > con.major || (v.major == con.major && v.minor > con.minor && !c.minor_dirty))
+            !(v.major > con.major
+                || (v.major == con.major && v.minor > con.minor && !c.minor_dirty))
         }
         Op::Tilde => tilde(v, c),
         Op::TildeOrEqual => {
@@ -316,7 +329,7 @@ fn tilde(v: &Version, c: &Constraint) -> bool {
     if v.major != con.major {
         return false;
     }
-    !(v.minor != con.minor && !c.minor_dirty)
+    v.minor == con.minor || c.minor_dirty
 }
 
 /// `semverCompare CONSTRAINT VERSION`.
@@ -371,10 +384,14 @@ impl Object for Version {
             _ => return None,
         })
     }
-    fn method_arity(&self, name: &str) -> Option<(usize, bool)> {
+    fn method_params(&self, name: &str) -> Option<(Vec<crate::Param>, Option<crate::Param>)> {
         match name {
-            "Major" | "Minor" | "Patch" | "Prerelease" | "Metadata" | "Original" | "String" => Some((0, false)),
-            "LessThan" | "GreaterThan" | "Equal" | "Compare" => Some((1, false)),
+            "Major" | "Minor" | "Patch" | "Prerelease" | "Metadata" | "Original" | "String" => {
+                Some((vec![], None))
+            }
+            "LessThan" | "GreaterThan" | "Equal" | "Compare" => {
+                Some((vec![crate::Param::Any], None))
+            }
             _ => None,
         }
     }

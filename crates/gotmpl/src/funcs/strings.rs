@@ -166,7 +166,9 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> Result<String, Strin
         return Ok(slice(0, max_width - 3) + "...");
     }
     if max_width < 7 {
-        return Err("stringutils illegal argument: Minimum abbreviation width with offset is 7".into());
+        return Err(
+            "stringutils illegal argument: Minimum abbreviation width with offset is 7".into(),
+        );
     }
     if offset + max_width - 3 < len {
         let rest = slice(offset, len);
@@ -183,31 +185,33 @@ fn is_connector(c: char) -> bool {
     c == '-' || c == '_' || is_go_space(c)
 }
 
-/// xstrings `ToCamelCase`.
+/// xstrings `ToCamelCase` (v1.3).
 fn camelcase(s: &str) -> String {
-    let mut chars = s.chars();
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
+    let mut idx = 0;
     let mut r0 = '\0';
-    let mut found = false;
-    for c in chars.by_ref() {
-        if !is_connector(c) {
-            r0 = c.to_uppercase().next().unwrap_or(c);
-            found = true;
+    let mut took = false;
+    while idx < chars.len() {
+        r0 = chars[idx];
+        idx += 1;
+        took = true;
+        if !is_connector(r0) {
+            r0 = r0.to_uppercase().next().unwrap_or(r0);
             break;
         }
-        out.push(c);
-    }
-    if !found {
-        return out;
-    }
-    let rest: Vec<char> = chars.collect();
-    if rest.is_empty() {
         out.push(r0);
+    }
+    if idx >= chars.len() {
+        if took {
+            out.push(r0);
+        }
         return out;
     }
-    for c in rest {
+    while idx < chars.len() {
         let r1 = r0;
-        r0 = c;
+        r0 = chars[idx];
+        idx += 1;
         if is_connector(r0) && is_connector(r1) {
             out.push(r1);
             continue;
@@ -215,6 +219,7 @@ fn camelcase(s: &str) -> String {
         if is_connector(r1) {
             r0 = r0.to_uppercase().next().unwrap_or(r0);
         } else {
+            r0 = to_lower_char(r0);
             out.push(r1);
         }
     }
@@ -222,35 +227,176 @@ fn camelcase(s: &str) -> String {
     out
 }
 
-/// xstrings-style `ToSnakeCase` / `ToKebabCase`: words split at case changes,
-/// digits and connectors, joined with `sep` in lower case.
-fn delimited_case(s: &str, sep: char) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len() + 4);
-    let mut pending_sep = false;
-    for (idx, &c) in chars.iter().enumerate() {
-        if is_connector(c) {
-            if !out.is_empty() {
-                pending_sep = true;
-            }
-            continue;
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum WordType {
+    Invalid,
+    Number,
+    UpperCase,
+    Alphabet,
+    Connector,
+    Punct,
+    Other,
+}
+
+fn is_alphabet(c: char) -> bool {
+    c.is_alphabetic()
+}
+
+fn is_punct(c: char) -> bool {
+    c.is_ascii_punctuation() && !matches!(c, '$' | '+' | '<' | '=' | '>' | '^' | '`' | '|' | '~')
+        || (!c.is_ascii()
+            && !c.is_alphanumeric()
+            && !c.is_whitespace()
+            && !c.is_control()
+            && is_unicode_punct(c))
+}
+
+fn is_unicode_punct(c: char) -> bool {
+    matches!(c as u32, 0x2010..=0x2027 | 0x2030..=0x205E | 0x3001..=0x3003 | 0x00A1 | 0x00A7 | 0x00AB | 0x00B6 | 0x00B7 | 0x00BB | 0x00BF)
+}
+
+/// xstrings `nextWord`: the type and length (in chars) of the next word.
+fn next_word(s: &[char]) -> (WordType, usize) {
+    let Some(&r) = s.first() else {
+        return (WordType::Invalid, 0);
+    };
+    let mut n = 1;
+    let wt;
+    if is_connector(r) {
+        wt = WordType::Connector;
+        while n < s.len() && is_connector(s[n]) {
+            n += 1;
         }
-        let prev = if idx > 0 { Some(chars[idx - 1]) } else { None };
-        let next = chars.get(idx + 1).copied();
-        let boundary = match prev {
-            Some(p) if !is_connector(p) => {
-                (c.is_uppercase() && (p.is_lowercase() || p.is_ascii_digit()))
-                    || (c.is_uppercase() && p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
-                    || (c.is_ascii_digit() && p.is_alphabetic() && false)
-            }
-            _ => false,
-        };
-        if (boundary || pending_sep) && !out.is_empty() {
-            out.push(sep);
+    } else if is_punct(r) {
+        wt = WordType::Punct;
+        while n < s.len() && is_punct(s[n]) {
+            n += 1;
         }
-        pending_sep = false;
-        out.extend(c.to_lowercase());
+    } else if r.is_uppercase() {
+        wt = WordType::UpperCase;
+        if n < s.len() {
+            let next = s[n];
+            if next.is_uppercase() {
+                n += 1;
+                while n < s.len() && s[n].is_uppercase() {
+                    n += 1;
+                }
+                if n < s.len() && is_alphabet(s[n]) {
+                    n -= 1;
+                }
+            } else if is_alphabet(next) {
+                n += 1;
+                while n < s.len() && is_alphabet(s[n]) && !s[n].is_uppercase() {
+                    n += 1;
+                }
+            }
+        }
+    } else if is_alphabet(r) {
+        wt = WordType::Alphabet;
+        while n < s.len() && is_alphabet(s[n]) && !s[n].is_uppercase() {
+            n += 1;
+        }
+    } else if r.is_numeric() {
+        wt = WordType::Number;
+        while n < s.len() && s[n].is_numeric() {
+            n += 1;
+        }
+    } else {
+        wt = WordType::Other;
+        while n < s.len()
+            && !(is_connector(s[n]) || is_alphabet(s[n]) || s[n].is_numeric() || is_punct(s[n]))
+        {
+            n += 1;
+        }
     }
+    (wt, n)
+}
+
+fn to_lower_word(out: &mut String, wt: WordType, word: &[char], connector: char) {
+    if wt != WordType::UpperCase && wt != WordType::Connector {
+        out.extend(word.iter());
+        return;
+    }
+    for &c in word {
+        if is_connector(c) {
+            out.push(connector);
+        } else if c.is_uppercase() {
+            out.push(to_lower_char(c));
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// xstrings `camelCaseToLowerCase` (`ToSnakeCase`, `ToKebabCase`).
+fn delimited_case(s: &str, connector: char) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.is_empty() {
+        return String::new();
+    }
+    let mut out = String::with_capacity(s.len() + 4);
+    let mut pos = 0;
+    let next = |pos: &mut usize| -> (WordType, Vec<char>) {
+        let (wt, n) = next_word(&chars[*pos..]);
+        let w = chars[*pos..*pos + n].to_vec();
+        *pos += n;
+        (wt, w)
+    };
+    let (mut wt, mut word) = next(&mut pos);
+    while pos < chars.len() {
+        if wt != WordType::Connector {
+            to_lower_word(&mut out, wt, &word, connector);
+        }
+        let prev = wt;
+        let last = word.clone();
+        (wt, word) = next(&mut pos);
+        match prev {
+            WordType::Number => {
+                while wt == WordType::Alphabet || wt == WordType::Number {
+                    to_lower_word(&mut out, wt, &word, connector);
+                    (wt, word) = next(&mut pos);
+                }
+                if wt != WordType::Invalid && wt != WordType::Punct && wt != WordType::Connector {
+                    out.push(connector);
+                }
+            }
+            WordType::Connector => to_lower_word(&mut out, prev, &last, connector),
+            WordType::Punct => {}
+            _ => {
+                if wt != WordType::Number {
+                    if wt != WordType::Connector && wt != WordType::Punct {
+                        out.push(connector);
+                    }
+                    continue;
+                }
+                if pos >= chars.len() {
+                    continue;
+                }
+                let last = word.clone();
+                (wt, word) = next(&mut pos);
+                // A number followed by anything but lower-case letters belongs
+                // to the previous word: "Bld4Floor" => "bld4_floor".
+                if wt != WordType::Alphabet {
+                    to_lower_word(&mut out, WordType::Number, &last, connector);
+                    if wt != WordType::Connector && wt != WordType::Punct && wt != WordType::Invalid
+                    {
+                        out.push(connector);
+                    }
+                    continue;
+                }
+                out.push(connector);
+                to_lower_word(&mut out, WordType::Number, &last, connector);
+                while wt == WordType::Alphabet || wt == WordType::Number {
+                    to_lower_word(&mut out, wt, &word, connector);
+                    (wt, word) = next(&mut pos);
+                }
+                if wt != WordType::Invalid && wt != WordType::Connector && wt != WordType::Punct {
+                    out.push(connector);
+                }
+            }
+        }
+    }
+    to_lower_word(&mut out, wt, &word, connector);
     out
 }
 
@@ -282,9 +428,15 @@ pub fn register(r: &mut Registry) {
         }
         Ok(st.into())
     });
-    r.add("trim", &[Str], None, |a| Ok(s(&a[0]).trim_matches(is_go_space).into()));
-    r.add("upper", &[Str], None, |a| Ok(s(&a[0]).to_uppercase().into()));
-    r.add("lower", &[Str], None, |a| Ok(s(&a[0]).to_lowercase().into()));
+    r.add("trim", &[Str], None, |a| {
+        Ok(s(&a[0]).trim_matches(is_go_space).into())
+    });
+    r.add("upper", &[Str], None, |a| {
+        Ok(s(&a[0]).to_uppercase().into())
+    });
+    r.add("lower", &[Str], None, |a| {
+        Ok(s(&a[0]).to_lowercase().into())
+    });
     r.add("title", &[Str], None, |a| Ok(title(s(&a[0])).into()));
     r.add("untitle", &[Str], None, |a| Ok(untitle(s(&a[0])).into()));
     r.add("substr", &[Int, Int, Str], None, |a| {
@@ -293,13 +445,17 @@ pub fn register(r: &mut Registry) {
         let bad = || format!("runtime error: slice bounds out of range [{start}:{end}]");
         if start < 0 {
             if end < 0 || end > len {
-                return Err(format!("runtime error: slice bounds out of range [:{end}] with length {len}"));
+                return Err(format!(
+                    "runtime error: slice bounds out of range [:{end}] with length {len}"
+                ));
             }
             return Ok(byte_slice(st, 0, end as usize).into());
         }
         if end < 0 || end > len {
             if start > len {
-                return Err(format!("runtime error: slice bounds out of range [{start}:{len}]"));
+                return Err(format!(
+                    "runtime error: slice bounds out of range [{start}:{len}]"
+                ));
             }
             return Ok(byte_slice(st, start as usize, st.len()).into());
         }
@@ -331,20 +487,41 @@ pub fn register(r: &mut Registry) {
         Ok(s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])).into())
     });
     r.add("nospace", &[Str], None, |a| {
-        Ok(s(&a[0]).chars().filter(|c| !is_go_space(*c)).collect::<String>().into())
+        Ok(s(&a[0])
+            .chars()
+            .filter(|c| !is_go_space(*c))
+            .collect::<String>()
+            .into())
     });
     r.add("initials", &[Str], None, |a| Ok(initials(s(&a[0])).into()));
     r.add("swapcase", &[Str], None, |a| Ok(swapcase(s(&a[0])).into()));
-    r.add("snakecase", &[Str], None, |a| Ok(delimited_case(s(&a[0]), '_').into()));
-    r.add("kebabcase", &[Str], None, |a| Ok(delimited_case(s(&a[0]), '-').into()));
-    r.add("camelcase", &[Str], None, |a| Ok(camelcase(s(&a[0])).into()));
-    r.add("wrap", &[Int, Str], None, |a| Ok(wrap_custom(s(&a[1]), i(&a[0]), "\n", false).into()));
+    r.add("snakecase", &[Str], None, |a| {
+        Ok(delimited_case(s(&a[0]), '_').into())
+    });
+    r.add("kebabcase", &[Str], None, |a| {
+        Ok(delimited_case(s(&a[0]), '-').into())
+    });
+    r.add(
+        "camelcase",
+        &[Str],
+        None,
+        |a| Ok(camelcase(s(&a[0])).into()),
+    );
+    r.add("wrap", &[Int, Str], None, |a| {
+        Ok(wrap_custom(s(&a[1]), i(&a[0]), "\n", false).into())
+    });
     r.add("wrapWith", &[Int, Str, Str], None, |a| {
         Ok(wrap_custom(s(&a[2]), i(&a[0]), s(&a[1]), true).into())
     });
-    r.add("contains", &[Str, Str], None, |a| Ok(Value::Bool(s(&a[1]).contains(s(&a[0])))));
-    r.add("hasPrefix", &[Str, Str], None, |a| Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0])))));
-    r.add("hasSuffix", &[Str, Str], None, |a| Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0])))));
+    r.add("contains", &[Str, Str], None, |a| {
+        Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
+    });
+    r.add("hasPrefix", &[Str, Str], None, |a| {
+        Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0]))))
+    });
+    r.add("hasSuffix", &[Str, Str], None, |a| {
+        Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0]))))
+    });
     r.add("quote", &[], Some(Any), |a| {
         let parts: Vec<std::string::String> = a
             .iter()
@@ -369,14 +546,26 @@ pub fn register(r: &mut Registry) {
             .collect();
         Ok(parts.join(" ").into())
     });
-    r.add("indent", &[Int, Str], None, |a| Ok(indent(i(&a[0]), s(&a[1])).into()));
-    r.add("nindent", &[Int, Str], None, |a| Ok(format!("\n{}", indent(i(&a[0]), s(&a[1]))).into()));
-    r.add("replace", &[Str, Str, Str], None, |a| Ok(s(&a[2]).replace(s(&a[0]), s(&a[1])).into()));
+    r.add("indent", &[Int, Str], None, |a| {
+        Ok(indent(i(&a[0]), s(&a[1]))?.into())
+    });
+    r.add("nindent", &[Int, Str], None, |a| {
+        Ok(format!("\n{}", indent(i(&a[0]), s(&a[1]))?).into())
+    });
+    r.add("replace", &[Str, Str, Str], None, |a| {
+        Ok(s(&a[2]).replace(s(&a[0]), s(&a[1])).into())
+    });
     r.add("plural", &[Str, Str, Int], None, |a| {
-        Ok(if i(&a[2]) == 1 { a[0].clone() } else { a[1].clone() })
+        Ok(if i(&a[2]) == 1 {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
     });
     r.add("toString", &[Any], None, |a| Ok(strval(&a[0]).into()));
-    r.add("join", &[Str, Any], None, |a| Ok(strslice(&a[1]).join(s(&a[0])).into()));
+    r.add("join", &[Str, Any], None, |a| {
+        Ok(strslice(&a[1]).join(s(&a[0])).into())
+    });
     r.add("sortAlpha", &[Any], None, |a| match &a[0] {
         Value::List(..) => {
             let mut v = strslice(&a[0]);
@@ -396,15 +585,20 @@ pub fn register(r: &mut Registry) {
     r.add("splitList", &[Str, Str], None, |a| {
         Ok(super::conv::string_list(go_split(s(&a[1]), s(&a[0]), -1)))
     });
-    r.add("toStrings", &[Any], None, |a| match &a[0] {
-        Value::List(l, _) => Ok(super::conv::string_list(l.iter().map(strval).collect())),
-        other => Ok(super::conv::string_list(vec![strval(other)])),
+    r.add("toStrings", &[Any], None, |a| {
+        Ok(super::conv::string_list(strslice(&a[0])))
     });
 }
 
-pub fn indent(spaces: i64, v: &str) -> String {
-    let pad = " ".repeat(spaces.max(0) as usize);
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+pub fn indent(spaces: i64, v: &str) -> Result<String, String> {
+    if spaces < 0 {
+        return Err("strings: negative Repeat count".into());
+    }
+    if spaces > 1 << 20 {
+        return Err("strings: Repeat output length overflow".into());
+    }
+    let pad = " ".repeat(spaces as usize);
+    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
 }
 
 fn indexed_map(parts: Vec<std::string::String>) -> Value {

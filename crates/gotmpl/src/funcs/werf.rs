@@ -2,6 +2,8 @@
 //! the giterminism hook), `include`, `tpl`, `required`, yaml.v2 `toYaml` and
 //! `fromYaml`, and the `…_debug` helpers.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::conv::s;
@@ -10,6 +12,9 @@ use super::yaml::{from_yaml_v2, to_yaml_v2};
 use super::{sprig_registry, Registry};
 use crate::func::{FuncMap, Param::*};
 use crate::value::Value;
+
+/// How deep one template may include itself (Helm's `recursionMaxNums`).
+pub const MAX_INCLUDE_NESTING: usize = 1000;
 
 /// Reads an environment variable; `Err` when giterminism forbids it.
 pub type EnvLookup = Rc<dyn Fn(&str) -> Result<Option<String>, String>>;
@@ -39,8 +44,27 @@ impl Default for WerfOptions {
 
 /// Functions shared by werf and Helm: `include`, `tpl`, `required`.
 pub(super) fn register_engine_funcs(r: &mut Registry, strip_no_value: bool) {
-    r.add_ctx("include", &[Str, Any], None, |ctx, a| {
-        ctx.execute_template(s(&a[0]), &a[1]).map(Value::from)
+    // Helm's guard: a template may include itself at most 1000 levels deep.
+    let included: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
+    r.add_ctx("include", &[Str, Any], None, move |ctx, a| {
+        let name = s(&a[0]);
+        let depth = {
+            let mut m = included.borrow_mut();
+            let d = m.entry(name.to_string()).or_insert(0);
+            *d += 1;
+            *d
+        };
+        let result = if depth > MAX_INCLUDE_NESTING + 1 {
+            Err(format!(
+                "rendering template has a nested reference name: {name}: unable to execute template"
+            ))
+        } else {
+            ctx.execute_template(name, &a[1]).map(Value::from)
+        };
+        if let Some(d) = included.borrow_mut().get_mut(name) {
+            *d -= 1;
+        }
+        result
     });
     r.add_ctx("tpl", &[Str, Any], None, move |ctx, a| {
         let text = s(&a[0]);
@@ -94,7 +118,8 @@ pub fn werf_funcs(opts: WerfOptions) -> FuncMap {
     });
     r.add_ctx("tpl_debug", &[Str, Any], None, move |ctx, a| {
         let text = s(&a[0]);
-        let out = ctx.parse_and_execute(&format!("tpl-{}", adler32(text.as_bytes())), text, &a[1])?;
+        let out =
+            ctx.parse_and_execute(&format!("tpl-{}", adler32(text.as_bytes())), text, &a[1])?;
         if debug {
             eprintln!("tpl_debug: {out}");
         }

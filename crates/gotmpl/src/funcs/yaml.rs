@@ -27,7 +27,12 @@ pub fn value_to_yaml_v2(v: &Value) -> Result<Yaml, String> {
         Value::Map(m, _) => Yaml::Map(
             m.borrow()
                 .iter()
-                .map(|(k, x)| Ok((Node::new(Yaml::Str(k.clone())), Node::new(value_to_yaml_v2(x)?))))
+                .map(|(k, x)| {
+                    Ok((
+                        Node::new(Yaml::Str(k.clone())),
+                        Node::new(value_to_yaml_v2(x)?),
+                    ))
+                })
                 .collect::<Result<_, String>>()?,
         ),
         Value::Object(o) => Yaml::Str(o.format()),
@@ -70,7 +75,12 @@ pub fn value_to_yaml_json(v: &Value) -> Result<Yaml, String> {
             Yaml::Map(
                 m.borrow()
                     .iter()
-                    .map(|(k, x)| Ok((Node::new(Yaml::Str(k.clone())), Node::new(value_to_yaml_json(x)?))))
+                    .map(|(k, x)| {
+                        Ok((
+                            Node::new(Yaml::Str(k.clone())),
+                            Node::new(value_to_yaml_json(x)?),
+                        ))
+                    })
                     .collect::<Result<_, String>>()?,
             )
         }
@@ -116,9 +126,15 @@ pub fn yaml_v2_to_value(y: &Yaml) -> Value {
         Yaml::Uint(u) => Value::Float(*u as f64),
         Yaml::Float(f) => Value::Float(*f),
         Yaml::Str(s) => Value::from(s.as_str()),
-        Yaml::Seq(items) => Value::List(Rc::new(items.iter().map(|n| yaml_v2_to_value(&n.value)).collect()), ListType::Interface),
+        Yaml::Seq(items) => Value::List(
+            Rc::new(items.iter().map(|n| yaml_v2_to_value(&n.value)).collect()),
+            ListType::Interface,
+        ),
         Yaml::Map(pairs) => {
-            let m: Map = pairs.iter().map(|(k, v)| (key_string_v2(&k.value), yaml_v2_to_value(&v.value))).collect();
+            let m: Map = pairs
+                .iter()
+                .map(|(k, v)| (key_string_v2(&k.value), yaml_v2_to_value(&v.value)))
+                .collect();
             Value::Map(Rc::new(RefCell::new(m)), MapType::InterfaceInterface)
         }
     }
@@ -126,14 +142,27 @@ pub fn yaml_v2_to_value(y: &Yaml) -> Value {
 
 /// werf's `fromYaml`: a `map[string]interface {}` or yaml.v2's error.
 pub fn from_yaml_v2(s: &str) -> Result<Value, String> {
-    let docs = load_all(s).map_err(|e| format!("yaml: line {}: {}", e.line, e.message))?;
+    let docs = load_all(s).map_err(|e| e.go_message())?;
     let Some(doc) = docs.into_iter().next() else {
         return Ok(Value::empty_map());
     };
     match doc.value {
         Yaml::Null => Ok(Value::empty_map()),
         Yaml::Map(pairs) => {
-            let m: Map = pairs.iter().map(|(k, v)| (key_string_v2(&k.value), yaml_v2_to_value(&v.value))).collect();
+            // Keys of the top-level map[string]interface{} are decoded as Go
+            // strings: yaml.v2 keeps the text as written (`yes`, not true).
+            let m: Map = pairs
+                .iter()
+                .map(|(k, v)| {
+                    let key = match (&k.value, &k.source) {
+                        (Yaml::Null, _) => String::new(),
+                        (Yaml::Str(s), _) => s.clone(),
+                        (_, Some(src)) => src.clone(),
+                        (other, None) => key_string_v2(other),
+                    };
+                    (key, yaml_v2_to_value(&v.value))
+                })
+                .collect();
             Ok(Value::map(m))
         }
         other => {
@@ -172,7 +201,9 @@ pub fn yaml_json_to_value(y: &Yaml) -> Value {
         Yaml::Uint(u) => Value::Float(*u as f64),
         Yaml::Float(f) => Value::Float(*f),
         Yaml::Str(s) => Value::from(s.as_str()),
-        Yaml::Seq(items) => Value::list(items.iter().map(|n| yaml_json_to_value(&n.value)).collect()),
+        Yaml::Seq(items) => {
+            Value::list(items.iter().map(|n| yaml_json_to_value(&n.value)).collect())
+        }
         Yaml::Map(pairs) => Value::map(
             pairs
                 .iter()
@@ -196,9 +227,12 @@ pub fn from_yaml_json(s: &str) -> Value {
         Ok(docs) => match docs.into_iter().next().map(|d| d.value) {
             None | Some(Yaml::Null) => Value::empty_map(),
             Some(y @ Yaml::Map(_)) => yaml_json_to_value(&y),
-            Some(_) => error_map("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal into Go value of type map[string]interface {}"),
+            Some(other) => error_map(&format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                super::json::json_kind(&yaml_json_to_value(&other))
+            )),
         },
-        Err(e) => error_map(&format!("error converting YAML to JSON: yaml: line {}: {}", e.line, e.message)),
+        Err(e) => error_map(&format!("error converting YAML to JSON: {}", e.go_message())),
     }
 }
 
@@ -208,14 +242,12 @@ pub fn from_yaml_array_json(s: &str) -> Value {
         Ok(docs) => match docs.into_iter().next().map(|d| d.value) {
             None | Some(Yaml::Null) => Value::list(Vec::new()),
             Some(y @ Yaml::Seq(_)) => yaml_json_to_value(&y),
-            Some(_) => Value::list(vec![Value::from(
-                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal into Go value of type []interface {}",
-            )]),
+            Some(other) => Value::list(vec![Value::from(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type []interface {{}}",
+                super::json::json_kind(&yaml_json_to_value(&other))
+            ))]),
         },
-        Err(e) => Value::list(vec![Value::from(format!(
-            "error converting YAML to JSON: yaml: line {}: {}",
-            e.line, e.message
-        ))]),
+        Err(e) => Value::list(vec![Value::from(format!("error converting YAML to JSON: {}", e.go_message()))]),
     }
 }
 

@@ -3,7 +3,10 @@
 use crate::value::Value;
 
 fn key(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         k.to_string()
     } else {
         crate::gofmt::quote(k)
@@ -60,6 +63,6 @@ pub fn to_toml(v: &Value) -> String {
             write_table(&mut out, &[], v, 0);
             out
         }
-        _ => "toml: top-level values must be Go maps or structs".into(),
+        other => scalar(other).unwrap_or_default(),
     }
 }

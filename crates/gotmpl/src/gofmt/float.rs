@@ -25,9 +25,15 @@ fn digits(x: f64, significant: Option<usize>) -> Digits {
         digits.pop();
     }
     if digits == [b'0'] {
-        return Digits { digits: Vec::new(), dp: 0 };
+        return Digits {
+            digits: Vec::new(),
+            dp: 0,
+        };
     }
-    Digits { digits, dp: exp + 1 }
+    Digits {
+        digits,
+        dp: exp + 1,
+    }
 }
 
 /// Digits of `x` rounded to `frac` digits after the decimal point.
@@ -97,7 +103,11 @@ pub fn format_float(x: f64, fmt: char, prec: i32) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let mut out = String::new();
     if x.is_sign_negative() {
@@ -146,7 +156,7 @@ pub fn format_float(x: f64, fmt: char, prec: i32) -> String {
             if shortest {
                 eprec = 6;
             }
-            let exp = if nd == 0 { 0 } else { d.dp - 1 };
+            let exp = d.dp - 1;
             if exp < -4 || exp >= eprec {
                 if p > nd {
                     p = nd;
@@ -183,6 +193,83 @@ pub fn format_json_float(x: f64) -> String {
     s
 }
 
+/// `strconv.FormatFloat(x, 'x', prec, 64)`: `-0x1.8p+01`.
+pub fn format_hex(x: f64, prec: i32) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let neg = x.is_sign_negative();
+    let bits = x.abs().to_bits();
+    let mut exp = ((bits >> 52) & 0x7ff) as i32;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 && mant == 0 {
+        let frac = if prec > 0 {
+            format!(".{}", "0".repeat(prec as usize))
+        } else {
+            String::new()
+        };
+        return format!("{}0x0{frac}p+00", if neg { "-" } else { "" });
+    }
+    if exp == 0 {
+        // Subnormal: normalise so the leading bit is 1.
+        exp = 1;
+        while mant & (1u64 << 52) == 0 {
+            mant <<= 1;
+            exp -= 1;
+        }
+        mant &= (1u64 << 52) - 1;
+    }
+    exp -= 1023;
+    // 52 mantissa bits = 13 hex digits.
+    let mut digits = format!("{mant:013x}");
+    let mut lead = 1u64;
+    if prec >= 0 && (prec as usize) < 13 {
+        let keep = prec as usize;
+        let shift = (13 - keep) * 4;
+        let full = (1u64 << 52) | mant;
+        let half = 1u64 << (shift - 1);
+        let rem = full & ((1u64 << shift) - 1);
+        let mut q = full >> shift;
+        if rem > half || (rem == half && q & 1 == 1) {
+            q += 1;
+        }
+        if q >> (keep * 4) >= 2 {
+            q >>= 1;
+            exp += 1;
+        }
+        lead = q >> (keep * 4);
+        digits = if keep == 0 {
+            String::new()
+        } else {
+            format!("{:0w$x}", q & ((1u64 << (keep * 4)) - 1), w = keep)
+        };
+    } else if prec < 0 {
+        while digits.ends_with('0') {
+            digits.pop();
+        }
+    } else {
+        digits.push_str(&"0".repeat(prec as usize - 13));
+    }
+    let frac = if digits.is_empty() {
+        String::new()
+    } else {
+        format!(".{digits}")
+    };
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!(
+        "{}0x{lead}{frac}p{sign}{:02}",
+        if neg { "-" } else { "" },
+        exp.unsigned_abs()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +288,7 @@ mod tests {
 
     #[test]
     fn fixed_and_exponent() {
-        assert_eq!(format_float(3.14159, 'f', 2), "3.14");
+        assert_eq!(format_float(1.23456, 'f', 2), "1.23");
         assert_eq!(format_float(0.5, 'f', 0), "0");
         assert_eq!(format_float(1.5, 'f', 0), "2");
         assert_eq!(format_float(1234.5678, 'e', 3), "1.235e+03");

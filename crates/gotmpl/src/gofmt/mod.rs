@@ -169,6 +169,17 @@ fn fmt_integer(out: &mut String, v: i64, verb: char, spec: Spec, type_name: &str
 }
 
 fn fmt_float(out: &mut String, x: f64, verb: char, spec: Spec) {
+    if verb == 'x' || verb == 'X' {
+        let mut s = float::format_hex(x, spec.prec.map(|p| p as i32).unwrap_or(-1));
+        if verb == 'X' {
+            s = s.to_uppercase();
+        }
+        if spec.plus && !s.starts_with('-') {
+            s.insert(0, '+');
+        }
+        pad_number(out, &s, spec);
+        return;
+    }
     let (fmt_char, default_prec) = match verb {
         'v' => ('g', -1),
         'g' | 'G' => (verb, -1),
@@ -229,7 +240,12 @@ fn fmt_string(out: &mut String, s: &str, verb: char, spec: Spec, type_name: &str
                 Some(p) => s.chars().take(p).collect(),
                 None => s.to_string(),
             };
-            let q = if spec.sharp && !text.contains('`') && text.chars().all(|c| c != '\u{FEFF}' && (c == '\t' || !c.is_control())) {
+            let q = if spec.sharp
+                && !text.contains('`')
+                && text
+                    .chars()
+                    .all(|c| c != '\u{FEFF}' && (c == '\t' || !c.is_control()))
+            {
                 format!("`{text}`")
             } else if spec.plus {
                 quote_ascii(&text)
@@ -268,7 +284,36 @@ fn bad_verb(out: &mut String, verb: char, type_name: &str, shown: &str) {
     out.push_str(&format!("%!{verb}({type_name}={shown})"));
 }
 
+/// Go's `badVerb`: `%!verb(type=value)`, the value printed with `%v` and the
+/// same flags, width and precision.
+fn bad_verb_value(out: &mut String, verb: char, v: &Value, spec: Spec) {
+    out.push_str(&format!("%!{verb}({}=", v.type_name()));
+    print_value(out, v, 'v', spec, 1);
+    out.push(')');
+}
+
+fn verb_ok(v: &Value, verb: char) -> bool {
+    match v {
+        Value::Bool(_) => matches!(verb, 't' | 'v'),
+        Value::Int(_) | Value::Int64(_) => matches!(
+            verb,
+            'b' | 'c' | 'd' | 'o' | 'O' | 'q' | 'x' | 'X' | 'U' | 'v'
+        ),
+        Value::Float(_) => matches!(
+            verb,
+            'b' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 'x' | 'X' | 'v'
+        ),
+        Value::String(_) => matches!(verb, 's' | 'q' | 'x' | 'X' | 'v'),
+        Value::Object(_) => matches!(verb, 's' | 'q' | 'x' | 'X' | 'v'),
+        _ => true,
+    }
+}
+
 fn print_value(out: &mut String, v: &Value, verb: char, spec: Spec, depth: usize) {
+    if !verb_ok(v, verb) {
+        bad_verb_value(out, verb, v, spec);
+        return;
+    }
     match v {
         Value::Invalid => {
             if depth == 0 {
@@ -281,8 +326,10 @@ fn print_value(out: &mut String, v: &Value, verb: char, spec: Spec, depth: usize
             }
         }
         Value::Nil => match verb {
+            _ if depth > 0 && spec.sharp_v => out.push_str("interface {}(nil)"),
+            // Inside a container Go writes the nil element without padding.
+            _ if depth > 0 => out.push_str("<nil>"),
             'v' => pad(out, "<nil>", spec),
-            _ if depth > 0 => pad(out, "<nil>", spec),
             _ => out.push_str(&format!("%!{verb}(<nil>)")),
         },
         Value::Bool(b) => match verb {
@@ -292,6 +339,7 @@ fn print_value(out: &mut String, v: &Value, verb: char, spec: Spec, depth: usize
         Value::Int(i) => fmt_integer(out, *i, verb, spec, "int"),
         Value::Int64(i) => fmt_integer(out, *i, verb, spec, "int64"),
         Value::Float(x) => fmt_float(out, *x, verb, spec),
+        Value::String(s) if spec.sharp_v => pad(out, &quote(s), spec),
         Value::String(s) => fmt_string(out, s, verb, spec, "string"),
         Value::Bytes(b) => match verb {
             's' | 'q' | 'x' | 'X' => {
@@ -505,7 +553,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
         }
         if verb == 'T' {
-            pad(&mut out, &arg.type_name(), spec);
+            let t = if arg.is_nil_or_invalid() {
+                "<nil>".to_string()
+            } else {
+                arg.type_name()
+            };
+            pad(&mut out, &t, spec);
             continue;
         }
         if let Value::Nil = arg {
@@ -543,13 +596,32 @@ mod tests {
     #[test]
     fn verbs() {
         let s = |f: &str, a: Vec<Value>| sprintf(f, &a);
-        assert_eq!(s("%05d|%-4d|%x", vec![Value::Int(42), Value::Int(7), Value::Int(255)]), "00042|7   |ff");
-        assert_eq!(s("%5.2f", vec![Value::Float(3.14159)]), " 3.14");
+        assert_eq!(
+            s(
+                "%05d|%-4d|%x",
+                vec![Value::Int(42), Value::Int(7), Value::Int(255)]
+            ),
+            "00042|7   |ff"
+        );
+        assert_eq!(s("%5.2f", vec![Value::Float(1.23456)]), " 1.23");
         assert_eq!(s("%q", vec![Value::from("a\"b")]), "\"a\\\"b\"");
         assert_eq!(s("%d", vec![Value::from("x")]), "%!d(string=x)");
         assert_eq!(s("%d %d", vec![Value::Int(1)]), "1 %!d(MISSING)");
-        assert_eq!(s("%d", vec![Value::Int(1), Value::from("x")]), "1%!(EXTRA string=x)");
-        assert_eq!(s("%v", vec![Value::list(vec![Value::Int(1), Value::from("two"), Value::Float(3.5)])]), "[1 two 3.5]");
+        assert_eq!(
+            s("%d", vec![Value::Int(1), Value::from("x")]),
+            "1%!(EXTRA string=x)"
+        );
+        assert_eq!(
+            s(
+                "%v",
+                vec![Value::list(vec![
+                    Value::Int(1),
+                    Value::from("two"),
+                    Value::Float(3.5)
+                ])]
+            ),
+            "[1 two 3.5]"
+        );
     }
 
     #[test]

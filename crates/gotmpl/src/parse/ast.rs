@@ -61,12 +61,26 @@ pub struct Branch {
 
 #[derive(Debug)]
 pub enum Node {
-    Text { pos: usize, text: Rc<str> },
-    Action { pos: usize, pipe: Pipe },
+    Text {
+        pos: usize,
+        text: Rc<str>,
+    },
+    Action {
+        pos: usize,
+        pipe: Pipe,
+    },
     Branch(Box<Branch>),
-    Template { pos: usize, name: String, pipe: Option<Pipe> },
-    Break { pos: usize },
-    Continue { pos: usize },
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipe>,
+    },
+    Break {
+        pos: usize,
+    },
+    Continue {
+        pos: usize,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -96,16 +110,43 @@ pub struct Number {
 
 #[derive(Debug)]
 pub enum Arg {
-    Identifier { pos: usize, name: String },
-    Dot { pos: usize },
-    Nil { pos: usize },
-    Variable { pos: usize, ident: Vec<String> },
-    Field { pos: usize, ident: Vec<String> },
-    Bool { pos: usize, val: bool },
-    Number { pos: usize, num: Number },
-    String { pos: usize, quoted: String, text: Rc<str> },
+    Identifier {
+        pos: usize,
+        name: String,
+    },
+    Dot {
+        pos: usize,
+    },
+    Nil {
+        pos: usize,
+    },
+    Variable {
+        pos: usize,
+        ident: Vec<String>,
+    },
+    Field {
+        pos: usize,
+        ident: Vec<String>,
+    },
+    Bool {
+        pos: usize,
+        val: bool,
+    },
+    Number {
+        pos: usize,
+        num: Number,
+    },
+    String {
+        pos: usize,
+        quoted: String,
+        text: Rc<str>,
+    },
     Pipe(Box<Pipe>),
-    Chain { pos: usize, node: Box<Arg>, fields: Vec<String> },
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
 }
 
 impl Arg {

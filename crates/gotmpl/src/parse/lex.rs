@@ -221,9 +221,11 @@ impl<'a> Lexer<'a> {
                 let mut trim = 0;
                 let after = &self.input[self.pos + LEFT_DELIM.len()..];
                 if has_left_trim(after) {
-                    trim = self.input[self.start..self.pos]
-                        .len()
-                        .saturating_sub(self.input[self.start..self.pos].trim_end_matches(is_space).len());
+                    trim = self.input[self.start..self.pos].len().saturating_sub(
+                        self.input[self.start..self.pos]
+                            .trim_end_matches(is_space)
+                            .len(),
+                    );
                 }
                 self.pos -= trim;
                 self.line += self.input[self.start..self.pos].matches('\n').count();

@@ -50,7 +50,7 @@ fn parse_int_base0(s: &str) -> Option<i64> {
     let u = parse_uint_base0(body)?;
     if neg {
         if u <= i64::MAX as u64 + 1 {
-            Some((u as i128 * -1) as i64)
+            Some(-(u as i128) as i64)
         } else {
             None
         }
@@ -140,7 +140,7 @@ pub fn parse_number(text: &str, is_char: bool) -> Result<Number, String> {
             return Err(format!("integer overflow: {}", crate::gofmt::quote(text)));
         }
         n.float = Some(f);
-        if f.fract() == 0.0 && f >= -9.223372036854776e18 && f < 9.223372036854776e18 {
+        if f.fract() == 0.0 && (-9.223372036854776e18..9.223372036854776e18).contains(&f) {
             n.int = Some(f as i64);
         }
         if f >= 0.0 && f.fract() == 0.0 && f < 1.8446744073709552e19 {
@@ -148,7 +148,10 @@ pub fn parse_number(text: &str, is_char: bool) -> Result<Number, String> {
         }
     }
     if n.int.is_none() && !n.is_uint && n.float.is_none() {
-        return Err(format!("illegal number syntax: {}", crate::gofmt::quote(text)));
+        return Err(format!(
+            "illegal number syntax: {}",
+            crate::gofmt::quote(text)
+        ));
     }
     Ok(n)
 }
@@ -190,7 +193,9 @@ fn unquote_char(s: &str, quote: char) -> Result<(char, &str), String> {
         if rest.len() < n || !rest.is_char_boundary(n) {
             return Err(syntax());
         }
-        u32::from_str_radix(&rest[..n], 16).map(|v| (v, n)).map_err(|_| syntax())
+        u32::from_str_radix(&rest[..n], 16)
+            .map(|v| (v, n))
+            .map_err(|_| syntax())
     };
     match e {
         'x' => {

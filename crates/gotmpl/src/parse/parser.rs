@@ -111,7 +111,10 @@ impl<'a> Parser<'a> {
         if t.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != t.line {
-                extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
+                extra = format!(
+                    " in action started at {}:{}",
+                    self.parse_name, self.action_line
+                );
                 if t.val.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
@@ -163,7 +166,7 @@ impl<'a> Parser<'a> {
             }
             match self.text_or_action()? {
                 Parsed::Node(n) => root.nodes.push(n),
-                Parsed::End(_) => return Err(self.errorf("unexpected {{end}}")),
+                Parsed::End => return Err(self.errorf("unexpected {{end}}")),
                 Parsed::Else(_) => return Err(self.errorf("unexpected {{else}}")),
             }
         }
@@ -181,7 +184,7 @@ impl<'a> Parser<'a> {
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
-        if !matches!(end, Parsed::End(_)) {
+        if !matches!(end, Parsed::End) {
             return Err(self.errorf(format!("unexpected {} in {context}", end.describe())));
         }
         self.add_tree(name, list)
@@ -228,7 +231,10 @@ impl<'a> Parser<'a> {
             ItemType::Else => return self.else_control(),
             ItemType::End => {
                 let e = self.expect(ItemType::RightDelim, "end")?;
-                return Ok(Parsed::End(e.pos));
+                return Ok({
+                    let _ = e;
+                    Parsed::End
+                });
             }
             ItemType::If => return self.branch_control(BranchKind::If),
             ItemType::Range => return self.branch_control(BranchKind::Range),
@@ -297,7 +303,11 @@ impl<'a> Parser<'a> {
         }))))
     }
 
-    fn parse_control(&mut self, kind: BranchKind, context: &str) -> PResult<(Pipe, List, Option<List>)> {
+    fn parse_control(
+        &mut self,
+        kind: BranchKind,
+        context: &str,
+    ) -> PResult<(Pipe, List, Option<List>)> {
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
         if kind == BranchKind::Range {
             self.range_depth += 1;
@@ -309,7 +319,7 @@ impl<'a> Parser<'a> {
         let (list, next) = r?;
         let mut else_list = None;
         match next {
-            Parsed::End(_) => {}
+            Parsed::End => {}
             Parsed::Else(else_pos) => {
                 let chained = match kind {
                     BranchKind::If => self.peek().typ == ItemType::If,
@@ -329,7 +339,7 @@ impl<'a> Parser<'a> {
                     else_list = Some(l);
                 } else {
                     let (l, next) = self.item_list()?;
-                    if !matches!(next, Parsed::End(_)) {
+                    if !matches!(next, Parsed::End) {
                         return Err(self.errorf(format!("expected end; found {}", next.describe())));
                     }
                     else_list = Some(l);
@@ -358,7 +368,7 @@ impl<'a> Parser<'a> {
         self.vars = saved_vars;
         self.range_depth = saved_range;
         let (list, end) = r?;
-        if !matches!(end, Parsed::End(_)) {
+        if !matches!(end, Parsed::End) {
             return Err(self.errorf(format!("unexpected {} in {context}", end.describe())));
         }
         self.add_tree(name.clone(), list)?;
@@ -465,9 +475,18 @@ impl<'a> Parser<'a> {
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
             if matches!(
                 c.args.first(),
-                Some(Arg::Bool { .. } | Arg::Dot { .. } | Arg::Nil { .. } | Arg::Number { .. } | Arg::String { .. })
+                Some(
+                    Arg::Bool { .. }
+                        | Arg::Dot { .. }
+                        | Arg::Nil { .. }
+                        | Arg::Number { .. }
+                        | Arg::String { .. }
+                )
             ) {
-                return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
+                return Err(self.errorf(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                )));
             }
         }
         Ok(())
@@ -527,7 +546,11 @@ impl<'a> Parser<'a> {
                     ident,
                 }
             }
-            Arg::Bool { .. } | Arg::String { .. } | Arg::Number { .. } | Arg::Nil { .. } | Arg::Dot { .. } => {
+            Arg::Bool { .. }
+            | Arg::String { .. }
+            | Arg::Number { .. }
+            | Arg::Nil { .. }
+            | Arg::Dot { .. } => {
                 return Err(self.errorf(format!(
                     "unexpected . after term {}",
                     crate::gofmt::quote(&node.to_string())
@@ -577,7 +600,8 @@ impl<'a> Parser<'a> {
                 val: t.val == "true",
             },
             ItemType::CharConstant | ItemType::Number => {
-                let num = parse_number(&t.val, t.typ == ItemType::CharConstant).map_err(|e| self.errorf(e))?;
+                let num = parse_number(&t.val, t.typ == ItemType::CharConstant)
+                    .map_err(|e| self.errorf(e))?;
                 Arg::Number { pos: t.pos, num }
             }
             ItemType::LeftParen => {
@@ -606,7 +630,7 @@ impl<'a> Parser<'a> {
 /// closes the enclosing list.
 enum Parsed {
     Node(Node),
-    End(usize),
+    End,
     Else(usize),
 }
 
@@ -614,7 +638,7 @@ impl Parsed {
     fn describe(&self) -> String {
         match self {
             Parsed::Node(n) => n.to_string(),
-            Parsed::End(_) => "{{end}}".into(),
+            Parsed::End => "{{end}}".into(),
             Parsed::Else(_) => "{{else}}".into(),
         }
     }
