@@ -77,7 +77,7 @@ fn length(v: &Value) -> Result<i64, String> {
         Value::List(l, _) => Ok(l.len() as i64),
         Value::Map(m, _) => Ok(m.borrow().len() as i64),
         Value::Nil => Err("len of nil pointer".into()),
-        Value::Invalid => Err("len of untyped nil".into()),
+        Value::Invalid => Err("reflect: call of reflect.Value.Type on zero Value".into()),
         other => Err(format!("len of type {}", other.type_name())),
     }
 }
@@ -221,7 +221,14 @@ fn basic_kind(v: &Value) -> BasicKind {
     }
 }
 
-const BAD_COMPARISON: &str = "incompatible types for comparison";
+/// Go 1.26: "incompatible types for comparison: int and string".
+fn bad_comparison(a: &Value, b: &Value) -> String {
+    format!(
+        "incompatible types for comparison: {} and {}",
+        a.type_name(),
+        b.type_name()
+    )
+}
 const BAD_COMPARISON_TYPE: &str = "invalid type for comparison";
 
 fn is_valid(v: &Value) -> bool {
@@ -237,7 +244,7 @@ fn eq(a1: &Value, rest: &[Value]) -> Result<bool, String> {
         let k2 = basic_kind(a);
         let truth = if k1 != k2 {
             if is_valid(a1) && is_valid(a) {
-                return Err(BAD_COMPARISON.into());
+                return Err(bad_comparison(a1, a));
             }
             false
         } else {
@@ -285,7 +292,7 @@ fn lt(a1: &Value, a2: &Value) -> Result<bool, String> {
         return Err(BAD_COMPARISON_TYPE.into());
     }
     if k1 != k2 {
-        return Err(BAD_COMPARISON.into());
+        return Err(bad_comparison(a1, a2));
     }
     Ok(match (a1, a2) {
         (Value::Bool(_), _) => return Err(BAD_COMPARISON_TYPE.into()),

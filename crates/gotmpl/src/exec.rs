@@ -107,15 +107,6 @@ pub(crate) fn execute(
     Ok(())
 }
 
-fn truncate_context(s: &str) -> String {
-    if s.len() > 20 {
-        let short: String = s.chars().take(20).collect();
-        format!("{short}...")
-    } else {
-        s.to_string()
-    }
-}
-
 /// Go's `indirectInterface` + `isTrue`.
 fn is_true(v: &Value) -> bool {
     v.truth()
@@ -141,7 +132,7 @@ impl<'t, 'o> State<'t, 'o> {
             "template: {}: executing {} at <{}>: {}",
             self.tree.location(pos),
             name,
-            truncate_context(&ctx),
+            ctx,
             msg.as_ref()
         ))
     }

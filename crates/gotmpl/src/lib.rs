@@ -13,6 +13,8 @@ mod builtins;
 mod exec;
 mod func;
 pub mod funcs;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gofmt;
 pub mod parse;
 mod value;

@@ -360,7 +360,55 @@ func render(c tcase) (out string, err error) {
 	return out, nil
 }
 
+// benchResult is one case's timing in -bench mode.
+type benchResult struct {
+	Name       string  `json:"name"`
+	Iterations int     `json:"iterations"`
+	MeanMicros float64 `json:"mean_us"`
+	MinMicros  float64 `json:"min_us"`
+	Err        string  `json:"err,omitempty"`
+}
+
+// bench renders every case repeatedly and reports the time per render.
+func bench(cases []tcase, iterations int) {
+	results := make([]benchResult, len(cases))
+	for i, c := range cases {
+		if c.Entry == "" {
+			c.Entry = "main"
+		}
+		if _, err := render(c); err != nil {
+			results[i].Err = err.Error()
+		}
+		var total, min time.Duration
+		for n := 0; n < iterations; n++ {
+			start := time.Now()
+			_, _ = render(c)
+			d := time.Since(start)
+			total += d
+			if n == 0 || d < min {
+				min = d
+			}
+		}
+		results[i].Name = c.Name
+		results[i].Iterations = iterations
+		results[i].MeanMicros = float64(total.Microseconds()) / float64(iterations)
+		results[i].MinMicros = float64(min.Nanoseconds()) / 1000
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", " ")
+	_ = enc.Encode(results)
+}
+
 func main() {
+	iterations := 0
+	if len(os.Args) == 3 && os.Args[1] == "-bench" {
+		n, err := strconv.Atoi(os.Args[2])
+		if err != nil || n < 1 {
+			fmt.Fprintln(os.Stderr, "usage: gotmpl-oracle [-bench N] < cases.json")
+			os.Exit(2)
+		}
+		iterations = n
+	}
 	input, err := io.ReadAll(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -370,6 +418,10 @@ func main() {
 	if err := json.Unmarshal(input, &cases); err != nil {
 		fmt.Fprintln(os.Stderr, "bad input:", err)
 		os.Exit(2)
+	}
+	if iterations > 0 {
+		bench(cases, iterations)
+		return
 	}
 	results := make([]result, len(cases))
 	for i, c := range cases {

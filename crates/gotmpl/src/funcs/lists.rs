@@ -7,8 +7,13 @@ use super::Registry;
 use crate::func::Param::*;
 use crate::value::{ListType, Value};
 
+/// sprig's check: a slice, else "Cannot VERB on type KIND" (Go names the
+/// kind, and a nil argument crashes sprig with a nil dereference).
 fn need_list(v: &Value, verb: &str) -> Result<Vec<Value>, String> {
-    list_items(v).ok_or_else(|| format!("Cannot {verb} on type {}", v.type_name()))
+    if v.is_nil_or_invalid() {
+        return Err("runtime error: invalid memory address or nil pointer dereference".into());
+    }
+    list_items(v).ok_or_else(|| format!("Cannot {verb} on type {}", v.kind_name()))
 }
 
 pub fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, String> {
@@ -221,7 +226,10 @@ pub fn register(r: &mut Registry) {
     r.add("concat", &[], Some(Any), |a| {
         let mut out = Vec::new();
         for l in &a {
-            out.extend(need_list(l, "concat")?);
+            match list_items(l) {
+                Some(items) => out.extend(items),
+                None => return Err(format!("Cannot concat type {} as list", l.kind_name())),
+            }
         }
         Ok(ilist(out))
     });

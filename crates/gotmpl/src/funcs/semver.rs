@@ -347,7 +347,7 @@ pub fn semver_compare(constraint: &str, version: &str) -> Result<bool, String> {
         }
         groups.push(cs);
     }
-    let v = Version::parse(version).map_err(|_| "failed to parse semantic version".to_string())?;
+    let v = Version::parse(version)?;
     Ok(groups.iter().any(|g| g.iter().all(|c| check(&v, c))))
 }
 

@@ -594,7 +594,9 @@ pub fn indent(spaces: i64, v: &str) -> Result<String, String> {
     if spaces < 0 {
         return Err("strings: negative Repeat count".into());
     }
-    if spaces > 1 << 20 {
+    // Go would allocate whatever this asks for; davit refuses beyond 64 MiB.
+    let lines = v.matches('\n').count() as u128 + 1;
+    if spaces as u128 * lines + v.len() as u128 > 64 << 20 {
         return Err("strings: Repeat output length overflow".into());
     }
     let pad = " ".repeat(spaces as usize);

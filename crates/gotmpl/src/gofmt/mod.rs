@@ -416,6 +416,28 @@ fn print_value(out: &mut String, v: &Value, verb: char, spec: Spec, depth: usize
     }
 }
 
+/// Go's `tooLarge`: widths and precisions beyond ±10⁶ are refused.
+fn too_large(x: i64) -> bool {
+    !(-1_000_000..=1_000_000).contains(&x)
+}
+
+/// Go's `parsenum`: digits at `start`; an absurdly long number abandons the
+/// rest of the format (Go then reports `%!(NOVERB)`).
+fn parsenum(chars: &[char], start: usize) -> (usize, bool, usize) {
+    let mut num: i64 = 0;
+    let mut isnum = false;
+    let mut i = start;
+    while i < chars.len() && chars[i].is_ascii_digit() {
+        if too_large(num) {
+            return (0, false, chars.len());
+        }
+        num = num * 10 + (chars[i] as i64 - '0' as i64);
+        isnum = true;
+        i += 1;
+    }
+    (num as usize, isnum, i)
+}
+
 /// `fmt.Sprintf` with Go's verbs, flags, width, precision, `*` and argument
 /// indexes, and Go's notes for bad verbs and missing or extra arguments.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
@@ -477,7 +499,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         parse_index(&mut i, &mut argn);
         if i < chars.len() && chars[i] == '*' {
             i += 1;
-            match args.get(argn).and_then(Value::as_int) {
+            match args
+                .get(argn)
+                .and_then(Value::as_int)
+                .filter(|w| !too_large(*w))
+            {
                 Some(w) => {
                     if w < 0 {
                         spec.minus = true;
@@ -489,12 +515,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
             argn += 1;
         } else {
-            let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i > start {
-                spec.width = chars[start..i].iter().collect::<String>().parse().ok();
+            let (num, isnum, next) = parsenum(&chars, i);
+            i = next;
+            if isnum {
+                spec.width = Some(num);
             }
         }
         if i < chars.len() && chars[i] == '.' {
@@ -502,23 +526,19 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             parse_index(&mut i, &mut argn);
             if i < chars.len() && chars[i] == '*' {
                 i += 1;
-                match args.get(argn).and_then(Value::as_int) {
+                match args
+                    .get(argn)
+                    .and_then(Value::as_int)
+                    .filter(|p| !too_large(*p))
+                {
                     Some(p) if p >= 0 => spec.prec = Some(p as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argn += 1;
             } else {
-                let start = i;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-                spec.prec = Some(
-                    chars[start..i]
-                        .iter()
-                        .collect::<String>()
-                        .parse()
-                        .unwrap_or(0),
-                );
+                let (num, _, next) = parsenum(&chars, i);
+                i = next;
+                spec.prec = Some(num);
             }
         }
         parse_index(&mut i, &mut argn);

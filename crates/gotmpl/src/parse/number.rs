@@ -189,38 +189,37 @@ fn unquote_char(s: &str, quote: char) -> Result<(char, &str), String> {
     if let Some(c) = simple {
         return Ok((c, rest));
     }
-    let hex = |n: usize, rest: &str| -> Result<(u32, usize), String> {
-        if rest.len() < n || !rest.is_char_boundary(n) {
+    // Takes `n` ASCII digits of `radix` from the front of `rest`.
+    let digits = |n: usize, radix: u32, rest: &str| -> Result<(u32, usize), String> {
+        let head: String = rest.chars().take(n).collect();
+        if head.chars().count() < n || !head.chars().all(|c| c.is_digit(radix)) {
             return Err(syntax());
         }
-        u32::from_str_radix(&rest[..n], 16)
+        u32::from_str_radix(&head, radix)
             .map(|v| (v, n))
             .map_err(|_| syntax())
     };
     match e {
         'x' => {
-            let (v, n) = hex(2, rest)?;
+            let (v, n) = digits(2, 16, rest)?;
             // \xHH is a byte; in a template string it only makes sense as ASCII/Latin-1.
             Ok((char::from_u32(v).ok_or_else(syntax)?, &rest[n..]))
         }
         'u' => {
-            let (v, n) = hex(4, rest)?;
+            let (v, n) = digits(4, 16, rest)?;
             Ok((char::from_u32(v).ok_or_else(syntax)?, &rest[n..]))
         }
         'U' => {
-            let (v, n) = hex(8, rest)?;
+            let (v, n) = digits(8, 16, rest)?;
             Ok((char::from_u32(v).ok_or_else(syntax)?, &rest[n..]))
         }
         '0'..='7' => {
-            if rest.len() < 2 {
-                return Err(syntax());
-            }
-            let oct = format!("{e}{}", &rest[..2]);
-            let v = u32::from_str_radix(&oct, 8).map_err(|_| syntax())?;
+            let (low, n) = digits(2, 8, rest)?;
+            let v = (e as u32 - '0' as u32) * 64 + low;
             if v > 255 {
                 return Err(syntax());
             }
-            Ok((char::from_u32(v).ok_or_else(syntax)?, &rest[2..]))
+            Ok((char::from_u32(v).ok_or_else(syntax)?, &rest[n..]))
         }
         _ => Err(syntax()),
     }

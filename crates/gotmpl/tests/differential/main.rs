@@ -161,6 +161,7 @@ struct Tally {
     deviations: usize,
     exact_errors: usize,
     errors: usize,
+    text_diffs: Vec<String>,
     failures: Vec<String>,
 }
 
@@ -188,6 +189,8 @@ fn compare(c: &Case, want: &Outcome, got: &Outcome, hashed: bool, t: &mut Tally)
             t.errors += 1;
             if we == ge {
                 t.exact_errors += 1;
+            } else if t.text_diffs.len() < 400 {
+                t.text_diffs.push(format!("- want: {we}\n  got:  {ge}\n"));
             }
             if location(we) == location(ge) {
                 t.pass += 1;
@@ -219,6 +222,7 @@ fn compare_hashed_live(c: &Case, want: &Outcome, got: &Outcome, t: &mut Tally) {
     t.pass += sub.pass;
     t.errors += sub.errors;
     t.exact_errors += sub.exact_errors;
+    t.text_diffs.extend(sub.text_diffs);
     t.failures.extend(sub.failures);
 }
 
@@ -285,6 +289,7 @@ fn run_all() {
     let known = deviations();
     let mut report = String::from("# Differential test report\n\n| suite | cases | match | known deviations | errors (exact text) |\n|---|---|---|---|---|\n");
     let mut details = String::new();
+    let mut appendix = String::new();
     let mut failed = 0;
     let mut stale = Vec::new();
     for suite in &all {
@@ -364,6 +369,15 @@ fn run_all() {
             t.exact_errors
         ));
         failed += t.total - t.pass - t.deviations;
+        if !t.text_diffs.is_empty() {
+            appendix.push_str(&format!(
+                "\n## {}: error texts that differ after the location\n\n",
+                suite.name
+            ));
+            for d in &t.text_diffs {
+                appendix.push_str(d);
+            }
+        }
         for f in &t.failures {
             details.push_str(f);
             details.push('\n');
@@ -371,6 +385,7 @@ fn run_all() {
     }
     report.push('\n');
     report.push_str(&details);
+    report.push_str(&appendix);
     let path = suites::repo_root().join("target/differential-report.md");
     let _ = std::fs::create_dir_all(path.parent().expect("parent"));
     let _ = std::fs::write(&path, &report);
