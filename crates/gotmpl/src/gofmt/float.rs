@@ -16,7 +16,10 @@ struct Digits {
 fn digits(x: f64, significant: Option<usize>) -> Digits {
     let s = match significant {
         None => format!("{x:e}"),
-        Some(n) => format!("{:.*e}", n.saturating_sub(1), x),
+        // An f64's exact expansion has at most 767 significant digits; more
+        // are zeros, which the layout functions pad (and Rust's formatter
+        // refuses precisions above 65,535).
+        Some(n) => format!("{:.*e}", n.saturating_sub(1).min(800), x),
     };
     let (mant, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -38,7 +41,8 @@ fn digits(x: f64, significant: Option<usize>) -> Digits {
 
 /// Digits of `x` rounded to `frac` digits after the decimal point.
 fn fixed_digits(x: f64, frac: usize) -> Digits {
-    let s = format!("{:.*}", frac, x);
+    // At most 1,074 fractional digits are non-zero; see `digits`.
+    let s = format!("{:.*}", frac.min(1100), x);
     let (int, fr) = s.split_once('.').unwrap_or((s.as_str(), ""));
     let mut all: Vec<u8> = int.bytes().chain(fr.bytes()).collect();
     let mut dp = int.len() as i32;
@@ -296,6 +300,10 @@ mod tests {
         assert_eq!(format_float(1.0, 'f', -1), "1");
         assert_eq!(format_float(100.0, 'g', 2), "1e+02");
         assert_eq!(format_float(1.0, 'g', 3), "1");
+        let long = format_float(0.1, 'f', 100_000);
+        assert_eq!(long.len(), 100_002);
+        assert!(long.starts_with("0.1000000000000000055511151231257827"));
+        assert_eq!(format_float(1.5, 'e', 70_000).len(), 70_006);
     }
 
     #[test]
