@@ -1,0 +1,172 @@
+//! `werf-giterminism.yaml`: what may come from outside the commit.
+
+use davit_goyaml::{load_all, Node, Yaml};
+use globset::{GlobBuilder, GlobMatcher};
+
+use crate::error::Diagnostic;
+
+/// A werf path glob with werf's prefix rule: `dir` also matches `dir/a/b`.
+#[derive(Debug, Clone)]
+pub struct PathGlob {
+    pub pattern: String,
+    matchers: Vec<GlobMatcher>,
+}
+
+impl PathGlob {
+    pub fn new(pattern: &str) -> Result<PathGlob, String> {
+        let trimmed = pattern.trim_end_matches(['*', '/']).trim_end_matches("/**");
+        let mut forms = vec![pattern.to_string()];
+        if !trimmed.is_empty() {
+            forms.push(trimmed.to_string());
+            forms.push(format!("{trimmed}/**/*"));
+        }
+        let matchers = forms
+            .iter()
+            .map(|p| {
+                GlobBuilder::new(p)
+                    .literal_separator(true)
+                    .empty_alternates(true)
+                    .build()
+                    .map(|g| g.compile_matcher())
+                    .map_err(|e| format!("invalid glob {pattern:?}: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(PathGlob {
+            pattern: pattern.to_string(),
+            matchers,
+        })
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        self.matchers.iter().any(|m| m.is_match(path))
+    }
+}
+
+/// An allowed environment variable: an exact name or an anchored `/REGEX/`.
+#[derive(Debug, Clone)]
+pub enum EnvRule {
+    Name(String),
+    Regex(regex::Regex),
+}
+
+impl EnvRule {
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            EnvRule::Name(n) => n == name,
+            EnvRule::Regex(r) => r.is_match(name),
+        }
+    }
+}
+
+/// The parts of the giterminism config that the config layer enforces.
+#[derive(Debug, Clone, Default)]
+pub struct Giterminism {
+    pub allow_uncommitted_config: bool,
+    pub allow_uncommitted_templates: Vec<PathGlob>,
+    pub allow_env: Vec<EnvRule>,
+    pub allow_uncommitted_files: Vec<PathGlob>,
+    /// Whether a giterminism file was found at all.
+    pub present: bool,
+}
+
+fn get<'a>(n: &'a Node, key: &str) -> Option<&'a Node> {
+    match &n.value {
+        Yaml::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| matches!(&k.value, Yaml::Str(s) if s == key))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn strings(n: Option<&Node>) -> Vec<(String, usize)> {
+    match n.map(|n| &n.value) {
+        Some(Yaml::Seq(items)) => items
+            .iter()
+            .filter_map(|i| match &i.value {
+                Yaml::Str(s) => Some((s.clone(), i.line)),
+                _ => i.source.clone().map(|s| (s, i.line)),
+            })
+            .collect(),
+        Some(Yaml::Str(s)) => vec![(s.clone(), n.map(|n| n.line).unwrap_or(0))],
+        _ => Vec::new(),
+    }
+}
+
+impl Giterminism {
+    /// Parses the file. Unknown keys are ignored, as werf does.
+    pub fn parse(file: &str, text: &str) -> Result<Giterminism, Diagnostic> {
+        let docs = load_all(text)
+            .map_err(|e| Diagnostic::new(file, format!("invalid YAML: {}", e.message)).at(e.line, e.col))?;
+        let Some(root) = docs.into_iter().next() else {
+            return Err(Diagnostic::new(file, "the giterminism config validation failed: giterminismConfigVersion is required")
+                .hint("start the file with `giterminismConfigVersion: 1`"));
+        };
+        match get(&root, "giterminismConfigVersion").map(|v| (&v.value, v.source.as_deref())) {
+            Some((Yaml::Int(1), _)) | Some((Yaml::Str(_), Some("1"))) => {}
+            Some((Yaml::Str(s), _)) if s == "1" => {}
+            _ => {
+                return Err(Diagnostic::new(file, "the giterminism config validation failed: giterminismConfigVersion must be 1")
+                    .at(root.line, root.col)
+                    .key("giterminismConfigVersion")
+                    .hint("set `giterminismConfigVersion: 1`"))
+            }
+        }
+        let mut g = Giterminism {
+            present: true,
+            ..Giterminism::default()
+        };
+        let Some(config) = get(&root, "config") else { return Ok(g) };
+        g.allow_uncommitted_config = matches!(get(config, "allowUncommitted").map(|v| &v.value), Some(Yaml::Bool(true)));
+        let glob = |(p, line): (String, usize)| {
+            PathGlob::new(&p).map_err(|e| Diagnostic::new(file, e).at(line, 1))
+        };
+        g.allow_uncommitted_templates = strings(get(config, "allowUncommittedTemplates")).into_iter().map(glob).collect::<Result<_, _>>()?;
+        if let Some(r) = get(config, "goTemplateRendering") {
+            g.allow_uncommitted_files = strings(get(r, "allowUncommittedFiles")).into_iter().map(glob).collect::<Result<_, _>>()?;
+            for (name, line) in strings(get(r, "allowEnvVariables")) {
+                let rule = match name.strip_prefix('/').and_then(|n| n.strip_suffix('/')) {
+                    Some(re) => EnvRule::Regex(
+                        regex::Regex::new(&format!("^(?:{re})$"))
+                            .map_err(|e| Diagnostic::new(file, format!("invalid regex {name}: {e}")).at(line, 1))?,
+                    ),
+                    None => EnvRule::Name(name),
+                };
+                g.allow_env.push(rule);
+            }
+        }
+        Ok(g)
+    }
+
+    pub fn env_allowed(&self, name: &str) -> bool {
+        self.allow_env.iter().any(|r| r.matches(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_prefixes() {
+        let g = PathGlob::new("conf").unwrap_or_else(|e| panic!("{e}"));
+        assert!(g.matches("conf/a/b.yaml"));
+        assert!(g.matches("conf"));
+        let g = PathGlob::new("**/*.tmpl").unwrap_or_else(|e| panic!("{e}"));
+        assert!(g.matches(".werf/a/b.tmpl"));
+        assert!(!g.matches("a.yaml"));
+    }
+
+    #[test]
+    fn env_rules() {
+        let g = Giterminism::parse(
+            "werf-giterminism.yaml",
+            "giterminismConfigVersion: 1\nconfig:\n  goTemplateRendering:\n    allowEnvVariables: [HOME, /CI_.+/]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(g.env_allowed("HOME"));
+        assert!(g.env_allowed("CI_COMMIT_SHA"));
+        assert!(!g.env_allowed("CI_"));
+        assert!(!g.env_allowed("PATH"));
+    }
+}

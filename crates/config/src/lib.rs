@@ -1,0 +1,17 @@
+//! werf.yaml as werf reads it: rendering as a Go template, splitting into
+//! documents, validation against the v2 schema with errors that name file,
+//! line, document and key, and a typed model of the result.
+
+pub mod error;
+pub mod giterminism;
+pub mod graph;
+pub mod project;
+pub mod model;
+pub mod parse;
+pub mod render;
+pub mod schema;
+pub mod split;
+
+pub use error::{ConfigError, Diagnostic};
+pub use parse::{parse, DependsOn, ImageDoc, ImageKind, WerfConfig};
+

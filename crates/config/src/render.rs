@@ -1,0 +1,102 @@
+//! Rendering werf.yaml as werf does: `.werf/**/*.tmpl` as named templates,
+//! the config as the body of `werfConfig`, werf's function set and root data
+//! (`.Env`, `.Commit`, `.Files`).
+
+use std::rc::Rc;
+
+use davit_gotmpl::funcs::{werf_funcs, FileSource, FilesObject, WerfOptions};
+use davit_gotmpl::{Limits, Map, MissingKey, Template, Value};
+
+/// The commit werf exposes as `.Commit`.
+#[derive(Debug, Clone, Default)]
+pub struct CommitInfo {
+    pub hash: String,
+    /// Author time in Unix seconds and its UTC offset in seconds.
+    pub unix: i64,
+    pub offset_secs: i32,
+}
+
+impl CommitInfo {
+    /// Go's `time.Time.String()` in the commit's fixed zone, as werf shows it:
+    /// `2024-01-02 15:04:05 +0300 +0300`.
+    pub fn human(&self) -> String {
+        let local = self.unix + self.offset_secs as i64;
+        let days = local.div_euclid(86400);
+        let secs = local.rem_euclid(86400);
+        let (y, m, d) = civil_from_days(days);
+        let sign = if self.offset_secs < 0 { '-' } else { '+' };
+        let off = self.offset_secs.unsigned_abs();
+        let zone = format!("{sign}{:02}{:02}", off / 3600, off / 60 % 60);
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} {zone} {zone}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Everything a render needs.
+pub struct RenderInput {
+    /// The config file name as users know it (`werf.yaml`).
+    pub config_name: String,
+    pub config_text: String,
+    /// `(name relative to the templates dir, text)`, e.g. `artifact/a.tmpl`.
+    pub templates: Vec<(String, String)>,
+    /// `--env`.
+    pub env_name: String,
+    pub commit: CommitInfo,
+    pub files: Rc<dyn FileSource>,
+    pub werf: WerfOptions,
+}
+
+/// Renders the config; template errors carry Go's wording and position.
+pub fn render(input: RenderInput) -> Result<String, davit_gotmpl::Error> {
+    let t = Template::with_options("werfConfig", werf_funcs(input.werf), MissingKey::Default, Limits::default());
+    for (name, text) in &input.templates {
+        t.parse(name, text)?;
+    }
+    t.parse("werfConfig", &input.config_text)?;
+    let mut date = Map::new();
+    date.insert("Human".into(), Value::from(input.commit.human()));
+    date.insert("Unix".into(), Value::from(input.commit.unix.to_string()));
+    let mut commit = Map::new();
+    commit.insert("Hash".into(), Value::from(input.commit.hash.as_str()));
+    commit.insert("Date".into(), Value::map(date));
+    let mut root = Map::new();
+    root.insert("Env".into(), Value::from(input.env_name.as_str()));
+    root.insert("Commit".into(), Value::map(commit));
+    root.insert(
+        "Files".into(),
+        Value::Object(Rc::new(FilesObject { source: input.files })),
+    );
+    t.execute("werfConfig", &Value::map(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_human_matches_go() {
+        let c = CommitInfo {
+            hash: "x".into(),
+            unix: 1704197045,
+            offset_secs: 3 * 3600,
+        };
+        assert_eq!(c.human(), "2024-01-02 15:04:05 +0300 +0300");
+    }
+}

@@ -1,0 +1,239 @@
+//! The project's git repository, read with gix: the HEAD commit, the files
+//! of its tree, and whether a work-tree file differs from the commit. werf
+//! reads its configuration from the commit, not from the work tree, and this
+//! crate is how davit does the same.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A git failure, with the path or object it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{dir} is not inside a git repository ({message})")]
+    NotARepository { dir: PathBuf, message: String },
+    #[error("the git repository at {0} has no work tree (bare repositories are not supported)")]
+    Bare(PathBuf),
+    #[error("the git repository at {0} has no commit yet; commit the project first")]
+    NoCommit(PathBuf),
+    #[error("reading git object {what}: {message}")]
+    Object { what: String, message: String },
+}
+
+fn obj_err(what: impl Into<String>, e: impl std::fmt::Display) -> GitError {
+    GitError::Object {
+        what: what.into(),
+        message: e.to_string(),
+    }
+}
+
+/// The HEAD commit as werf exposes it (`.Commit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub hash: String,
+    /// Author time, Unix seconds, and the author's UTC offset in seconds.
+    pub author_unix: i64,
+    pub author_offset: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Executable,
+    Symlink,
+    Submodule,
+}
+
+#[derive(Debug, Clone)]
+struct TreeFile {
+    oid: gix::ObjectId,
+    kind: EntryKind,
+}
+
+/// How a work-tree path compares with the commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorktreeState {
+    /// Same content as in the commit.
+    Unchanged,
+    /// In the commit, changed on disk.
+    Modified,
+    /// In the commit, missing on disk.
+    Deleted,
+    /// On disk, not in the commit.
+    Untracked,
+    /// Neither on disk nor in the commit.
+    Absent,
+}
+
+/// A repository opened at its work tree, with HEAD's file list loaded once.
+pub struct Repo {
+    repo: gix::Repository,
+    work_tree: PathBuf,
+    head: Head,
+    files: BTreeMap<String, TreeFile>,
+}
+
+impl Repo {
+    /// Finds the repository containing `dir` and loads HEAD.
+    pub fn discover(dir: &Path) -> Result<Repo, GitError> {
+        let repo = gix::discover(dir).map_err(|e| GitError::NotARepository {
+            dir: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let work_tree = repo
+            .workdir()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| GitError::Bare(repo.git_dir().to_path_buf()))?;
+        let (head, files) = Self::load_head(&repo, &work_tree)?;
+        Ok(Repo {
+            repo,
+            work_tree,
+            head,
+            files,
+        })
+    }
+
+    fn load_head(repo: &gix::Repository, work_tree: &Path) -> Result<(Head, BTreeMap<String, TreeFile>), GitError> {
+        let commit = repo
+            .head_commit()
+            .map_err(|_| GitError::NoCommit(work_tree.to_path_buf()))?;
+        let author = commit.author().map_err(|e| obj_err("HEAD author", e))?;
+        let time = author.time().map_err(|e| obj_err("HEAD author time", e))?;
+        let head = Head {
+            hash: commit.id.to_string(),
+            author_unix: time.seconds,
+            author_offset: time.offset,
+        };
+        let tree = commit.tree().map_err(|e| obj_err("HEAD tree", e))?;
+        let records = tree
+            .traverse()
+            .breadthfirst
+            .files()
+            .map_err(|e| obj_err("HEAD tree", e))?;
+        let mut files = BTreeMap::new();
+        for r in records {
+            let kind = if r.mode.is_tree() {
+                continue;
+            } else if r.mode.is_link() {
+                EntryKind::Symlink
+            } else if r.mode.is_commit() {
+                EntryKind::Submodule
+            } else if r.mode.is_executable() {
+                EntryKind::Executable
+            } else {
+                EntryKind::File
+            };
+            files.insert(r.filepath.to_string(), TreeFile { oid: r.oid, kind });
+        }
+        Ok((head, files))
+    }
+
+    pub fn work_tree(&self) -> &Path {
+        &self.work_tree
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Paths of all files in HEAD, `/`-separated, sorted.
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    pub fn kind(&self, path: &str) -> Option<EntryKind> {
+        self.files.get(path).map(|f| f.kind)
+    }
+
+    /// True when HEAD has files below `path`.
+    pub fn is_dir(&self, path: &str) -> bool {
+        let p = path.trim_end_matches('/');
+        if p.is_empty() || p == "." {
+            return true;
+        }
+        let prefix = format!("{p}/");
+        self.files.range(prefix.clone()..).next().is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
+
+    fn blob(&self, oid: gix::ObjectId, path: &str) -> Result<Vec<u8>, GitError> {
+        let obj = self.repo.find_object(oid).map_err(|e| obj_err(path, e))?;
+        Ok(obj.data.clone())
+    }
+
+    /// Content of `path` at HEAD. Symlinks are followed while they point
+    /// inside the repository (at most 32 hops). `None` when absent.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let mut current = path.to_string();
+        for _ in 0..32 {
+            let Some(f) = self.files.get(&current) else {
+                return Ok(None);
+            };
+            let data = self.blob(f.oid, &current)?;
+            if f.kind != EntryKind::Symlink {
+                return Ok(Some(data));
+            }
+            let target = String::from_utf8_lossy(&data).into_owned();
+            let base = current.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            match resolve_in_repo(base, &target) {
+                Some(next) => current = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Compares the work-tree file with HEAD.
+    pub fn worktree_state(&self, path: &str) -> WorktreeState {
+        let disk = self.work_tree.join(path);
+        let meta = std::fs::symlink_metadata(&disk).ok();
+        match (self.files.get(path), meta) {
+            (None, None) => WorktreeState::Absent,
+            (None, Some(m)) if m.is_dir() => WorktreeState::Absent,
+            (None, Some(_)) => WorktreeState::Untracked,
+            (Some(_), None) => WorktreeState::Deleted,
+            (Some(f), Some(m)) => {
+                let content = if m.file_type().is_symlink() {
+                    std::fs::read_link(&disk).ok().map(|t| t.to_string_lossy().into_owned().into_bytes())
+                } else {
+                    std::fs::read(&disk).ok()
+                };
+                let Some(content) = content else {
+                    return WorktreeState::Modified;
+                };
+                match gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &content) {
+                    Ok(id) if id == f.oid => WorktreeState::Unchanged,
+                    _ => WorktreeState::Modified,
+                }
+            }
+        }
+    }
+}
+
+/// Joins a symlink target to its directory; `None` when it leaves the repo.
+fn resolve_in_repo(base: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = if base.is_empty() { Vec::new() } else { base.split('/').collect() };
+    for seg in target.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlink_targets_stay_inside() {
+        assert_eq!(resolve_in_repo("a/b", "../c"), Some("a/c".into()));
+        assert_eq!(resolve_in_repo("", "../x"), None);
+        assert_eq!(resolve_in_repo("a", "/etc/passwd"), None);
+    }
+}

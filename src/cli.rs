@@ -1,0 +1,93 @@
+//! Command-line structure. Flags and their `WERF_*` variables follow werf.
+
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// davit builds images from werf.yaml, keeps stages in a registry and
+/// deploys with Helm charts, as werf does. Same werf.yaml, same flags, same
+/// WERF_* variables.
+#[derive(Parser)]
+#[command(name = "davit", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Work with werf.yaml: render it, list images, show the image graph.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the davit version.
+    Version,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Print the rendered werf.yaml (all of it, or the documents of IMAGEs).
+    Render {
+        /// Images whose documents to print.
+        images: Vec<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Print the image names of werf.yaml, one per line.
+    List {
+        /// Only images that are final (built for deployment).
+        #[arg(long, env = "WERF_FINAL_IMAGES_ONLY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+        final_images_only: bool,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Print the dependency graph of the images (from, import, dependencies).
+    Graph {
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = GraphFormat::Yaml)]
+        output: GraphFormat,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Yaml,
+    Json,
+}
+
+/// Where the project is and how to read it (werf's common flags).
+#[derive(Args, Clone)]
+pub struct ProjectArgs {
+    /// Project directory (default: the current directory).
+    #[arg(long, env = "WERF_DIR", global = true)]
+    pub dir: Option<PathBuf>,
+    /// The werf config file, relative to the project directory (default: werf.yaml, then werf.yml).
+    #[arg(long, env = "WERF_CONFIG", global = true)]
+    pub config: Option<String>,
+    /// Directory of the config templates (`**/*.tmpl`), relative to the project directory.
+    #[arg(long, env = "WERF_CONFIG_TEMPLATES_DIR", global = true)]
+    pub config_templates_dir: Option<String>,
+    /// The git work tree, when the project directory is not inside it.
+    #[arg(long, env = "WERF_GIT_WORK_TREE", global = true)]
+    pub git_work_tree: Option<PathBuf>,
+    /// The giterminism config, relative to the project directory.
+    #[arg(long, env = "WERF_GITERMINISM_CONFIG", global = true)]
+    pub giterminism_config: Option<String>,
+    /// The environment name, available in templates as `.Env`.
+    #[arg(long, env = "WERF_ENV", default_value = "", global = true)]
+    pub env: String,
+    /// Development mode: read the work tree (tracked and untracked files not ignored by git) instead of the commit.
+    #[arg(long, env = "WERF_DEV", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub dev: bool,
+    /// In development mode, take paths matching this glob from the commit (repeatable).
+    #[arg(long, global = true)]
+    pub dev_ignore: Vec<String>,
+    /// Read everything from the file system and skip all giterminism checks.
+    #[arg(long, env = "WERF_LOOSE_GITERMINISM", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub loose_giterminism: bool,
+    /// Make the *_debug template functions print.
+    #[arg(long, env = "WERF_DEBUG_TEMPLATES", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub debug_templates: bool,
+}

@@ -1,0 +1,15 @@
+//! Command implementations: thin glue from CLI arguments to library crates.
+
+mod config;
+
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Config(c) => config::run(c),
+        Command::Version => {
+            println!("davit {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    }
+}
