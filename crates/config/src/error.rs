@@ -92,7 +92,9 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn one(d: Diagnostic) -> ConfigError {
-        ConfigError { diagnostics: vec![d] }
+        ConfigError {
+            diagnostics: vec![d],
+        }
     }
 }
 

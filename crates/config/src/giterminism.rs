@@ -95,41 +95,66 @@ fn strings(n: Option<&Node>) -> Vec<(String, usize)> {
 
 impl Giterminism {
     /// Parses the file. Unknown keys are ignored, as werf does.
-    pub fn parse(file: &str, text: &str) -> Result<Giterminism, Diagnostic> {
-        let docs = load_all(text)
-            .map_err(|e| Diagnostic::new(file, format!("invalid YAML: {}", e.message)).at(e.line, e.col))?;
+    pub fn parse(file: &str, text: &str) -> Result<Giterminism, Box<Diagnostic>> {
+        Self::parse_inner(file, text).map_err(Box::new)
+    }
+
+    // Private helper: builds the diagnostic unboxed; `parse` boxes it.
+    #[allow(clippy::result_large_err)]
+    fn parse_inner(file: &str, text: &str) -> Result<Giterminism, Diagnostic> {
+        let docs = load_all(text).map_err(|e| {
+            Diagnostic::new(file, format!("invalid YAML: {}", e.message)).at(e.line, e.col)
+        })?;
         let Some(root) = docs.into_iter().next() else {
-            return Err(Diagnostic::new(file, "the giterminism config validation failed: giterminismConfigVersion is required")
-                .hint("start the file with `giterminismConfigVersion: 1`"));
+            return Err(Diagnostic::new(
+                file,
+                "the giterminism config validation failed: giterminismConfigVersion is required",
+            )
+            .hint("start the file with `giterminismConfigVersion: 1`"));
         };
         match get(&root, "giterminismConfigVersion").map(|v| (&v.value, v.source.as_deref())) {
             Some((Yaml::Int(1), _)) | Some((Yaml::Str(_), Some("1"))) => {}
             Some((Yaml::Str(s), _)) if s == "1" => {}
             _ => {
-                return Err(Diagnostic::new(file, "the giterminism config validation failed: giterminismConfigVersion must be 1")
-                    .at(root.line, root.col)
-                    .key("giterminismConfigVersion")
-                    .hint("set `giterminismConfigVersion: 1`"))
+                return Err(Diagnostic::new(
+                    file,
+                    "the giterminism config validation failed: giterminismConfigVersion must be 1",
+                )
+                .at(root.line, root.col)
+                .key("giterminismConfigVersion")
+                .hint("set `giterminismConfigVersion: 1`"))
             }
         }
         let mut g = Giterminism {
             present: true,
             ..Giterminism::default()
         };
-        let Some(config) = get(&root, "config") else { return Ok(g) };
-        g.allow_uncommitted_config = matches!(get(config, "allowUncommitted").map(|v| &v.value), Some(Yaml::Bool(true)));
+        let Some(config) = get(&root, "config") else {
+            return Ok(g);
+        };
+        g.allow_uncommitted_config = matches!(
+            get(config, "allowUncommitted").map(|v| &v.value),
+            Some(Yaml::Bool(true))
+        );
         let glob = |(p, line): (String, usize)| {
             PathGlob::new(&p).map_err(|e| Diagnostic::new(file, e).at(line, 1))
         };
-        g.allow_uncommitted_templates = strings(get(config, "allowUncommittedTemplates")).into_iter().map(glob).collect::<Result<_, _>>()?;
+        g.allow_uncommitted_templates = strings(get(config, "allowUncommittedTemplates"))
+            .into_iter()
+            .map(glob)
+            .collect::<Result<_, _>>()?;
         if let Some(r) = get(config, "goTemplateRendering") {
-            g.allow_uncommitted_files = strings(get(r, "allowUncommittedFiles")).into_iter().map(glob).collect::<Result<_, _>>()?;
+            g.allow_uncommitted_files = strings(get(r, "allowUncommittedFiles"))
+                .into_iter()
+                .map(glob)
+                .collect::<Result<_, _>>()?;
             for (name, line) in strings(get(r, "allowEnvVariables")) {
                 let rule = match name.strip_prefix('/').and_then(|n| n.strip_suffix('/')) {
-                    Some(re) => EnvRule::Regex(
-                        regex::Regex::new(&format!("^(?:{re})$"))
-                            .map_err(|e| Diagnostic::new(file, format!("invalid regex {name}: {e}")).at(line, 1))?,
-                    ),
+                    Some(re) => {
+                        EnvRule::Regex(regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| {
+                            Diagnostic::new(file, format!("invalid regex {name}: {e}")).at(line, 1)
+                        })?)
+                    }
                     None => EnvRule::Name(name),
                 };
                 g.allow_env.push(rule);

@@ -45,7 +45,10 @@ pub fn graph_yaml(nodes: &[GraphNode]) -> String {
         if let Some(f) = &n.depends_on.from {
             out.push_str(&format!("    from: {}\n", yaml_scalar(f)));
         }
-        for (key, list) in [("import", &n.depends_on.import), ("dependencies", &n.depends_on.dependencies)] {
+        for (key, list) in [
+            ("import", &n.depends_on.import),
+            ("dependencies", &n.depends_on.dependencies),
+        ] {
             if !list.is_empty() {
                 out.push_str(&format!("    {key}:\n"));
                 for item in list {
@@ -58,5 +61,7 @@ pub fn graph_yaml(nodes: &[GraphNode]) -> String {
 }
 
 fn yaml_scalar(s: &str) -> String {
-    davit_goyaml::marshal(&davit_goyaml::Yaml::Str(s.to_string())).trim_end().to_string()
+    davit_goyaml::marshal(&davit_goyaml::Yaml::Str(s.to_string()))
+        .trim_end()
+        .to_string()
 }

@@ -5,13 +5,12 @@
 pub mod error;
 pub mod giterminism;
 pub mod graph;
-pub mod project;
 pub mod model;
 pub mod parse;
+pub mod project;
 pub mod render;
 pub mod schema;
 pub mod split;
 
 pub use error::{ConfigError, Diagnostic};
 pub use parse::{parse, DependsOn, ImageDoc, ImageKind, WerfConfig};
-

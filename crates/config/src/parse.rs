@@ -33,7 +33,10 @@ pub struct DependsOn {
 
 impl DependsOn {
     pub fn all(&self) -> impl Iterator<Item = &String> {
-        self.from.iter().chain(self.import.iter()).chain(self.dependencies.iter())
+        self.from
+            .iter()
+            .chain(self.import.iter())
+            .chain(self.dependencies.iter())
     }
 }
 
@@ -67,7 +70,9 @@ fn to_json(n: &Node) -> serde_json::Value {
         Yaml::Bool(b) => serde_json::Value::Bool(*b),
         Yaml::Int(i) => serde_json::Value::from(*i),
         Yaml::Uint(u) => serde_json::Value::from(*u),
-        Yaml::Float(f) => serde_json::Number::from_f64(*f).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null),
+        Yaml::Float(f) => serde_json::Number::from_f64(*f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
         Yaml::Str(s) => {
             // A plain scalar read into a Go string keeps its text (`1.10`).
             serde_json::Value::String(n.source.clone().unwrap_or_else(|| s.clone()))
@@ -97,7 +102,10 @@ fn has_key(n: &Node, key: &str) -> bool {
 
 fn get<'a>(n: &'a Node, key: &str) -> Option<&'a Node> {
     match &n.value {
-        Yaml::Map(pairs) => pairs.iter().find(|(k, _)| key_text(k) == key).map(|(_, v)| v),
+        Yaml::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| key_text(k) == key)
+            .map(|(_, v)| v),
         _ => None,
     }
 }
@@ -109,7 +117,9 @@ fn image_names(v: &Node) -> Result<Vec<String>, String> {
         Yaml::Seq(items) => items
             .iter()
             .map(|i| match &i.value {
-                Yaml::Seq(_) | Yaml::Map(_) | Yaml::Null => Err(format!("invalid image name `{:?}`!", i.value)),
+                Yaml::Seq(_) | Yaml::Map(_) | Yaml::Null => {
+                    Err(format!("invalid image name `{:?}`!", i.value))
+                }
                 _ => Ok(i.source.clone().unwrap_or_else(|| key_text(i))),
             })
             .collect(),
@@ -130,7 +140,8 @@ fn valid_project_name(p: &str) -> bool {
     let b = p.as_bytes();
     !p.is_empty()
         && p.len() <= 50
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -200,7 +211,12 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
             if m.config_version != Some(1) {
                 diags.push(
                     Diagnostic::new(file, "'configVersion: 1' field required!")
-                        .at(abs(get(&node, "configVersion").map(|v| v.line).unwrap_or(node.line)), 1)
+                        .at(
+                            abs(get(&node, "configVersion")
+                                .map(|v| v.line)
+                                .unwrap_or(node.line)),
+                            1,
+                        )
                         .in_doc(n)
                         .key("configVersion"),
                 );
@@ -215,7 +231,10 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
                 ),
                 Some(p) if !valid_project_name(p) => diags.push(
                     Diagnostic::new(file, format!("bad project name {p:?} specified in config"))
-                        .at(abs(get(&node, "project").map(|v| v.line).unwrap_or(node.line)), 1)
+                        .at(
+                            abs(get(&node, "project").map(|v| v.line).unwrap_or(node.line)),
+                            1,
+                        )
                         .in_doc(n)
                         .key("project")
                         .hint(PROJECT_NAME_HELP),
@@ -226,11 +245,19 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
             continue;
         }
         let (kind, schema, what) = if has_key(&node, "dockerfile") {
-            (ImageKind::Dockerfile, DOCKERFILE_IMAGE, "a Dockerfile image section")
+            (
+                ImageKind::Dockerfile,
+                DOCKERFILE_IMAGE,
+                "a Dockerfile image section",
+            )
         } else if has_key(&node, "image") {
             (ImageKind::Stapel, STAPEL_IMAGE, "a stapel image section")
         } else if has_key(&node, "artifact") {
-            (ImageKind::Artifact, STAPEL_IMAGE, "a stapel artifact section")
+            (
+                ImageKind::Artifact,
+                STAPEL_IMAGE,
+                "a stapel artifact section",
+            )
         } else {
             let keys: Vec<String> = match &node.value {
                 Yaml::Map(pairs) => pairs.iter().map(|(k, _)| key_text(k)).collect(),
@@ -246,10 +273,19 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
                     "'configVersion' is required for the meta section, 'image' for image sections, 'artifact' for artifact sections".into()
                 });
             diags.push(
-                Diagnostic::new(file, format!("cannot recognize type of config section with keys {}", keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")))
-                    .at(abs(node.line), node.col)
-                    .in_doc(n)
-                    .hint(hint),
+                Diagnostic::new(
+                    file,
+                    format!(
+                        "cannot recognize type of config section with keys {}",
+                        keys.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .at(abs(node.line), node.col)
+                .in_doc(n)
+                .hint(hint),
             );
             continue;
         };
@@ -266,15 +302,32 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
             );
             continue;
         }
-        let name_key = if kind == ImageKind::Artifact { "artifact" } else { "image" };
+        let name_key = if kind == ImageKind::Artifact {
+            "artifact"
+        } else {
+            "image"
+        };
         let name_node = get(&node, name_key);
-        let names = match name_node.map(image_names).unwrap_or_else(|| Ok(vec![String::new()])) {
+        let names = match name_node
+            .map(image_names)
+            .unwrap_or_else(|| Ok(vec![String::new()]))
+        {
             Ok(names) => names,
             Err(e) => {
-                diags.push(Diagnostic::new(file, e).at(abs(node.line), node.col).in_doc(n).key(name_key));
+                diags.push(
+                    Diagnostic::new(file, e)
+                        .at(abs(node.line), node.col)
+                        .in_doc(n)
+                        .key(name_key),
+                );
                 continue;
             }
         };
+        let before = diags.len();
+        check_directives(file, n, &node, kind, &abs, &mut diags);
+        if diags.len() > before {
+            continue;
+        }
         let json = to_json(&node);
         let (dockerfile, stapel, is_final, depends_on) = match kind {
             ImageKind::Dockerfile => {
@@ -282,7 +335,11 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
                 let deps = DependsOn {
                     from: None,
                     import: Vec::new(),
-                    dependencies: d.dependencies.iter().filter_map(|x| x.image.as_ref().map(|t| t.0.clone())).collect(),
+                    dependencies: d
+                        .dependencies
+                        .iter()
+                        .filter_map(|x| x.image.as_ref().map(|t| t.0.clone()))
+                        .collect(),
                 };
                 let fin = d.is_final.unwrap_or(true);
                 (Some(d), None, fin, deps)
@@ -297,10 +354,19 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
                         .or(s.from.as_ref())
                         .map(|t| t.0.clone()),
                     import: Vec::new(),
-                    dependencies: s.dependencies.iter().filter_map(|x| x.image.as_ref().map(|t| t.0.clone())).collect(),
+                    dependencies: s
+                        .dependencies
+                        .iter()
+                        .filter_map(|x| x.image.as_ref().map(|t| t.0.clone()))
+                        .collect(),
                 };
                 for imp in &s.import {
-                    if let Some(src) = imp.image.as_ref().or(imp.from.as_ref()).or(imp.artifact.as_ref()) {
+                    if let Some(src) = imp
+                        .image
+                        .as_ref()
+                        .or(imp.from.as_ref())
+                        .or(imp.artifact.as_ref())
+                    {
                         deps.import.push(src.0.clone());
                     }
                 }
@@ -328,9 +394,11 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
         None => {
             diags.insert(
                 0,
-                Diagnostic::new(file, "meta config section (`configVersion` and `project`) not found").hint(
-                    "add a document with\n    configVersion: 1\n    project: <name>",
-                ),
+                Diagnostic::new(
+                    file,
+                    "meta config section (`configVersion` and `project`) not found",
+                )
+                .hint("add a document with\n    configVersion: 1\n    project: <name>"),
             );
             Meta::default()
         }
@@ -346,6 +414,135 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
         images,
         documents,
     })
+}
+
+/// werf's per-image rules about directives that exclude each other or need
+/// particular values (messages as werf words them).
+fn check_directives(
+    file: &str,
+    doc: usize,
+    node: &Node,
+    kind: ImageKind,
+    abs: &dyn Fn(usize) -> usize,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let line_of = |key: &str| {
+        get(node, key)
+            .map(|v| abs(v.line))
+            .unwrap_or(abs(node.line))
+    };
+    let mut err = |key: &str, msg: &str, hint: Option<&str>| {
+        let mut d = Diagnostic::new(file, msg)
+            .at(line_of(key), 1)
+            .in_doc(doc)
+            .key(key);
+        if let Some(h) = hint {
+            d = d.hint(h);
+        }
+        diags.push(d);
+    };
+    let str_of = |key: &str| -> Option<String> {
+        get(node, key).and_then(|v| match &v.value {
+            Yaml::Str(s) => Some(s.clone()),
+            Yaml::Null => None,
+            _ => v.source.clone(),
+        })
+    };
+    match kind {
+        ImageKind::Dockerfile => {
+            if let Some(df) = str_of("dockerfile") {
+                if df.is_empty() || df.starts_with('/') || df.split('/').any(|s| s == "..") {
+                    err("dockerfile", "`dockerfile: PATH` required and should be relative to context!", Some("give the Dockerfile path relative to `context`, e.g. `dockerfile: Dockerfile`"));
+                }
+            }
+            if has_key(node, "contextAddFiles") && has_key(node, "contextAddFile") {
+                err("contextAddFile", "only one out of contextAddFiles and contextAddFile directives can be used at a time", Some("use `contextAddFiles` only"));
+            }
+        }
+        ImageKind::Stapel | ImageKind::Artifact => {
+            if has_key(node, "shell") && has_key(node, "ansible") {
+                err(
+                    "ansible",
+                    "can not use shell and ansible builders at the same time!",
+                    None,
+                );
+            }
+            if has_key(node, "fromArtifact")
+                && (has_key(node, "from") || has_key(node, "fromImage"))
+            {
+                err(
+                    "fromArtifact",
+                    "conflict between `from`, `fromImage` and `fromArtifact` directives!",
+                    Some("keep only one of them"),
+                );
+            }
+            if has_key(node, "docker") && has_key(node, "imageSpec") {
+                err(
+                    "docker",
+                    "`docker` directive is deprecated and can't be used along with `imageSpec`!",
+                    Some("move the `docker` settings into `imageSpec.config`"),
+                );
+            }
+            if kind == ImageKind::Artifact {
+                for key in ["final", "docker", "disableGitAfterPatch", "dependencies"] {
+                    if has_key(node, key) {
+                        err(
+                            key,
+                            &format!("`{key}` is not supported for artifacts"),
+                            Some("artifacts are deprecated: use `image:` with `final: false`"),
+                        );
+                    }
+                }
+            }
+            if let Some(Yaml::Seq(mounts)) = get(node, "mount").map(|m| &m.value) {
+                let mut tos = BTreeSet::new();
+                for m in mounts {
+                    let to = get(m, "to").and_then(|v| match &v.value {
+                        Yaml::Str(s) => Some(s.clone()),
+                        _ => None,
+                    });
+                    match to {
+                        Some(t) if t.starts_with('/') => {
+                            if !tos.insert(t) {
+                                err(
+                                    "mount",
+                                    "conflict between mounts!",
+                                    Some("two mounts have the same `to`"),
+                                );
+                            }
+                        }
+                        _ => err(
+                            "mount",
+                            "`to: PATH` absolute path required for mount!",
+                            None,
+                        ),
+                    }
+                }
+            }
+            if let Some(Yaml::Seq(gits)) = get(node, "git").map(|g| &g.value) {
+                for g in gits {
+                    let remote = has_key(g, "url");
+                    let refs = ["branch", "tag", "commit"]
+                        .iter()
+                        .filter(|k| has_key(g, k))
+                        .count();
+                    if !remote && refs > 0 {
+                        err("git", "specify `branch: BRANCH`, `tag: TAG` and `commit: COMMIT` only for remote git!", None);
+                    } else if refs > 1 {
+                        err("git", "specify only `branch: BRANCH`, `tag: TAG` or `commit: COMMIT` for remote git!", None);
+                    }
+                    match get(g, "to").map(|v| &v.value) {
+                        Some(Yaml::Str(t)) if t.starts_with('/') => {}
+                        _ => err(
+                            "git",
+                            "`to: PATH` absolute path required for import!",
+                            Some("git mappings need an absolute `to:` path in the image"),
+                        ),
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Decides which references are internal, and checks names, references and
@@ -386,7 +583,12 @@ fn resolve_references(file: &str, images: &mut [ImageDoc], diags: &mut Vec<Diagn
                 img.depends_on.from = None;
             } else if !names.contains(&from) {
                 if explicit {
-                    diags.push(Diagnostic::new(file, format!("image {from:?} not found!")).at(img.line, 1).in_doc(img.doc).key("fromImage"));
+                    diags.push(
+                        Diagnostic::new(file, format!("image {from:?} not found!"))
+                            .at(img.line, 1)
+                            .in_doc(img.doc)
+                            .key("fromImage"),
+                    );
                 }
                 img.depends_on.from = None;
             }
@@ -408,8 +610,12 @@ fn resolve_references(file: &str, images: &mut [ImageDoc], diags: &mut Vec<Diagn
         img.depends_on.import = internal;
         for dep in &img.depends_on.dependencies {
             if !names.contains(dep) {
-                let hint = crate::schema::suggest(dep, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-                let mut d = Diagnostic::new(file, format!("image {dep:?} not found!")).at(img.line, 1).in_doc(img.doc).key("dependencies");
+                let hint = crate::schema::suggest(dep, names.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"));
+                let mut d = Diagnostic::new(file, format!("image {dep:?} not found!"))
+                    .at(img.line, 1)
+                    .in_doc(img.doc)
+                    .key("dependencies");
                 if let Some(h) = hint {
                     d = d.hint(h);
                 }
@@ -420,7 +626,9 @@ fn resolve_references(file: &str, images: &mut [ImageDoc], diags: &mut Vec<Diagn
             continue;
         }
         if img.kind != ImageKind::Dockerfile
-            && s.is_some_and(|s| s.from.is_none() && s.from_image.is_none() && s.from_artifact.is_none())
+            && s.is_some_and(|s| {
+                s.from.is_none() && s.from_image.is_none() && s.from_artifact.is_none()
+            })
         {
             diags.push(
                 Diagnostic::new(file, "`from: DOCKER_IMAGE`, `fromImage: IMAGE_NAME`, `fromArtifact: IMAGE_ARTIFACT_NAME` required!")
@@ -434,7 +642,10 @@ fn resolve_references(file: &str, images: &mut [ImageDoc], diags: &mut Vec<Diagn
         return;
     }
     if let Some(cycle) = find_cycle(images) {
-        diags.push(Diagnostic::new(file, format!("infinite loop detected: {}", cycle.join(" -> "))));
+        diags.push(Diagnostic::new(
+            file,
+            format!("infinite loop detected: {}", cycle.join(" -> ")),
+        ));
     }
 }
 

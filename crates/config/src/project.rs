@@ -76,9 +76,34 @@ pub enum ProjectError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("{file}: {message}{hint}")]
-    Template { file: String, message: String, hint: String },
+    Template {
+        file: String,
+        message: String,
+        hint: String,
+    },
     #[error("project directory {dir} is outside the git work tree {work_tree}")]
     OutsideWorkTree { dir: PathBuf, work_tree: PathBuf },
+}
+
+/// A rendered, not yet validated, project config.
+pub struct RenderedProject {
+    /// The config file, project-relative (`werf.yaml`).
+    pub config_file: String,
+    pub rendered: String,
+    pub giterminism: Giterminism,
+}
+
+impl RenderedProject {
+    /// Splits, checks and types the rendered text.
+    pub fn parse(self) -> Result<LoadedProject, ProjectError> {
+        let config = parse(&self.config_file, &self.rendered)?;
+        Ok(LoadedProject {
+            config_file: self.config_file,
+            rendered: self.rendered,
+            config,
+            giterminism: self.giterminism,
+        })
+    }
 }
 
 /// A loaded and validated project config.
@@ -90,7 +115,8 @@ pub struct LoadedProject {
     pub giterminism: Giterminism,
 }
 
-const GITERMINISM_FOOTER: &str = "davit reads configuration from the git commit so that builds are reproducible";
+const GITERMINISM_FOOTER: &str =
+    "davit reads configuration from the git commit so that builds are reproducible";
 
 /// Reads project files according to the mode and the giterminism config.
 struct ProjectFiles {
@@ -101,6 +127,8 @@ struct ProjectFiles {
     dev_ignore: Vec<PathGlob>,
     /// Files read so far that must be committed (reported together).
     violations: RefCell<BTreeMap<String, String>>,
+    /// `list()` computed once per load.
+    listing: RefCell<Option<Vec<String>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -157,11 +185,15 @@ impl ProjectFiles {
                     WorktreeState::Unchanged | WorktreeState::Absent => from_head(),
                     _ if allowed => from_disk(),
                     WorktreeState::Untracked => {
-                        self.violations.borrow_mut().insert(path.clone(), "untracked".into());
+                        self.violations
+                            .borrow_mut()
+                            .insert(path.clone(), "untracked".into());
                         Err(format!("the untracked file {path:?} must be committed"))
                     }
                     WorktreeState::Modified | WorktreeState::Deleted => {
-                        self.violations.borrow_mut().insert(path.clone(), "modified".into());
+                        self.violations
+                            .borrow_mut()
+                            .insert(path.clone(), "modified".into());
                         Err(format!("the file {path:?} must be committed"))
                     }
                 }
@@ -169,16 +201,25 @@ impl ProjectFiles {
         }
     }
 
-    /// Project-relative paths of the files the current mode sees.
+    /// Project-relative paths of the committed files and of the work-tree
+    /// files git does not ignore. In giterministic mode reading an untracked
+    /// one is an error unless allowed, as in werf.
     fn list(&self) -> Vec<String> {
+        if let Some(cached) = self.listing.borrow().as_ref() {
+            return cached.clone();
+        }
         let mut out: Vec<String> = self
             .repo
             .files()
             .filter_map(|p| p.strip_prefix(self.prefix.as_str()).map(str::to_string))
             .collect();
-        if self.mode != Mode::Giterministic {
+        {
             let root = self.repo.work_tree().join(&self.prefix);
-            let walker = ignore::WalkBuilder::new(&root).hidden(false).git_ignore(true).require_git(false).build();
+            let walker = ignore::WalkBuilder::new(&root)
+                .hidden(false)
+                .git_ignore(true)
+                .require_git(false)
+                .build();
             for entry in walker.flatten() {
                 if entry.file_type().is_some_and(|t| t.is_file()) {
                     if let Ok(rel) = entry.path().strip_prefix(&root) {
@@ -192,6 +233,7 @@ impl ProjectFiles {
             out.sort();
             out.dedup();
         }
+        *self.listing.borrow_mut() = Some(out.clone());
         out
     }
 }
@@ -245,7 +287,10 @@ impl FileSource for FilesView {
         Ok(out)
     }
     fn exists(&self, path: &str) -> bool {
-        matches!(self.files.read(path, Allow::Globs(&self.allow)), Ok(Some(_))) || self.is_dir(path)
+        matches!(
+            self.files.read(path, Allow::Globs(&self.allow)),
+            Ok(Some(_))
+        ) || self.is_dir(path)
     }
     fn is_dir(&self, path: &str) -> bool {
         let p = clean_path(path);
@@ -258,19 +303,20 @@ impl FileSource for FilesView {
 
 /// Loads, renders, parses and validates the project's werf.yaml.
 pub fn load(opts: &ProjectOptions) -> Result<LoadedProject, ProjectError> {
+    render_project(opts)?.parse()
+}
+
+/// Reads and renders the project's werf.yaml without validating it.
+pub fn render_project(opts: &ProjectOptions) -> Result<RenderedProject, ProjectError> {
     let dir = std::fs::canonicalize(&opts.dir).unwrap_or_else(|_| opts.dir.clone());
     let repo_dir = opts.git_work_tree.clone().unwrap_or_else(|| dir.clone());
     let repo = Repo::discover(&repo_dir)?;
-    let work_tree = std::fs::canonicalize(repo.work_tree()).unwrap_or_else(|_| repo.work_tree().to_path_buf());
+    let work_tree =
+        std::fs::canonicalize(repo.work_tree()).unwrap_or_else(|_| repo.work_tree().to_path_buf());
     let prefix = match dir.strip_prefix(&work_tree) {
         Ok(rel) if rel.as_os_str().is_empty() => String::new(),
         Ok(rel) => format!("{}/", rel.to_string_lossy().replace('\\', "/")),
-        Err(_) => {
-            return Err(ProjectError::OutsideWorkTree {
-                dir,
-                work_tree,
-            })
-        }
+        Err(_) => return Err(ProjectError::OutsideWorkTree { dir, work_tree }),
     };
     let head = repo.head().clone();
     let dev_ignore = opts
@@ -284,21 +330,28 @@ pub fn load(opts: &ProjectOptions) -> Result<LoadedProject, ProjectError> {
         mode: opts.mode,
         dev_ignore,
         violations: RefCell::new(BTreeMap::new()),
+        listing: RefCell::new(None),
     });
 
     // The giterminism file always comes from the commit.
-    let gfile = opts.giterminism_config.clone().unwrap_or_else(|| "werf-giterminism.yaml".into());
+    let gfile = opts
+        .giterminism_config
+        .clone()
+        .unwrap_or_else(|| "werf-giterminism.yaml".into());
     let g_repo_path = files.repo_path(&gfile);
     let giterminism = match files.repo.read(&g_repo_path)? {
         Some(bytes) => {
-            if opts.mode == Mode::Giterministic && files.repo.worktree_state(&g_repo_path) != WorktreeState::Unchanged {
+            if opts.mode == Mode::Giterministic
+                && files.repo.worktree_state(&g_repo_path) != WorktreeState::Unchanged
+            {
                 return Err(ConfigError::one(
                     Diagnostic::new(&gfile, "the file must be committed: davit reads the giterminism config from the commit")
                         .hint(format!("commit it: git add {gfile} && git commit")),
                 )
                 .into());
             }
-            Giterminism::parse(&gfile, &String::from_utf8_lossy(&bytes)).map_err(ConfigError::one)?
+            Giterminism::parse(&gfile, &String::from_utf8_lossy(&bytes))
+                .map_err(|d| ConfigError::one(*d))?
         }
         None => Giterminism::default(),
     };
@@ -308,7 +361,11 @@ pub fn load(opts: &ProjectOptions) -> Result<LoadedProject, ProjectError> {
         Some(c) => vec![c.clone()],
         None => vec!["werf.yaml".into(), "werf.yml".into()],
     };
-    let config_allow = if giterminism.allow_uncommitted_config { Allow::All } else { Allow::None };
+    let config_allow = if giterminism.allow_uncommitted_config {
+        Allow::All
+    } else {
+        Allow::None
+    };
     let mut found: Option<(String, String)> = None;
     for c in &candidates {
         match files.read(c, config_allow) {
@@ -338,14 +395,22 @@ pub fn load(opts: &ProjectOptions) -> Result<LoadedProject, ProjectError> {
     let tdir = clean_path(opts.templates_dir.as_deref().unwrap_or(".werf"));
     let mut templates = Vec::new();
     for p in files.list() {
-        let Some(rel) = p.strip_prefix(&format!("{tdir}/")) else { continue };
+        let Some(rel) = p.strip_prefix(&format!("{tdir}/")) else {
+            continue;
+        };
         if !rel.ends_with(".tmpl") {
             continue;
         }
         match files.read(&p, Allow::Globs(&giterminism.allow_uncommitted_templates)) {
             Ok(Some(text)) => templates.push((rel.to_string(), text)),
             Ok(None) => {}
-            Err(msg) => return Err(uncommitted_error(&p, &msg, "config.allowUncommittedTemplates")),
+            Err(msg) => {
+                return Err(uncommitted_error(
+                    &p,
+                    &msg,
+                    "config.allowUncommittedTemplates",
+                ))
+            }
         }
     }
 
@@ -398,11 +463,9 @@ pub fn load(opts: &ProjectOptions) -> Result<LoadedProject, ProjectError> {
             hint,
         }
     })?;
-    let config = parse(&config_file, &rendered)?;
-    Ok(LoadedProject {
+    Ok(RenderedProject {
         config_file,
         rendered,
-        config,
         giterminism,
     })
 }

@@ -65,7 +65,12 @@ pub struct RenderInput {
 
 /// Renders the config; template errors carry Go's wording and position.
 pub fn render(input: RenderInput) -> Result<String, davit_gotmpl::Error> {
-    let t = Template::with_options("werfConfig", werf_funcs(input.werf), MissingKey::Default, Limits::default());
+    let t = Template::with_options(
+        "werfConfig",
+        werf_funcs(input.werf),
+        MissingKey::Default,
+        Limits::default(),
+    );
     for (name, text) in &input.templates {
         t.parse(name, text)?;
     }
@@ -81,7 +86,9 @@ pub fn render(input: RenderInput) -> Result<String, davit_gotmpl::Error> {
     root.insert("Commit".into(), Value::map(commit));
     root.insert(
         "Files".into(),
-        Value::Object(Rc::new(FilesObject { source: input.files })),
+        Value::Object(Rc::new(FilesObject {
+            source: input.files,
+        })),
     );
     t.execute("werfConfig", &Value::map(root))
 }

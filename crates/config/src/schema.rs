@@ -39,7 +39,10 @@ use Shape::*;
 
 const LIMIT: &[Field] = &[f("last", Int), f("in", Str), f("operator", Str)];
 const REFERENCES: &[Field] = &[f("branch", Str), f("tag", Str), f("limit", Map(LIMIT))];
-const KEEP_POLICY: &[Field] = &[f("references", Map(REFERENCES)), f("imagesPerReference", Map(LIMIT))];
+const KEEP_POLICY: &[Field] = &[
+    f("references", Map(REFERENCES)),
+    f("imagesPerReference", Map(LIMIT)),
+];
 
 const META_IMAGE_SPEC_CONFIG: &[Field] = &[
     f("labels", FreeMap),
@@ -131,7 +134,11 @@ const IMAGE_SPEC: &[Field] = &[
     f("config", Map(IMAGE_SPEC_CONFIG)),
 ];
 const SECRET: &[Field] = &[f("id", Str), f("env", Str), f("src", Str), f("value", Str)];
-const DEPENDENCY_IMPORT: &[Field] = &[f("type", Str), f("targetEnv", Str), f("targetBuildArg", Str)];
+const DEPENDENCY_IMPORT: &[Field] = &[
+    f("type", Str),
+    f("targetEnv", Str),
+    f("targetBuildArg", Str),
+];
 const DEPENDENCY: &[Field] = &[
     f("image", Str),
     f("before", Str),
@@ -159,7 +166,11 @@ pub const DOCKERFILE_IMAGE: &[Field] = &[
     f("imageSpec", Map(IMAGE_SPEC)),
 ];
 
-const STAGE_DEPENDENCIES: &[Field] = &[f("install", StrOrList), f("beforeSetup", StrOrList), f("setup", StrOrList)];
+const STAGE_DEPENDENCIES: &[Field] = &[
+    f("install", StrOrList),
+    f("beforeSetup", StrOrList),
+    f("setup", StrOrList),
+];
 const GIT: &[Field] = &[
     f("add", Str),
     f("to", Str),
@@ -176,7 +187,10 @@ const GIT: &[Field] = &[
         "basicAuth",
         Map(&[
             f("username", Str),
-            f("password", Map(&[f("env", Str), f("src", Str), f("value", Str)])),
+            f(
+                "password",
+                Map(&[f("env", Str), f("src", Str), f("value", Str)]),
+            ),
         ]),
     ),
 ];
@@ -284,12 +298,17 @@ fn is_scalar(y: &Yaml) -> bool {
 
 /// Levenshtein distance, for "did you mean".
 fn distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.to_lowercase().chars().collect(), b.to_lowercase().chars().collect());
+    let (a, b): (Vec<char>, Vec<char>) = (
+        a.to_lowercase().chars().collect(),
+        b.to_lowercase().chars().collect(),
+    );
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -348,7 +367,8 @@ pub fn check_map(node: &Node, fields: &[Field], path: &str, out: &mut Vec<Proble
         match fields.iter().find(|f| f.name == key) {
             Some(field) => check_value(v, &field.shape, &join(path, key), out),
             None => {
-                let hint = suggest(key, fields.iter().map(|f| f.name)).map(|s| format!("did you mean `{s}`?"));
+                let hint = suggest(key, fields.iter().map(|f| f.name))
+                    .map(|s| format!("did you mean `{s}`?"));
                 out.push(Problem {
                     path: join(path, key),
                     line: k.line,
@@ -448,8 +468,14 @@ mod tests {
 
     #[test]
     fn did_you_mean() {
-        assert_eq!(suggest("fromImg", STAPEL_IMAGE.iter().map(|f| f.name)), Some("fromImage"));
-        assert_eq!(suggest("dockerfil", DOCKERFILE_IMAGE.iter().map(|f| f.name)), Some("dockerfile"));
+        assert_eq!(
+            suggest("fromImg", STAPEL_IMAGE.iter().map(|f| f.name)),
+            Some("fromImage")
+        );
+        assert_eq!(
+            suggest("dockerfil", DOCKERFILE_IMAGE.iter().map(|f| f.name)),
+            Some("dockerfile")
+        );
         assert_eq!(suggest("zzzzzz", META.iter().map(|f| f.name)), None);
     }
 }

@@ -64,7 +64,9 @@ mod tests {
 
     #[test]
     fn separators() {
-        let d = split("project: a\n--- # c\nimage: x\n----\nfoo: 1\n--- bar\n---\n# only comment\n---\n\n");
+        let d = split(
+            "project: a\n--- # c\nimage: x\n----\nfoo: 1\n--- bar\n---\n# only comment\n---\n\n",
+        );
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].text, "project: a\n");
         assert_eq!(d[1].start_line, 3);

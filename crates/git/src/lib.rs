@@ -92,7 +92,10 @@ impl Repo {
         })
     }
 
-    fn load_head(repo: &gix::Repository, work_tree: &Path) -> Result<(Head, BTreeMap<String, TreeFile>), GitError> {
+    fn load_head(
+        repo: &gix::Repository,
+        work_tree: &Path,
+    ) -> Result<(Head, BTreeMap<String, TreeFile>), GitError> {
         let commit = repo
             .head_commit()
             .map_err(|_| GitError::NoCommit(work_tree.to_path_buf()))?;
@@ -151,7 +154,10 @@ impl Repo {
             return true;
         }
         let prefix = format!("{p}/");
-        self.files.range(prefix.clone()..).next().is_some_and(|(k, _)| k.starts_with(&prefix))
+        self.files
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 
     fn blob(&self, oid: gix::ObjectId, path: &str) -> Result<Vec<u8>, GitError> {
@@ -192,14 +198,20 @@ impl Repo {
             (Some(_), None) => WorktreeState::Deleted,
             (Some(f), Some(m)) => {
                 let content = if m.file_type().is_symlink() {
-                    std::fs::read_link(&disk).ok().map(|t| t.to_string_lossy().into_owned().into_bytes())
+                    std::fs::read_link(&disk)
+                        .ok()
+                        .map(|t| t.to_string_lossy().into_owned().into_bytes())
                 } else {
                     std::fs::read(&disk).ok()
                 };
                 let Some(content) = content else {
                     return WorktreeState::Modified;
                 };
-                match gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &content) {
+                match gix::objs::compute_hash(
+                    gix::hash::Kind::Sha1,
+                    gix::objs::Kind::Blob,
+                    &content,
+                ) {
                     Ok(id) if id == f.oid => WorktreeState::Unchanged,
                     _ => WorktreeState::Modified,
                 }
@@ -213,7 +225,11 @@ fn resolve_in_repo(base: &str, target: &str) -> Option<String> {
     if target.starts_with('/') {
         return None;
     }
-    let mut parts: Vec<&str> = if base.is_empty() { Vec::new() } else { base.split('/').collect() };
+    let mut parts: Vec<&str> = if base.is_empty() {
+        Vec::new()
+    } else {
+        base.split('/').collect()
+    };
     for seg in target.split('/') {
         match seg {
             "" | "." => {}
