@@ -426,3 +426,95 @@ fn render_prints_images_and_the_graph() {
         "{err}"
     );
 }
+
+/// Each directive that needs giterminism permission is rejected with the key
+/// to add, and accepted once that key is there.
+#[test]
+fn directives_that_need_permission() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "image: a\nfrom: alpine\nfromLatest: true\n",
+            "fromLatest directive not allowed by giterminism",
+            "config:\n  stapel:\n    allowFromLatest: true\n",
+        ),
+        (
+            "image: a\nfrom: alpine\ngit:\n- url: https://example.com/x.git\n  branch: main\n  add: /\n  to: /src\n",
+            "git branch directive not allowed by giterminism",
+            "config:\n  stapel:\n    git:\n      allowBranch: true\n",
+        ),
+        (
+            "image: a\nfrom: alpine\nmount:\n- from: build_dir\n  to: /cache\n",
+            "\"mount { from: build_dir, ... }\" not allowed by giterminism",
+            "config:\n  stapel:\n    mount:\n      allowBuildDir: true\n",
+        ),
+        (
+            "image: a\nfrom: alpine\nmount:\n- fromPath: ~/go-pkg\n  to: /go\n",
+            "\"mount { fromPath: ~/go-pkg, ... }\" not allowed by giterminism",
+            "config:\n  stapel:\n    mount:\n      allowFromPaths: [\"~/go-pkg\"]\n",
+        ),
+        (
+            "image: a\ndockerfile: Dockerfile\ncontext: app\ncontextAddFiles: [gen.txt]\n",
+            "contextAddFile \"app/gen.txt\" not allowed by giterminism",
+            "config:\n  dockerfile:\n    allowContextAddFiles: [app/gen.txt]\n",
+        ),
+        (
+            "image: a\ndockerfile: Dockerfile\nsecrets:\n- env: TOKEN\n",
+            "secret \"TOKEN\" not allowed by giterminism",
+            "config:\n  secrets:\n    allowEnvVariables: [TOKEN]\n",
+        ),
+        (
+            "image: a\nfrom: alpine\nsecrets:\n- id: k\n  value: v\n",
+            "secret \"k\" not allowed by giterminism",
+            "config:\n  secrets:\n    allowValueIds: [k]\n",
+        ),
+    ];
+    for (image, message, allow) in cases {
+        let r = repo_with(&format!("{META}---\n{image}"));
+        let (code, _, err) = r.davit(&["config", "list"]);
+        assert_eq!(code, 1, "{image}");
+        assert!(err.contains(message), "{image}: {err}");
+        assert!(err.contains("hint: to allow it, add `config."), "{err}");
+        assert_eq!(
+            r.davit(&["config", "list", "--loose-giterminism"]).0,
+            0,
+            "{image}"
+        );
+        r.write(
+            "werf-giterminism.yaml",
+            &format!("giterminismConfigVersion: 1\n{allow}"),
+        )
+        .commit();
+        let (code, out, err) = r.davit(&["config", "list"]);
+        assert_eq!((code, out.as_str()), (0, "a\n"), "{image}: {err}");
+    }
+}
+
+#[test]
+fn giterminism_file_errors() {
+    let r = TestRepo::new();
+    r.write("werf.yaml", &format!("{META}---\nimage: a\nfrom: alpine\n"))
+        .write(
+            "werf-giterminism.yaml",
+            "config:\n  allowUncommitted: true\n",
+        )
+        .commit();
+    let (code, _, err) = r.davit(&["config", "list"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("werf-giterminism.yaml:1:1: the giterminism config validation failed: giterminismConfigVersion must be 1"), "{err}");
+    r.write(
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  stapel:\n    allowFromLatest: sure\n",
+    )
+    .commit();
+    let (code, _, err) = r.davit(&["config", "list"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`allowFromLatest` must be a boolean"), "{err}");
+    // Uncommitted changes to the giterminism file itself are refused.
+    r.write("werf-giterminism.yaml", "giterminismConfigVersion: 1\n");
+    let (code, _, err) = r.davit(&["config", "list"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("werf-giterminism.yaml: the file must be committed"),
+        "{err}"
+    );
+}

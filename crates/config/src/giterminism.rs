@@ -58,15 +58,45 @@ impl EnvRule {
     }
 }
 
-/// The parts of the giterminism config that the config layer enforces.
+/// `werf-giterminism.yaml`, the whole schema.
 #[derive(Debug, Clone, Default)]
 pub struct Giterminism {
-    pub allow_uncommitted_config: bool,
-    pub allow_uncommitted_templates: Vec<PathGlob>,
-    pub allow_env: Vec<EnvRule>,
-    pub allow_uncommitted_files: Vec<PathGlob>,
     /// Whether a giterminism file was found at all.
     pub present: bool,
+    /// `cli.allowCustomTags`
+    pub allow_custom_tags: bool,
+    /// `config.allowUncommitted`
+    pub allow_uncommitted_config: bool,
+    /// `config.allowUncommittedTemplates`
+    pub allow_uncommitted_templates: Vec<PathGlob>,
+    /// `config.goTemplateRendering.allowEnvVariables`
+    pub allow_env: Vec<EnvRule>,
+    /// `config.goTemplateRendering.allowUncommittedFiles`
+    pub allow_uncommitted_files: Vec<PathGlob>,
+    /// `config.secrets.allowEnvVariables` (exact names)
+    pub allow_secret_env: Vec<String>,
+    /// `config.secrets.allowFiles` (globs on absolute paths)
+    pub allow_secret_files: Vec<PathGlob>,
+    /// `config.secrets.allowValueIds`
+    pub allow_secret_value_ids: Vec<String>,
+    /// `config.stapel.allowFromLatest`
+    pub allow_from_latest: bool,
+    /// `config.stapel.git.allowBranch`
+    pub allow_git_branch: bool,
+    /// `config.stapel.mount.allowBuildDir`
+    pub allow_mount_build_dir: bool,
+    /// `config.stapel.mount.allowFromPaths`
+    pub allow_mount_from_paths: Vec<PathGlob>,
+    /// `config.dockerfile.allowUncommitted`
+    pub allow_uncommitted_dockerfiles: Vec<PathGlob>,
+    /// `config.dockerfile.allowUncommittedDockerignoreFiles`
+    pub allow_uncommitted_dockerignore: Vec<PathGlob>,
+    /// `config.dockerfile.allowContextAddFiles`
+    pub allow_context_add_files: Vec<PathGlob>,
+    /// `helm.allowUncommittedFiles`
+    pub allow_uncommitted_helm_files: Vec<PathGlob>,
+    /// `includes.allowIncludesUpdate`
+    pub allow_includes_update: bool,
 }
 
 fn get<'a>(n: &'a Node, key: &str) -> Option<&'a Node> {
@@ -120,7 +150,7 @@ impl Giterminism {
                     file,
                     "the giterminism config validation failed: giterminismConfigVersion must be 1",
                 )
-                .at(root.line, root.col)
+                .at(root.line, 1)
                 .key("giterminismConfigVersion")
                 .hint("set `giterminismConfigVersion: 1`"))
             }
@@ -129,9 +159,57 @@ impl Giterminism {
             present: true,
             ..Giterminism::default()
         };
+        let flag = |n: Option<&Node>, key: &str| -> Result<bool, Diagnostic> {
+            match n.and_then(|n| get(n, key)).map(|v| &v.value) {
+                None | Some(Yaml::Null) => Ok(false),
+                Some(Yaml::Bool(b)) => Ok(*b),
+                Some(_) => {
+                    let line = n.and_then(|n| get(n, key)).map(|v| v.line).unwrap_or(0);
+                    Err(Diagnostic::new(
+                        file,
+                        format!(
+                            "the giterminism config validation failed: `{key}` must be a boolean"
+                        ),
+                    )
+                    .at(line, 1)
+                    .key(key))
+                }
+            }
+        };
+        let globs = |n: Option<&Node>| -> Result<Vec<PathGlob>, Diagnostic> {
+            strings(n)
+                .into_iter()
+                .map(|(p, line)| {
+                    PathGlob::new(&p).map_err(|e| Diagnostic::new(file, e).at(line, 1))
+                })
+                .collect()
+        };
+        let names =
+            |n: Option<&Node>| -> Vec<String> { strings(n).into_iter().map(|(s, _)| s).collect() };
+        g.allow_custom_tags = flag(get(&root, "cli"), "allowCustomTags")?;
+        g.allow_uncommitted_helm_files =
+            globs(get(&root, "helm").and_then(|h| get(h, "allowUncommittedFiles")))?;
+        g.allow_includes_update = flag(get(&root, "includes"), "allowIncludesUpdate")?;
         let Some(config) = get(&root, "config") else {
             return Ok(g);
         };
+        if let Some(sec) = get(config, "secrets") {
+            g.allow_secret_env = names(get(sec, "allowEnvVariables"));
+            g.allow_secret_files = globs(get(sec, "allowFiles"))?;
+            g.allow_secret_value_ids = names(get(sec, "allowValueIds"));
+        }
+        if let Some(st) = get(config, "stapel") {
+            g.allow_from_latest = flag(Some(st), "allowFromLatest")?;
+            g.allow_git_branch = flag(get(st, "git"), "allowBranch")?;
+            g.allow_mount_build_dir = flag(get(st, "mount"), "allowBuildDir")?;
+            g.allow_mount_from_paths =
+                globs(get(st, "mount").and_then(|m| get(m, "allowFromPaths")))?;
+        }
+        if let Some(df) = get(config, "dockerfile") {
+            g.allow_uncommitted_dockerfiles = globs(get(df, "allowUncommitted"))?;
+            g.allow_uncommitted_dockerignore = globs(get(df, "allowUncommittedDockerignoreFiles"))?;
+            g.allow_context_add_files = globs(get(df, "allowContextAddFiles"))?;
+        }
         g.allow_uncommitted_config = matches!(
             get(config, "allowUncommitted").map(|v| &v.value),
             Some(Yaml::Bool(true))

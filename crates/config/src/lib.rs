@@ -5,6 +5,7 @@
 pub mod error;
 pub mod giterminism;
 pub mod graph;
+pub mod inspect;
 pub mod model;
 pub mod parse;
 pub mod project;

@@ -91,12 +91,16 @@ pub struct RenderedProject {
     pub config_file: String,
     pub rendered: String,
     pub giterminism: Giterminism,
+    pub mode: Mode,
 }
 
 impl RenderedProject {
     /// Splits, checks and types the rendered text.
     pub fn parse(self) -> Result<LoadedProject, ProjectError> {
         let config = parse(&self.config_file, &self.rendered)?;
+        if self.mode != Mode::Loose {
+            crate::inspect::inspect(&self.config_file, &config, &self.giterminism)?;
+        }
         Ok(LoadedProject {
             config_file: self.config_file,
             rendered: self.rendered,
@@ -467,6 +471,7 @@ pub fn render_project(opts: &ProjectOptions) -> Result<RenderedProject, ProjectE
         config_file,
         rendered,
         giterminism,
+        mode: opts.mode,
     })
 }
 
