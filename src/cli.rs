@@ -19,7 +19,7 @@ pub struct Cli {
 pub enum Command {
     /// Work with werf.yaml: render it, list images, show the image graph.
     #[command(subcommand)]
-    Config(ConfigCommand),
+    Config(Box<ConfigCommand>),
     /// Print the davit version.
     Version,
 }
@@ -87,6 +87,18 @@ pub struct ProjectArgs {
     /// Read everything from the file system and skip all giterminism checks.
     #[arg(long, env = "WERF_LOOSE_GITERMINISM", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub loose_giterminism: bool,
+    /// Print only errors.
+    #[arg(long, env = "WERF_LOG_QUIET", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub log_quiet: bool,
+    /// Print what davit reads and decides.
+    #[arg(long, env = "WERF_LOG_VERBOSE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub log_verbose: bool,
+    /// Print everything, including each file read.
+    #[arg(long, env = "WERF_LOG_DEBUG", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub log_debug: bool,
+    /// Colors in output: on, off or auto (on when stderr is a terminal).
+    #[arg(long, env = "WERF_LOG_COLOR_MODE", default_value = "auto", value_parser = ["auto", "on", "off"], global = true)]
+    pub log_color_mode: String,
     /// Make the *_debug template functions print.
     #[arg(long, env = "WERF_DEBUG_TEMPLATES", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub debug_templates: bool,

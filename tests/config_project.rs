@@ -518,3 +518,38 @@ fn giterminism_file_errors() {
         "{err}"
     );
 }
+
+/// An error in text that came from a template file names that file and line.
+#[test]
+fn errors_point_back_to_the_template_line() {
+    let r = TestRepo::new();
+    r.write(
+        "werf.yaml",
+        "project: demo\nconfigVersion: 1\n{{- range $i := until 2 }}\n---\nimage: img{{ $i }}\nfrom: alpine\n{{- end }}\n---\n{{ template \"bad.tmpl\" . }}\n",
+    )
+    .write(".werf/x.tmpl", "{{ define \"bad.tmpl\" }}image: z\nfrom: alpine\n\nshel: x{{ end }}")
+    .commit();
+    let (code, _, err) = r.davit(&["config", "list"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "error: werf.yaml:13:1: unknown key `shel` in a stapel image section (document 4, key `shel`, rendered from x.tmpl:4)\n  hint: did you mean `shell`?\n"
+    );
+    // A line produced by a loop points at the loop body in werf.yaml.
+    r.write(
+        "werf.yaml",
+        "project: demo\nconfigVersion: 1\n{{- range $i := until 2 }}\n---\nimage: img{{ $i }}\nfromm: alpine\n{{- end }}\n",
+    )
+    .commit();
+    let (_, _, err) = r.davit(&["config", "list"]);
+    assert!(
+        err.contains("werf.yaml:5:1: unknown key `fromm`")
+            && err.contains("werf.yaml:8:1: unknown key `fromm`"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("rendered from werf.yaml:6)").count(),
+        2,
+        "{err}"
+    );
+}

@@ -4,9 +4,46 @@ use std::io::Write;
 
 use anyhow::{bail, Context};
 use davit_config::graph;
-use davit_config::project::{self, Mode, ProjectOptions};
+use davit_config::project::{self, LoadedProject, Mode, ProjectOptions};
 
 use crate::cli::{ConfigCommand, GraphFormat, ProjectArgs};
+
+/// Log level from `--log-quiet`/`--log-verbose`/`--log-debug` and werf's
+/// older `WERF_QUIET`/`WERF_VERBOSE`/`WERF_DEBUG` (debug > verbose > quiet).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Quiet,
+    Normal,
+    Verbose,
+    Debug,
+}
+
+fn truthy(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on" | "y" | "t"
+        )
+    })
+}
+
+fn level(p: &ProjectArgs) -> Level {
+    if p.log_debug || truthy("WERF_DEBUG") {
+        Level::Debug
+    } else if p.log_verbose || truthy("WERF_VERBOSE") {
+        Level::Verbose
+    } else if p.log_quiet || truthy("WERF_QUIET") {
+        Level::Quiet
+    } else {
+        Level::Normal
+    }
+}
+
+fn in_ci() -> bool {
+    ["CI", "GITHUB_ACTIONS", "GITLAB_CI"]
+        .iter()
+        .any(|v| truthy(v))
+}
 
 fn options(p: &ProjectArgs) -> ProjectOptions {
     let mut o = ProjectOptions::new(project::resolve_dir(p.dir.as_deref()));
@@ -36,20 +73,66 @@ fn options(p: &ProjectArgs) -> ProjectOptions {
     o
 }
 
+/// Options plus log level; prints werf's warnings for the modes that weaken
+/// reproducibility.
+fn prepare(p: &ProjectArgs) -> (ProjectOptions, Level) {
+    let lvl = level(p);
+    let o = options(p);
+    if lvl > Level::Quiet {
+        if p.loose_giterminism {
+            eprintln!("warning: --loose-giterminism reads everything from the file system and skips all checks; prefer allowing what you need in werf-giterminism.yaml");
+        } else if p.dev && in_ci() {
+            eprintln!("warning: development mode (--dev) is on in CI: the configuration is read from the work tree, not from the commit");
+        }
+    }
+    if lvl >= Level::Verbose {
+        let mode = match o.mode {
+            Mode::Giterministic => "from the HEAD commit",
+            Mode::Dev => "from the work tree (--dev)",
+            Mode::Loose => "from the file system (--loose-giterminism)",
+        };
+        eprintln!("Reading the werf config of {} {mode}", o.dir.display());
+    }
+    (o, lvl)
+}
+
+fn report(loaded: &LoadedProject, lvl: Level) {
+    if lvl >= Level::Verbose {
+        let finals = loaded.config.images.iter().filter(|i| i.is_final).count();
+        eprintln!(
+            "Using {} at commit {}: {} documents, {} images ({finals} final)",
+            loaded.config_file,
+            loaded.commit_hash,
+            loaded.config.documents.len(),
+            loaded.config.images.len()
+        );
+    }
+    if lvl >= Level::Debug {
+        for img in &loaded.config.images {
+            eprintln!(
+                "  image {:?}: document {}, line {}",
+                img.name, img.doc, img.line
+            );
+        }
+    }
+}
+
 pub fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cmd {
         ConfigCommand::Render { images, project } => {
-            let rendered = project::render_project(&options(&project))?;
+            let (opts, lvl) = prepare(&project);
+            let rendered = project::render_project(&opts)?;
             if images.is_empty() {
                 // Print first, validate after: the text is what people need
                 // to see when validation fails.
                 out.write_all(rendered.rendered.as_bytes())?;
                 out.flush()?;
-                rendered.parse()?;
+                report(&rendered.parse()?, lvl);
             } else {
                 let loaded = rendered.parse()?;
+                report(&loaded, lvl);
                 let mut docs = Vec::new();
                 for name in &images {
                     let Some(img) = loaded.config.images.iter().find(|i| &i.name == name) else {
@@ -74,13 +157,17 @@ pub fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
             final_images_only,
             project,
         } => {
-            let loaded = project::load(&options(&project))?;
+            let (opts, lvl) = prepare(&project);
+            let loaded = project::load(&opts)?;
+            report(&loaded, lvl);
             for name in graph::image_names(&loaded.config, final_images_only) {
                 writeln!(out, "{name}")?;
             }
         }
         ConfigCommand::Graph { output, project } => {
-            let loaded = project::load(&options(&project))?;
+            let (opts, lvl) = prepare(&project);
+            let loaded = project::load(&opts)?;
+            report(&loaded, lvl);
             let nodes = graph::graph(&loaded.config);
             match output {
                 GraphFormat::Yaml => out.write_all(graph::graph_yaml(&nodes).as_bytes())?,

@@ -6,7 +6,7 @@ use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Config(c) => config::run(c),
+        Command::Config(c) => config::run(*c),
         Command::Version => {
             println!("davit {}", env!("CARGO_PKG_VERSION"));
             Ok(())

@@ -17,6 +17,9 @@ pub struct Diagnostic {
     pub key: Option<String>,
     pub message: String,
     pub hint: Option<String>,
+    /// The template line that produced the rendered line, when it differs
+    /// (`.werf/images.tmpl:12`).
+    pub origin: Option<String>,
 }
 
 impl Diagnostic {
@@ -29,6 +32,7 @@ impl Diagnostic {
             key: None,
             message: message.into(),
             hint: None,
+            origin: None,
         }
     }
 
@@ -73,6 +77,9 @@ impl fmt::Display for Diagnostic {
         }
         if let Some(k) = &self.key {
             context.push(format!("key `{k}`"));
+        }
+        if let Some(o) = &self.origin {
+            context.push(format!("rendered from {o}"));
         }
         if !context.is_empty() {
             write!(f, " ({})", context.join(", "))?;

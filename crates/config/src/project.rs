@@ -90,6 +90,10 @@ pub struct RenderedProject {
     /// The config file, project-relative (`werf.yaml`).
     pub config_file: String,
     pub rendered: String,
+    /// HEAD's commit hash.
+    pub commit_hash: String,
+    /// Rendered line -> template line.
+    pub source_map: davit_gotmpl::SourceMap,
     pub giterminism: Giterminism,
     pub mode: Mode,
 }
@@ -97,12 +101,21 @@ pub struct RenderedProject {
 impl RenderedProject {
     /// Splits, checks and types the rendered text.
     pub fn parse(self) -> Result<LoadedProject, ProjectError> {
-        let config = parse(&self.config_file, &self.rendered)?;
-        if self.mode != Mode::Loose {
-            crate::inspect::inspect(&self.config_file, &config, &self.giterminism)?;
-        }
+        let result = parse(&self.config_file, &self.rendered).and_then(|config| {
+            if self.mode != Mode::Loose {
+                crate::inspect::inspect(&self.config_file, &config, &self.giterminism)?;
+            }
+            Ok(config)
+        });
+        let config = result.map_err(|mut e| {
+            for d in &mut e.diagnostics {
+                d.origin = self.origin_of(d.line);
+            }
+            e
+        })?;
         Ok(LoadedProject {
             config_file: self.config_file,
+            commit_hash: self.commit_hash,
             rendered: self.rendered,
             config,
             giterminism: self.giterminism,
@@ -110,10 +123,27 @@ impl RenderedProject {
     }
 }
 
+impl RenderedProject {
+    /// `templates/x.tmpl:12` when a rendered line came from elsewhere than
+    /// the same line of the config file.
+    fn origin_of(&self, line: usize) -> Option<String> {
+        if line == 0 {
+            return None;
+        }
+        let (template, src_line) = self.source_map.locate(&self.rendered, line)?;
+        if template == "werfConfig" {
+            return (src_line != line).then(|| format!("{}:{src_line}", self.config_file));
+        }
+        Some(format!("{template}:{src_line}"))
+    }
+}
+
 /// A loaded and validated project config.
 pub struct LoadedProject {
     /// The config file, project-relative (`werf.yaml`).
     pub config_file: String,
+    /// HEAD's commit hash.
+    pub commit_hash: String,
     pub rendered: String,
     pub config: WerfConfig,
     pub giterminism: Giterminism,
@@ -438,7 +468,7 @@ pub fn render_project(opts: &ProjectOptions) -> Result<RenderedProject, ProjectE
         files: files.clone(),
         allow: giterminism.allow_uncommitted_files.clone(),
     };
-    let rendered = render(RenderInput {
+    let (rendered, source_map) = render(RenderInput {
         config_name: config_file.clone(),
         config_text,
         templates,
@@ -470,6 +500,8 @@ pub fn render_project(opts: &ProjectOptions) -> Result<RenderedProject, ProjectE
     Ok(RenderedProject {
         config_file,
         rendered,
+        commit_hash: head.hash.clone(),
+        source_map,
         giterminism,
         mode: opts.mode,
     })

@@ -64,7 +64,10 @@ pub struct RenderInput {
 }
 
 /// Renders the config; template errors carry Go's wording and position.
-pub fn render(input: RenderInput) -> Result<String, davit_gotmpl::Error> {
+/// The source map tells which template line produced each rendered line.
+pub fn render(
+    input: RenderInput,
+) -> Result<(String, davit_gotmpl::SourceMap), davit_gotmpl::Error> {
     let t = Template::with_options(
         "werfConfig",
         werf_funcs(input.werf),
@@ -90,7 +93,7 @@ pub fn render(input: RenderInput) -> Result<String, davit_gotmpl::Error> {
             source: input.files,
         })),
     );
-    t.execute("werfConfig", &Value::map(root))
+    t.execute_mapped("werfConfig", &Value::map(root))
 }
 
 #[cfg(test)]

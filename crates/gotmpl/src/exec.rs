@@ -67,6 +67,8 @@ struct State<'t, 'o> {
     vars: Vec<Var>,
     depth: usize,
     out: &'o mut String,
+    /// Record where output bytes come from (top-level output only).
+    record: bool,
 }
 
 type R<T> = Result<T, Error>;
@@ -78,6 +80,7 @@ pub(crate) fn execute(
     data: &Value,
     depth: usize,
     out: &mut String,
+    record: bool,
 ) -> R<()> {
     if depth > tmpl.limits().max_depth {
         return Err(Error::new(format!(
@@ -102,6 +105,7 @@ pub(crate) fn execute(
         }],
         depth,
         out,
+        record,
     };
     st.walk_list(&dot, &tree.root)?;
     Ok(())
@@ -145,6 +149,19 @@ impl<'t, 'o> State<'t, 'o> {
             )));
         }
         Ok(())
+    }
+
+    /// Notes that the next output bytes come from `pos` of the current tree.
+    fn mark(&mut self, pos: usize, verbatim: bool) {
+        if self.record {
+            self.tmpl.record(crate::SourceMapEntry {
+                out_offset: self.out.len(),
+                template: self.tree.parse_name.clone(),
+                text: self.tree.text.clone(),
+                pos,
+                verbatim,
+            });
+        }
     }
 
     fn write(&mut self, s: &str) -> R<()> {
@@ -209,13 +226,15 @@ impl<'t, 'o> State<'t, 'o> {
         self.at(At::Node(node));
         self.step()?;
         match node {
-            Node::Text { text, .. } => {
+            Node::Text { text, pos } => {
+                self.mark(*pos, true);
                 self.write(text)?;
             }
             Node::Action { pipe, .. } => {
                 let v = self.eval_pipeline(dot, Some(pipe))?;
                 if pipe.decl.is_empty() {
                     self.at(At::Node(node));
+                    self.mark(node_pos(node), false);
                     self.print_value(&v)?;
                 }
             }
@@ -427,6 +446,7 @@ impl<'t, 'o> State<'t, 'o> {
                 }],
                 depth: self.depth + 1,
                 out: &mut *self.out,
+                record: self.record,
             };
             sub.walk_list(&d, &tree.root)?;
         } else {

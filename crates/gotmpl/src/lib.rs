@@ -91,6 +91,55 @@ struct Shared {
     missing_key: MissingKey,
     limits: Limits,
     steps: std::cell::Cell<u64>,
+    source_map: RefCell<Vec<SourceMapEntry>>,
+}
+
+/// Where a run of output bytes came from.
+#[derive(Debug, Clone)]
+pub struct SourceMapEntry {
+    pub(crate) out_offset: usize,
+    pub(crate) template: String,
+    pub(crate) text: Rc<str>,
+    pub(crate) pos: usize,
+    /// Text copied from the template (as opposed to an action's result).
+    pub(crate) verbatim: bool,
+}
+
+/// Maps lines of rendered output back to template lines.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    entries: Vec<SourceMapEntry>,
+}
+
+impl SourceMap {
+    /// The template name and 1-based line that produced the start of the
+    /// 1-based `line` of `output`.
+    pub fn locate(&self, output: &str, line: usize) -> Option<(String, usize)> {
+        let offset = if line <= 1 {
+            0
+        } else {
+            output
+                .match_indices('\n')
+                .nth(line - 2)
+                .map(|(i, _)| i + 1)?
+        };
+        let idx = self
+            .entries
+            .partition_point(|e| e.out_offset <= offset)
+            .checked_sub(1)?;
+        let e = &self.entries[idx];
+        let src = if e.verbatim {
+            e.pos + (offset - e.out_offset)
+        } else {
+            e.pos
+        };
+        let src = src.min(e.text.len());
+        let src_line = 1 + e.text.as_bytes()[..src]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        Some((e.template.clone(), src_line))
+    }
 }
 
 /// A set of named templates sharing one function map, like a Go
@@ -123,6 +172,7 @@ impl Template {
                 missing_key,
                 limits,
                 steps: std::cell::Cell::new(0),
+                source_map: RefCell::new(Vec::new()),
             }),
         }
     }
@@ -181,8 +231,26 @@ impl Template {
             )));
         };
         let mut out = String::new();
-        exec::execute(self, &snapshot, &tree, data, depth, &mut out)?;
+        exec::execute(self, &snapshot, &tree, data, depth, &mut out, false)?;
         Ok(out)
+    }
+
+    /// Like `execute`, and also returns where each output line came from.
+    pub fn execute_mapped(&self, name: &str, data: &Value) -> Result<(String, SourceMap), Error> {
+        self.shared.steps.set(0);
+        self.shared.source_map.borrow_mut().clear();
+        let snapshot = self.shared.trees.borrow().clone();
+        let Some(tree) = snapshot.get(name).cloned() else {
+            return self.execute(name, data).map(|s| (s, SourceMap::default()));
+        };
+        let mut out = String::new();
+        exec::execute(self, &snapshot, &tree, data, 0, &mut out, true)?;
+        let entries = std::mem::take(&mut *self.shared.source_map.borrow_mut());
+        Ok((out, SourceMap { entries }))
+    }
+
+    pub(crate) fn record(&self, e: SourceMapEntry) {
+        self.shared.source_map.borrow_mut().push(e);
     }
 
     pub(crate) fn func(&self, name: &str) -> Option<&Func> {
