@@ -1,7 +1,7 @@
 //! `werf-giterminism.yaml`: what may come from outside the commit.
 
+use crate::glob::Doublestar;
 use davit_goyaml::{load_all, Node, Yaml};
-use globset::{GlobBuilder, GlobMatcher};
 
 use crate::error::Diagnostic;
 
@@ -9,36 +9,27 @@ use crate::error::Diagnostic;
 #[derive(Debug, Clone)]
 pub struct PathGlob {
     pub pattern: String,
-    matchers: Vec<GlobMatcher>,
+    forms: Vec<Doublestar>,
 }
 
 impl PathGlob {
     pub fn new(pattern: &str) -> Result<PathGlob, String> {
         let trimmed = pattern.trim_end_matches(['*', '/']).trim_end_matches("/**");
-        let mut forms = vec![pattern.to_string()];
-        if !trimmed.is_empty() {
-            forms.push(trimmed.to_string());
-            forms.push(format!("{trimmed}/**/*"));
+        let mut forms = vec![Doublestar::new(pattern)?];
+        if !trimmed.is_empty() && trimmed != pattern {
+            forms.push(Doublestar::new(trimmed)?);
         }
-        let matchers = forms
-            .iter()
-            .map(|p| {
-                GlobBuilder::new(p)
-                    .literal_separator(true)
-                    .empty_alternates(true)
-                    .build()
-                    .map(|g| g.compile_matcher())
-                    .map_err(|e| format!("invalid glob {pattern:?}: {e}"))
-            })
-            .collect::<Result<_, _>>()?;
+        if !trimmed.is_empty() {
+            forms.push(Doublestar::new(&format!("{trimmed}/**/*"))?);
+        }
         Ok(PathGlob {
             pattern: pattern.to_string(),
-            matchers,
+            forms,
         })
     }
 
     pub fn matches(&self, path: &str) -> bool {
-        self.matchers.iter().any(|m| m.is_match(path))
+        self.forms.iter().any(|f| f.is_match(path))
     }
 }
 

@@ -303,13 +303,7 @@ impl FileSource for FilesView {
         }
     }
     fn glob(&self, pattern: &str) -> Result<Vec<(String, String)>, String> {
-        let glob = PathGlob::new(pattern)?;
-        let exact = globset::GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| e.to_string())?
-            .compile_matcher();
-        let _ = glob;
+        let exact = crate::glob::Doublestar::new(pattern)?;
         let mut out = Vec::new();
         for p in self.files.list() {
             if exact.is_match(&p) {
