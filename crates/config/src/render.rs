@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use davit_gotmpl::funcs::date::{GoTime, GO_STRING_LAYOUT};
 use davit_gotmpl::funcs::{werf_funcs, FileSource, FilesObject, WerfOptions};
 use davit_gotmpl::{Limits, Map, MissingKey, Template, Value};
 
@@ -18,35 +19,17 @@ pub struct CommitInfo {
 
 impl CommitInfo {
     /// Go's `time.Time.String()` in the commit's fixed zone, as werf shows it:
-    /// `2024-01-02 15:04:05 +0300 +0300`.
+    /// `2024-01-02 15:04:05 +0300 +0300` (a zone without a name prints its
+    /// offset twice).
     pub fn human(&self) -> String {
-        let local = self.unix + self.offset_secs as i64;
-        let days = local.div_euclid(86400);
-        let secs = local.rem_euclid(86400);
-        let (y, m, d) = civil_from_days(days);
-        let sign = if self.offset_secs < 0 { '-' } else { '+' };
-        let off = self.offset_secs.unsigned_abs();
-        let zone = format!("{sign}{:02}{:02}", off / 3600, off / 60 % 60);
-        format!(
-            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} {zone} {zone}",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        )
+        GoTime {
+            unix: self.unix,
+            nanos: 0,
+            offset: self.offset_secs,
+            zone: String::new(),
+        }
+        .format(GO_STRING_LAYOUT)
     }
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719468;
-    let era = if z >= 0 { z } else { z - 146096 } / 146097;
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Everything a render needs.

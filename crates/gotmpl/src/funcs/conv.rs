@@ -16,46 +16,7 @@ pub fn strval(v: &Value) -> String {
     }
 }
 
-/// Go's `strconv.ParseInt(s, 0, 64)`.
-pub fn parse_int_base0(s: &str) -> Option<i64> {
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if body.is_empty() {
-        return None;
-    }
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = if let Some(r) = lower.strip_prefix("0x") {
-        (16, r.to_string())
-    } else if let Some(r) = lower.strip_prefix("0o") {
-        (8, r.to_string())
-    } else if let Some(r) = lower.strip_prefix("0b") {
-        (2, r.to_string())
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, lower[1..].to_string())
-    } else {
-        if lower.contains('_') {
-            return None;
-        }
-        (10, lower.clone())
-    };
-    let digits = digits.replace('_', "");
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return None;
-    }
-    let u = u64::from_str_radix(&digits, radix).ok()?;
-    if neg {
-        if u <= i64::MAX as u64 + 1 {
-            Some((u as i128).wrapping_neg() as i64)
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(u).ok()
-    }
-}
+pub use crate::parse::number::parse_int_base0;
 
 /// Go's `strconv.ParseFloat(s, 64)` (decimal forms, inf and nan).
 pub fn parse_float(s: &str) -> Option<f64> {

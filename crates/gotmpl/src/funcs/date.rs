@@ -449,7 +449,8 @@ impl Object for GoTime {
     }
 }
 
-const GO_STRING_LAYOUT: &str = "2006-01-02 15:04:05.999999999 -0700 MST";
+/// Go's `time.Time.String()` layout.
+pub const GO_STRING_LAYOUT: &str = "2006-01-02 15:04:05.999999999 -0700 MST";
 
 /// Go's `time.Duration.String`.
 pub fn duration_string(d: i64) -> String {

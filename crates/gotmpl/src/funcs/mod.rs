@@ -2,7 +2,7 @@
 //! (`werf_funcs`) and Helm's chart set (`helm_funcs`).
 
 pub mod conv;
-mod date;
+pub mod date;
 mod dicts;
 mod encoding;
 mod files;

@@ -2,5 +2,5 @@
 
 pub mod ast;
 pub mod lex;
-mod number;
+pub(crate) mod number;
 pub mod parser;

@@ -41,7 +41,8 @@ fn parse_uint_base0(s: &str) -> Option<u64> {
     u64::from_str_radix(&digits, radix).ok()
 }
 
-fn parse_int_base0(s: &str) -> Option<i64> {
+/// Go's `strconv.ParseInt(s, 0, 64)`.
+pub fn parse_int_base0(s: &str) -> Option<i64> {
     let (neg, body) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
