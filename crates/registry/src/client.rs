@@ -1,0 +1,424 @@
+//! The registry client: authenticated requests with retries and a per-host
+//! concurrency limit, and the manifest and tag operations built on them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::challenge::{self, Challenge};
+use crate::credentials::{Credential, Credentials};
+use crate::error::RegistryError;
+
+/// A manifest's identity as the registry reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Hosts reached over plain HTTP (`--insecure-registry`). Loopback
+    /// hosts always are, as with Docker.
+    pub insecure_registries: Vec<String>,
+    /// Accept any TLS certificate (`--skip-tls-verify-registry`).
+    pub skip_tls_verify: bool,
+    /// Requests in flight per host.
+    pub max_per_host: usize,
+    /// Attempts per request for transport errors, 429 and 5xx.
+    pub attempts: u32,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure_registries: Vec::new(),
+            skip_tls_verify: false,
+            max_per_host: 8,
+            attempts: 4,
+        }
+    }
+}
+
+/// What a host asked for last time, to authenticate up front.
+#[derive(Debug, Clone)]
+enum HostAuth {
+    Basic,
+    Bearer { realm: String, service: Option<String> },
+}
+
+pub struct RegistryClient {
+    http: reqwest::Client,
+    credentials: Credentials,
+    options: RegistryOptions,
+    host_auth: Mutex<HashMap<String, HostAuth>>,
+    tokens: Mutex<HashMap<(String, String), String>>,
+    limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    h == "localhost" || h.starts_with("127.") || h == "[::1]"
+}
+
+fn sha256(data: &[u8]) -> String {
+    let d = Sha256::digest(data);
+    format!("sha256:{}", d.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.min(60)))
+}
+
+impl RegistryClient {
+    pub fn new(credentials: Credentials, options: RegistryOptions) -> Result<RegistryClient, RegistryError> {
+        // reqwest is built without a default crypto provider: use ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("davit/", env!("CARGO_PKG_VERSION")))
+            .tls_danger_accept_invalid_certs(options.skip_tls_verify)
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|e| RegistryError::Transport {
+                host: String::new(),
+                operation: "creating the HTTP client".into(),
+                message: e.to_string(),
+            })?;
+        Ok(RegistryClient {
+            http,
+            credentials,
+            options,
+            host_auth: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+            limits: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn base(&self, host: &str) -> String {
+        let insecure = is_loopback(host) || self.options.insecure_registries.iter().any(|h| h == host);
+        format!("{}://{host}", if insecure { "http" } else { "https" })
+    }
+
+    fn limit(&self, host: &str) -> Arc<Semaphore> {
+        let mut m = self.limits.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.options.max_per_host.max(1))))
+            .clone()
+    }
+
+    fn credential(&self, host: &str) -> Result<Option<Credential>, RegistryError> {
+        self.credentials.lookup(host)
+    }
+
+    fn unauthorized(&self, host: &str, op: &str, method: &str, cred: Option<&Credential>, message: String) -> RegistryError {
+        RegistryError::Unauthorized {
+            host: host.to_string(),
+            operation: op.to_string(),
+            method: method.to_string(),
+            source_desc: cred
+                .map(|c| c.source.to_string())
+                .unwrap_or_else(|| "nowhere (no credentials found for this host in the docker config)".into()),
+            message,
+        }
+    }
+
+    /// Fetches a bearer token for `scope` (with basic credentials if any).
+    async fn token(&self, host: &str, op: &str, realm: &str, service: Option<&str>, scope: &str) -> Result<String, RegistryError> {
+        let key = (host.to_string(), scope.to_string());
+        if let Some(t) = self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(t.clone());
+        }
+        let cred = self.credential(host)?;
+        let mut req = self.http.get(realm);
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(s) = service {
+            query.push(("service", s));
+        }
+        for s in scope.split(' ').filter(|s| !s.is_empty()) {
+            query.push(("scope", s));
+        }
+        req = req.query(&query);
+        if let Some(c) = &cred {
+            req = req.header(AUTHORIZATION, c.basic_header());
+        }
+        let resp = req.send().await.map_err(|e| RegistryError::Transport {
+            host: host.into(),
+            operation: format!("{op}: requesting a token from {realm}"),
+            message: e.to_string(),
+        })?;
+        if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
+            return Err(self.unauthorized(host, op, "bearer token", cred.as_ref(), format!("the token server at {realm} answered {}", resp.status())));
+        }
+        let body: serde_json::Value = resp.json().await.map_err(|e| RegistryError::Transport {
+            host: host.into(),
+            operation: format!("{op}: reading the token from {realm}"),
+            message: e.to_string(),
+        })?;
+        let token = body
+            .get("token")
+            .or_else(|| body.get("access_token"))
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| RegistryError::Transport {
+                host: host.into(),
+                operation: op.into(),
+                message: format!("the token server at {realm} returned no token"),
+            })?
+            .to_string();
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(key, token.clone());
+        Ok(token)
+    }
+
+    async fn auth_header(&self, host: &str, op: &str, scope: &str) -> Result<Option<String>, RegistryError> {
+        let known = self.host_auth.lock().unwrap_or_else(|e| e.into_inner()).get(host).cloned();
+        Ok(match known {
+            None => None,
+            Some(HostAuth::Basic) => self.credential(host)?.map(|c| c.basic_header()),
+            Some(HostAuth::Bearer { realm, service }) => {
+                Some(format!("Bearer {}", self.token(host, op, &realm, service.as_deref(), scope).await?))
+            }
+        })
+    }
+
+    /// Sends a request, authenticating on a 401 challenge (with the union of
+    /// our scope and the challenge's) and retrying transport errors, 429 and
+    /// 5xx with backoff.
+    async fn send(
+        &self,
+        op: &str,
+        host: &str,
+        method: Method,
+        path: &str,
+        accept: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        scope: &str,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let _permit = self.limit(host).acquire_owned().await.map_err(|e| RegistryError::Transport {
+            host: host.into(),
+            operation: op.into(),
+            message: e.to_string(),
+        })?;
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base(host))
+        };
+        let mut scope = scope.to_string();
+        let mut reauthed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self.http.request(method.clone(), &url);
+            if let Some(a) = accept {
+                req = req.header(ACCEPT, a);
+            }
+            if let Some((ct, data)) = &body {
+                req = req.header(CONTENT_TYPE, *ct).body(data.clone());
+            }
+            if let Some(h) = self.auth_header(host, op, &scope).await? {
+                req = req.header(AUTHORIZATION, h);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) if attempt < self.options.attempts => {
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                    let _ = e;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(RegistryError::Transport {
+                        host: host.into(),
+                        operation: op.into(),
+                        message: e.to_string(),
+                    })
+                }
+            };
+            let status = resp.status();
+            if status == StatusCode::UNAUTHORIZED && !reauthed {
+                reauthed = true;
+                let header = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                match challenge::parse(&header) {
+                    Some(Challenge::Basic) => {
+                        if self.credential(host)?.is_none() {
+                            return Err(self.unauthorized(host, op, "basic", None, "the registry requires credentials".into()));
+                        }
+                        self.host_auth.lock().unwrap_or_else(|e| e.into_inner()).insert(host.into(), HostAuth::Basic);
+                    }
+                    Some(Challenge::Bearer { realm, service, scope: wanted }) => {
+                        if let Some(w) = wanted {
+                            if !scope.split(' ').any(|s| s == w) {
+                                scope = if scope.is_empty() { w } else { format!("{scope} {w}") };
+                            }
+                        }
+                        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).remove(&(host.to_string(), scope.clone()));
+                        self.host_auth.lock().unwrap_or_else(|e| e.into_inner()).insert(host.into(), HostAuth::Bearer { realm, service });
+                    }
+                    None => {
+                        return Err(self.unauthorized(host, op, "none", None, format!("unsupported authentication challenge {header:?}")));
+                    }
+                }
+                attempt -= 1;
+                continue;
+            }
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                let method_name = match self.host_auth.lock().unwrap_or_else(|e| e.into_inner()).get(host) {
+                    Some(HostAuth::Basic) => "basic",
+                    Some(HostAuth::Bearer { .. }) => "bearer token",
+                    None => "none",
+                };
+                let cred = self.credential(host)?;
+                return Err(self.unauthorized(host, op, method_name, cred.as_ref(), format!("the registry answered {status}")));
+            }
+            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) && attempt < self.options.attempts {
+                let wait = retry_after(resp.headers()).unwrap_or(Duration::from_millis(200 << attempt));
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    async fn fail(op: &str, host: &str, resp: reqwest::Response) -> RegistryError {
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        RegistryError::Status {
+            host: host.into(),
+            operation: op.into(),
+            status,
+            message: body.chars().take(300).collect(),
+        }
+    }
+
+    fn descriptor(headers: &HeaderMap, body: Option<&[u8]>) -> Descriptor {
+        let digest = headers
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| body.map(sha256))
+            .unwrap_or_default();
+        let media_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let size = body
+            .map(|b| b.len() as u64)
+            .or_else(|| headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|s| s.parse().ok()))
+            .unwrap_or(0);
+        Descriptor { digest, media_type, size }
+    }
+
+    /// `HEAD /v2/<repo>/manifests/<ref>`: the descriptor, or `None` if absent.
+    pub async fn manifest_head(&self, host: &str, repo: &str, reference: &str) -> Result<Option<Descriptor>, RegistryError> {
+        let op = format!("checking {repo}:{reference}");
+        let resp = self
+            .send(&op, host, Method::HEAD, &format!("/v2/{repo}/manifests/{reference}"), Some(crate::media::ACCEPT_ALL), None, &format!("repository:{repo}:pull"))
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => Ok(Some(Self::descriptor(resp.headers(), None))),
+            _ => Err(Self::fail(&op, host, resp).await),
+        }
+    }
+
+    /// `GET /v2/<repo>/manifests/<ref>`: descriptor and exact bytes.
+    pub async fn manifest_get(&self, host: &str, repo: &str, reference: &str) -> Result<Option<(Descriptor, Vec<u8>)>, RegistryError> {
+        let op = format!("reading {repo}:{reference}");
+        let resp = self
+            .send(&op, host, Method::GET, &format!("/v2/{repo}/manifests/{reference}"), Some(crate::media::ACCEPT_ALL), None, &format!("repository:{repo}:pull"))
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => {
+                let headers = resp.headers().clone();
+                let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
+                    host: host.into(),
+                    operation: op.clone(),
+                    message: e.to_string(),
+                })?;
+                let d = Self::descriptor(&headers, Some(&body));
+                let computed = sha256(&body);
+                if d.digest.starts_with("sha256:") && d.digest != computed {
+                    return Err(RegistryError::Transport {
+                        host: host.into(),
+                        operation: op,
+                        message: format!("manifest digest mismatch: registry says {}, content is {computed}", d.digest),
+                    });
+                }
+                Ok(Some((d, body.to_vec())))
+            }
+            _ => Err(Self::fail(&op, host, resp).await),
+        }
+    }
+
+    /// `PUT /v2/<repo>/manifests/<tag>`: returns the stored digest.
+    pub async fn manifest_put(&self, host: &str, repo: &str, tag: &str, media_type: &str, manifest: Vec<u8>) -> Result<Descriptor, RegistryError> {
+        let op = format!("publishing {repo}:{tag}");
+        let digest = sha256(&manifest);
+        let size = manifest.len() as u64;
+        let resp = self
+            .send(&op, host, Method::PUT, &format!("/v2/{repo}/manifests/{tag}"), None, Some((media_type, manifest)), &format!("repository:{repo}:pull,push"))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(Self::fail(&op, host, resp).await);
+        }
+        Ok(Descriptor {
+            digest,
+            media_type: media_type.into(),
+            size,
+        })
+    }
+
+    /// `DELETE /v2/<repo>/manifests/<digest>`. A missing manifest is not an error.
+    pub async fn manifest_delete(&self, host: &str, repo: &str, digest: &str) -> Result<(), RegistryError> {
+        let op = format!("deleting {repo}@{digest}");
+        let resp = self
+            .send(&op, host, Method::DELETE, &format!("/v2/{repo}/manifests/{digest}"), None, None, &format!("repository:{repo}:delete"))
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(()),
+            s if s.is_success() => Ok(()),
+            _ => Err(Self::fail(&op, host, resp).await),
+        }
+    }
+
+    /// All tags of a repository, following `Link` pagination.
+    pub async fn tags(&self, host: &str, repo: &str) -> Result<Vec<String>, RegistryError> {
+        let op = format!("listing tags of {repo}");
+        let mut out = Vec::new();
+        let mut path = format!("/v2/{repo}/tags/list?n=1000");
+        for _ in 0..10_000 {
+            let resp = self.send(&op, host, Method::GET, &path, None, None, &format!("repository:{repo}:pull")).await?;
+            if resp.status() == StatusCode::NOT_FOUND {
+                return Ok(out);
+            }
+            if !resp.status().is_success() {
+                return Err(Self::fail(&op, host, resp).await);
+            }
+            let next = resp.headers().get(LINK).and_then(|v| v.to_str().ok()).and_then(challenge::next_link);
+            let body: serde_json::Value = resp.json().await.map_err(|e| RegistryError::Transport {
+                host: host.into(),
+                operation: op.clone(),
+                message: e.to_string(),
+            })?;
+            if let Some(tags) = body.get("tags").and_then(|t| t.as_array()) {
+                out.extend(tags.iter().filter_map(|t| t.as_str().map(str::to_string)));
+            }
+            match next {
+                Some(n) => path = n,
+                None => return Ok(out),
+            }
+        }
+        Ok(out)
+    }
+}

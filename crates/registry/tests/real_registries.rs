@@ -1,0 +1,134 @@
+//! The registry client against the three real registries of
+//! `scripts/testenv` (anonymous, htpasswd basic auth, bearer tokens from a
+//! real token server). `scripts/test` starts them; running this test alone
+//! needs `scripts/testenv up` and `eval "$(scripts/testenv env)"` first.
+
+use std::path::Path;
+
+use davit_registry::{Credentials, RegistryClient, RegistryError, RegistryOptions};
+
+struct Env {
+    anon: String,
+    basic: String,
+    token: String,
+    user: String,
+    password: String,
+}
+
+fn env() -> Env {
+    let get = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| {
+            panic!("{k} is not set: run `scripts/testenv up` and `eval \"$(scripts/testenv env)\"` (scripts/test does this)")
+        })
+    };
+    Env {
+        anon: get("DAVIT_TEST_REGISTRY_ANON"),
+        basic: get("DAVIT_TEST_REGISTRY_BASIC"),
+        token: get("DAVIT_TEST_REGISTRY_TOKEN"),
+        user: get("DAVIT_TEST_REGISTRY_USER"),
+        password: get("DAVIT_TEST_REGISTRY_PASSWORD"),
+    }
+}
+
+fn docker_config(dir: &Path, json: &str) -> Credentials {
+    std::fs::write(dir.join("config.json"), json).expect("write config.json");
+    Credentials::from_dir(dir).expect("read config.json")
+}
+
+fn auths(host: &str, user: &str, password: &str) -> String {
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#)
+}
+
+/// Copies the base image's manifest to a new tag, checks it, lists it,
+/// deletes it: every manifest and tag operation on one registry.
+async fn roundtrip(client: &RegistryClient, host: &str, tag: &str) {
+    let (desc, body) = client
+        .manifest_get(host, "davit/busybox", "local")
+        .await
+        .expect("get the base image manifest")
+        .expect("the base image is in the registry");
+    assert!(desc.digest.starts_with("sha256:"));
+    let put = client
+        .manifest_put(host, "davit/busybox", tag, &desc.media_type, body.clone())
+        .await
+        .expect("put under a new tag");
+    assert_eq!(put.digest, desc.digest);
+    let head = client.manifest_head(host, "davit/busybox", tag).await.expect("head").expect("the new tag exists");
+    assert_eq!(head.digest, desc.digest);
+    let tags = client.tags(host, "davit/busybox").await.expect("list tags");
+    assert!(tags.iter().any(|t| t == tag) && tags.iter().any(|t| t == "local"), "{tags:?}");
+    assert!(client.manifest_head(host, "davit/busybox", "no-such-tag").await.expect("head").is_none());
+    assert!(client.tags(host, "no/such-repo").await.expect("tags of a missing repo").is_empty());
+    // Deleting by digest removes every tag of that manifest, so delete a copy
+    // with a distinct digest: the same manifest with a trailing newline.
+    let mut copy = body;
+    copy.push(b'\n');
+    let copy_desc = client
+        .manifest_put(host, "davit/busybox", &format!("{tag}-copy"), &desc.media_type, copy)
+        .await
+        .expect("put a copy");
+    assert_ne!(copy_desc.digest, desc.digest);
+    client.manifest_delete(host, "davit/busybox", &copy_desc.digest).await.expect("delete");
+    assert!(client.manifest_head(host, "davit/busybox", &format!("{tag}-copy")).await.expect("head").is_none());
+    assert!(client.manifest_head(host, "davit/busybox", "local").await.expect("head").is_some());
+}
+
+#[tokio::test]
+async fn anonymous_registry() {
+    let e = env();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = RegistryClient::new(docker_config(dir.path(), "{}"), RegistryOptions::default()).expect("client");
+    roundtrip(&client, &e.anon, "anon-roundtrip").await;
+}
+
+#[tokio::test]
+async fn basic_auth_from_docker_config() {
+    let e = env();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let creds = docker_config(dir.path(), &auths(&e.basic, &e.user, &e.password));
+    let client = RegistryClient::new(creds, RegistryOptions::default()).expect("client");
+    roundtrip(&client, &e.basic, "basic-roundtrip").await;
+}
+
+#[tokio::test]
+async fn bearer_token_from_a_credential_helper() {
+    let e = env();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A real docker-credential helper on PATH, answering for the token registry.
+    let helper = dir.path().join("docker-credential-davittest");
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\nread host\necho '{{\"ServerURL\":\"'$host'\",\"Username\":\"{}\",\"Secret\":\"{}\"}}'\n", e.user, e.password),
+    )
+    .expect("write helper");
+    std::process::Command::new("chmod").arg("+x").arg(&helper).status().expect("chmod");
+    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    std::env::set_var("PATH", path);
+    let creds = docker_config(dir.path(), &format!(r#"{{"credHelpers":{{"{}":"davittest"}}}}"#, e.token));
+    let client = RegistryClient::new(creds, RegistryOptions::default()).expect("client");
+    roundtrip(&client, &e.token, "token-roundtrip").await;
+}
+
+#[tokio::test]
+async fn refused_credentials_name_host_method_and_source_but_not_the_secret() {
+    let e = env();
+    for host in [&e.basic, &e.token] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let creds = docker_config(dir.path(), &auths(host, &e.user, "wrong-secret-value"));
+        let client = RegistryClient::new(creds, RegistryOptions::default()).expect("client");
+        let err = client.manifest_head(host, "davit/busybox", "local").await.expect_err("wrong password must fail");
+        let msg = err.to_string();
+        assert!(matches!(err, RegistryError::Unauthorized { .. }), "{msg}");
+        assert!(msg.starts_with(&format!("{host}: checking davit/busybox:local: authentication failed")), "{msg}");
+        assert!(msg.contains(if host == &e.basic { "tried basic" } else { "tried bearer token" }), "{msg}");
+        assert!(msg.contains(&format!("{}/config.json (auths.{host})", dir.path().display())), "{msg}");
+        assert!(!msg.contains("wrong-secret-value"), "{msg}");
+        // No credentials at all says so.
+        let empty = tempfile::tempdir().expect("tempdir");
+        let client = RegistryClient::new(docker_config(empty.path(), "{}"), RegistryOptions::default()).expect("client");
+        let msg = client.manifest_head(host, "davit/busybox", "local").await.expect_err("no credentials").to_string();
+        assert!(msg.contains("no credentials found for this host"), "{msg}");
+    }
+}

@@ -1,0 +1,4 @@
+//! Test infrastructure for davit's integration tests. Not shipped.
+//!
+//! `davit-token-server` implements the Docker registry token protocol for
+//! the bearer-auth registry that `scripts/testenv` starts.
