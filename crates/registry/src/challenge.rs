@@ -73,7 +73,12 @@ pub fn next_link(header: &str) -> Option<String> {
             let p = p.trim();
             p == "rel=\"next\"" || p == "rel=next"
         });
-        rel_next.then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        rel_next.then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
     })
 }
 
@@ -83,7 +88,9 @@ mod tests {
 
     #[test]
     fn bearer_challenge() {
-        let c = parse(r#"Bearer realm="http://127.0.0.1:5058/token",service="davit-registry",scope="repository:a/b:pull,push""#);
+        let c = parse(
+            r#"Bearer realm="http://127.0.0.1:5058/token",service="davit-registry",scope="repository:a/b:pull,push""#,
+        );
         assert_eq!(
             c,
             Some(Challenge::Bearer {

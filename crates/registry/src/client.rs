@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{
+    HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -50,7 +52,21 @@ impl Default for RegistryOptions {
 #[derive(Debug, Clone)]
 enum HostAuth {
     Basic,
-    Bearer { realm: String, service: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
+}
+
+/// One request: what it is for (for errors), where, and the scope it needs.
+struct Req<'a> {
+    op: &'a str,
+    host: &'a str,
+    method: Method,
+    path: &'a str,
+    accept: Option<&'a str>,
+    body: Option<(&'a str, Vec<u8>)>,
+    scope: &'a str,
 }
 
 pub struct RegistryClient {
@@ -69,7 +85,10 @@ fn is_loopback(host: &str) -> bool {
 
 fn sha256(data: &[u8]) -> String {
     let d = Sha256::digest(data);
-    format!("sha256:{}", d.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "sha256:{}",
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -81,7 +100,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 impl RegistryClient {
-    pub fn new(credentials: Credentials, options: RegistryOptions) -> Result<RegistryClient, RegistryError> {
+    pub fn new(
+        credentials: Credentials,
+        options: RegistryOptions,
+    ) -> Result<RegistryClient, RegistryError> {
         // reqwest is built without a default crypto provider: use ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
@@ -106,7 +128,8 @@ impl RegistryClient {
     }
 
     fn base(&self, host: &str) -> String {
-        let insecure = is_loopback(host) || self.options.insecure_registries.iter().any(|h| h == host);
+        let insecure =
+            is_loopback(host) || self.options.insecure_registries.iter().any(|h| h == host);
         format!("{}://{host}", if insecure { "http" } else { "https" })
     }
 
@@ -121,22 +144,41 @@ impl RegistryClient {
         self.credentials.lookup(host)
     }
 
-    fn unauthorized(&self, host: &str, op: &str, method: &str, cred: Option<&Credential>, message: String) -> RegistryError {
+    fn unauthorized(
+        &self,
+        host: &str,
+        op: &str,
+        method: &str,
+        cred: Option<&Credential>,
+        message: String,
+    ) -> RegistryError {
         RegistryError::Unauthorized {
             host: host.to_string(),
             operation: op.to_string(),
             method: method.to_string(),
-            source_desc: cred
-                .map(|c| c.source.to_string())
-                .unwrap_or_else(|| "nowhere (no credentials found for this host in the docker config)".into()),
+            source_desc: cred.map(|c| c.source.to_string()).unwrap_or_else(|| {
+                "nowhere (no credentials found for this host in the docker config)".into()
+            }),
             message,
         }
     }
 
     /// Fetches a bearer token for `scope` (with basic credentials if any).
-    async fn token(&self, host: &str, op: &str, realm: &str, service: Option<&str>, scope: &str) -> Result<String, RegistryError> {
+    async fn token(
+        &self,
+        host: &str,
+        op: &str,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+    ) -> Result<String, RegistryError> {
         let key = (host.to_string(), scope.to_string());
-        if let Some(t) = self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(t) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return Ok(t.clone());
         }
         let cred = self.credential(host)?;
@@ -158,7 +200,13 @@ impl RegistryClient {
             message: e.to_string(),
         })?;
         if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
-            return Err(self.unauthorized(host, op, "bearer token", cred.as_ref(), format!("the token server at {realm} answered {}", resp.status())));
+            return Err(self.unauthorized(
+                host,
+                op,
+                "bearer token",
+                cred.as_ref(),
+                format!("the token server at {realm} answered {}", resp.status()),
+            ));
         }
         let body: serde_json::Value = resp.json().await.map_err(|e| RegistryError::Transport {
             host: host.into(),
@@ -175,39 +223,58 @@ impl RegistryClient {
                 message: format!("the token server at {realm} returned no token"),
             })?
             .to_string();
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(key, token.clone());
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, token.clone());
         Ok(token)
     }
 
-    async fn auth_header(&self, host: &str, op: &str, scope: &str) -> Result<Option<String>, RegistryError> {
-        let known = self.host_auth.lock().unwrap_or_else(|e| e.into_inner()).get(host).cloned();
+    async fn auth_header(
+        &self,
+        host: &str,
+        op: &str,
+        scope: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let known = self
+            .host_auth
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .cloned();
         Ok(match known {
             None => None,
             Some(HostAuth::Basic) => self.credential(host)?.map(|c| c.basic_header()),
-            Some(HostAuth::Bearer { realm, service }) => {
-                Some(format!("Bearer {}", self.token(host, op, &realm, service.as_deref(), scope).await?))
-            }
+            Some(HostAuth::Bearer { realm, service }) => Some(format!(
+                "Bearer {}",
+                self.token(host, op, &realm, service.as_deref(), scope)
+                    .await?
+            )),
         })
     }
 
     /// Sends a request, authenticating on a 401 challenge (with the union of
     /// our scope and the challenge's) and retrying transport errors, 429 and
     /// 5xx with backoff.
-    async fn send(
-        &self,
-        op: &str,
-        host: &str,
-        method: Method,
-        path: &str,
-        accept: Option<&str>,
-        body: Option<(&str, Vec<u8>)>,
-        scope: &str,
-    ) -> Result<reqwest::Response, RegistryError> {
-        let _permit = self.limit(host).acquire_owned().await.map_err(|e| RegistryError::Transport {
-            host: host.into(),
-            operation: op.into(),
-            message: e.to_string(),
-        })?;
+    async fn send(&self, r: Req<'_>) -> Result<reqwest::Response, RegistryError> {
+        let Req {
+            op,
+            host,
+            method,
+            path,
+            accept,
+            body,
+            scope,
+        } = r;
+        let _permit =
+            self.limit(host)
+                .acquire_owned()
+                .await
+                .map_err(|e| RegistryError::Transport {
+                    host: host.into(),
+                    operation: op.into(),
+                    message: e.to_string(),
+                })?;
         let url = if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
         } else {
@@ -246,41 +313,89 @@ impl RegistryClient {
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !reauthed {
                 reauthed = true;
-                let header = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let header = resp
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
                 match challenge::parse(&header) {
                     Some(Challenge::Basic) => {
                         if self.credential(host)?.is_none() {
-                            return Err(self.unauthorized(host, op, "basic", None, "the registry requires credentials".into()));
+                            return Err(self.unauthorized(
+                                host,
+                                op,
+                                "basic",
+                                None,
+                                "the registry requires credentials".into(),
+                            ));
                         }
-                        self.host_auth.lock().unwrap_or_else(|e| e.into_inner()).insert(host.into(), HostAuth::Basic);
+                        self.host_auth
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(host.into(), HostAuth::Basic);
                     }
-                    Some(Challenge::Bearer { realm, service, scope: wanted }) => {
+                    Some(Challenge::Bearer {
+                        realm,
+                        service,
+                        scope: wanted,
+                    }) => {
                         if let Some(w) = wanted {
                             if !scope.split(' ').any(|s| s == w) {
-                                scope = if scope.is_empty() { w } else { format!("{scope} {w}") };
+                                scope = if scope.is_empty() {
+                                    w
+                                } else {
+                                    format!("{scope} {w}")
+                                };
                             }
                         }
-                        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).remove(&(host.to_string(), scope.clone()));
-                        self.host_auth.lock().unwrap_or_else(|e| e.into_inner()).insert(host.into(), HostAuth::Bearer { realm, service });
+                        self.tokens
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&(host.to_string(), scope.clone()));
+                        self.host_auth
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(host.into(), HostAuth::Bearer { realm, service });
                     }
                     None => {
-                        return Err(self.unauthorized(host, op, "none", None, format!("unsupported authentication challenge {header:?}")));
+                        return Err(self.unauthorized(
+                            host,
+                            op,
+                            "none",
+                            None,
+                            format!("unsupported authentication challenge {header:?}"),
+                        ));
                     }
                 }
                 attempt -= 1;
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                let method_name = match self.host_auth.lock().unwrap_or_else(|e| e.into_inner()).get(host) {
+                let method_name = match self
+                    .host_auth
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(host)
+                {
                     Some(HostAuth::Basic) => "basic",
                     Some(HostAuth::Bearer { .. }) => "bearer token",
                     None => "none",
                 };
                 let cred = self.credential(host)?;
-                return Err(self.unauthorized(host, op, method_name, cred.as_ref(), format!("the registry answered {status}")));
+                return Err(self.unauthorized(
+                    host,
+                    op,
+                    method_name,
+                    cred.as_ref(),
+                    format!("the registry answered {status}"),
+                ));
             }
-            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) && attempt < self.options.attempts {
-                let wait = retry_after(resp.headers()).unwrap_or(Duration::from_millis(200 << attempt));
+            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
+                && attempt < self.options.attempts
+            {
+                let wait =
+                    retry_after(resp.headers()).unwrap_or(Duration::from_millis(200 << attempt));
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -313,16 +428,38 @@ impl RegistryClient {
             .to_string();
         let size = body
             .map(|b| b.len() as u64)
-            .or_else(|| headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|s| s.parse().ok()))
+            .or_else(|| {
+                headers
+                    .get("content-length")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|s| s.parse().ok())
+            })
             .unwrap_or(0);
-        Descriptor { digest, media_type, size }
+        Descriptor {
+            digest,
+            media_type,
+            size,
+        }
     }
 
     /// `HEAD /v2/<repo>/manifests/<ref>`: the descriptor, or `None` if absent.
-    pub async fn manifest_head(&self, host: &str, repo: &str, reference: &str) -> Result<Option<Descriptor>, RegistryError> {
+    pub async fn manifest_head(
+        &self,
+        host: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<Descriptor>, RegistryError> {
         let op = format!("checking {repo}:{reference}");
         let resp = self
-            .send(&op, host, Method::HEAD, &format!("/v2/{repo}/manifests/{reference}"), Some(crate::media::ACCEPT_ALL), None, &format!("repository:{repo}:pull"))
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::HEAD,
+                path: &format!("/v2/{repo}/manifests/{reference}"),
+                accept: Some(crate::media::ACCEPT_ALL),
+                body: None,
+                scope: &format!("repository:{repo}:pull"),
+            })
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
@@ -332,10 +469,23 @@ impl RegistryClient {
     }
 
     /// `GET /v2/<repo>/manifests/<ref>`: descriptor and exact bytes.
-    pub async fn manifest_get(&self, host: &str, repo: &str, reference: &str) -> Result<Option<(Descriptor, Vec<u8>)>, RegistryError> {
+    pub async fn manifest_get(
+        &self,
+        host: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<(Descriptor, Vec<u8>)>, RegistryError> {
         let op = format!("reading {repo}:{reference}");
         let resp = self
-            .send(&op, host, Method::GET, &format!("/v2/{repo}/manifests/{reference}"), Some(crate::media::ACCEPT_ALL), None, &format!("repository:{repo}:pull"))
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::GET,
+                path: &format!("/v2/{repo}/manifests/{reference}"),
+                accept: Some(crate::media::ACCEPT_ALL),
+                body: None,
+                scope: &format!("repository:{repo}:pull"),
+            })
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
@@ -352,7 +502,10 @@ impl RegistryClient {
                     return Err(RegistryError::Transport {
                         host: host.into(),
                         operation: op,
-                        message: format!("manifest digest mismatch: registry says {}, content is {computed}", d.digest),
+                        message: format!(
+                            "manifest digest mismatch: registry says {}, content is {computed}",
+                            d.digest
+                        ),
                     });
                 }
                 Ok(Some((d, body.to_vec())))
@@ -362,12 +515,27 @@ impl RegistryClient {
     }
 
     /// `PUT /v2/<repo>/manifests/<tag>`: returns the stored digest.
-    pub async fn manifest_put(&self, host: &str, repo: &str, tag: &str, media_type: &str, manifest: Vec<u8>) -> Result<Descriptor, RegistryError> {
+    pub async fn manifest_put(
+        &self,
+        host: &str,
+        repo: &str,
+        tag: &str,
+        media_type: &str,
+        manifest: Vec<u8>,
+    ) -> Result<Descriptor, RegistryError> {
         let op = format!("publishing {repo}:{tag}");
         let digest = sha256(&manifest);
         let size = manifest.len() as u64;
         let resp = self
-            .send(&op, host, Method::PUT, &format!("/v2/{repo}/manifests/{tag}"), None, Some((media_type, manifest)), &format!("repository:{repo}:pull,push"))
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::PUT,
+                path: &format!("/v2/{repo}/manifests/{tag}"),
+                accept: None,
+                body: Some((media_type, manifest)),
+                scope: &format!("repository:{repo}:pull,push"),
+            })
             .await?;
         if !resp.status().is_success() {
             return Err(Self::fail(&op, host, resp).await);
@@ -380,10 +548,23 @@ impl RegistryClient {
     }
 
     /// `DELETE /v2/<repo>/manifests/<digest>`. A missing manifest is not an error.
-    pub async fn manifest_delete(&self, host: &str, repo: &str, digest: &str) -> Result<(), RegistryError> {
+    pub async fn manifest_delete(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &str,
+    ) -> Result<(), RegistryError> {
         let op = format!("deleting {repo}@{digest}");
         let resp = self
-            .send(&op, host, Method::DELETE, &format!("/v2/{repo}/manifests/{digest}"), None, None, &format!("repository:{repo}:delete"))
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::DELETE,
+                path: &format!("/v2/{repo}/manifests/{digest}"),
+                accept: None,
+                body: None,
+                scope: &format!("repository:{repo}:delete"),
+            })
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(()),
@@ -398,19 +579,34 @@ impl RegistryClient {
         let mut out = Vec::new();
         let mut path = format!("/v2/{repo}/tags/list?n=1000");
         for _ in 0..10_000 {
-            let resp = self.send(&op, host, Method::GET, &path, None, None, &format!("repository:{repo}:pull")).await?;
+            let resp = self
+                .send(Req {
+                    op: &op,
+                    host,
+                    method: Method::GET,
+                    path: &path,
+                    accept: None,
+                    body: None,
+                    scope: &format!("repository:{repo}:pull"),
+                })
+                .await?;
             if resp.status() == StatusCode::NOT_FOUND {
                 return Ok(out);
             }
             if !resp.status().is_success() {
                 return Err(Self::fail(&op, host, resp).await);
             }
-            let next = resp.headers().get(LINK).and_then(|v| v.to_str().ok()).and_then(challenge::next_link);
-            let body: serde_json::Value = resp.json().await.map_err(|e| RegistryError::Transport {
-                host: host.into(),
-                operation: op.clone(),
-                message: e.to_string(),
-            })?;
+            let next = resp
+                .headers()
+                .get(LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(challenge::next_link);
+            let body: serde_json::Value =
+                resp.json().await.map_err(|e| RegistryError::Transport {
+                    host: host.into(),
+                    operation: op.clone(),
+                    message: e.to_string(),
+                })?;
             if let Some(tags) = body.get("tags").and_then(|t| t.as_array()) {
                 out.extend(tags.iter().filter_map(|t| t.as_str().map(str::to_string)));
             }

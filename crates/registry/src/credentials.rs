@@ -26,8 +26,12 @@ pub enum CredentialSource {
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CredentialSource::DockerConfig { path, key } => write!(f, "{} (auths.{key})", path.display()),
-            CredentialSource::Helper { name } => write!(f, "the credential helper docker-credential-{name}"),
+            CredentialSource::DockerConfig { path, key } => {
+                write!(f, "{} (auths.{key})", path.display())
+            }
+            CredentialSource::Helper { name } => {
+                write!(f, "the credential helper docker-credential-{name}")
+            }
             CredentialSource::Explicit(what) => write!(f, "{what}"),
         }
     }
@@ -52,7 +56,11 @@ impl fmt::Debug for Credential {
 }
 
 impl Credential {
-    pub fn new(username: impl Into<String>, secret: impl Into<String>, source: CredentialSource) -> Credential {
+    pub fn new(
+        username: impl Into<String>,
+        secret: impl Into<String>,
+        source: CredentialSource,
+    ) -> Credential {
         Credential {
             username: username.into(),
             secret: secret.into(),
@@ -62,7 +70,10 @@ impl Credential {
 
     /// `Basic base64(user:secret)`.
     pub fn basic_header(&self) -> String {
-        format!("Basic {}", STANDARD.encode(format!("{}:{}", self.username, self.secret)))
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", self.username, self.secret))
+        )
     }
 
     /// The secret, for the few places that must send it; keep it out of logs.
@@ -80,7 +91,9 @@ pub struct Credentials {
 
 /// `https://host/v1/`, `host`, `http://host` → `host`.
 fn normalize(key: &str) -> String {
-    let k = key.trim_start_matches("https://").trim_start_matches("http://");
+    let k = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
     let k = k.split('/').next().unwrap_or(k);
     match k {
         "index.docker.io" | "registry-1.docker.io" => "docker.io".into(),
@@ -106,15 +119,19 @@ impl Credentials {
         let path = dir.join("config.json");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let config = serde_json::from_str(&text)
-                    .map_err(|e| RegistryError::Credentials(format!("{}: invalid JSON: {e}", path.display())))?;
+                let config = serde_json::from_str(&text).map_err(|e| {
+                    RegistryError::Credentials(format!("{}: invalid JSON: {e}", path.display()))
+                })?;
                 Ok(Credentials {
                     path: Some(path),
                     config,
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Credentials::default()),
-            Err(e) => Err(RegistryError::Credentials(format!("{}: {e}", path.display()))),
+            Err(e) => Err(RegistryError::Credentials(format!(
+                "{}: {e}",
+                path.display()
+            ))),
         }
     }
 
@@ -122,7 +139,11 @@ impl Credentials {
     pub fn lookup(&self, host: &str) -> Result<Option<Credential>, RegistryError> {
         let host = normalize(host);
         if let Some(helpers) = self.config.get("credHelpers").and_then(|h| h.as_object()) {
-            if let Some(name) = helpers.iter().find(|(k, _)| normalize(k) == host).and_then(|(_, v)| v.as_str()) {
+            if let Some(name) = helpers
+                .iter()
+                .find(|(k, _)| normalize(k) == host)
+                .and_then(|(_, v)| v.as_str())
+            {
                 return run_helper(name, &host);
             }
         }
@@ -132,14 +153,18 @@ impl Credentials {
                     path: self.path.clone().unwrap_or_default(),
                     key: key.clone(),
                 };
-                if let Some(auth) = entry.get("auth").and_then(|a| a.as_str()).filter(|a| !a.is_empty()) {
-                    let decoded = STANDARD
-                        .decode(auth)
-                        .map_err(|_| RegistryError::Credentials(format!("{source}: `auth` is not base64")))?;
+                if let Some(auth) = entry
+                    .get("auth")
+                    .and_then(|a| a.as_str())
+                    .filter(|a| !a.is_empty())
+                {
+                    let decoded = STANDARD.decode(auth).map_err(|_| {
+                        RegistryError::Credentials(format!("{source}: `auth` is not base64"))
+                    })?;
                     let text = String::from_utf8_lossy(&decoded);
-                    let (user, secret) = text
-                        .split_once(':')
-                        .ok_or_else(|| RegistryError::Credentials(format!("{source}: `auth` is not user:password")))?;
+                    let (user, secret) = text.split_once(':').ok_or_else(|| {
+                        RegistryError::Credentials(format!("{source}: `auth` is not user:password"))
+                    })?;
                     return Ok(Some(Credential::new(user, secret, source)));
                 }
                 if let (Some(u), Some(p)) = (
@@ -181,13 +206,22 @@ fn run_helper(name: &str, host: &str) -> Result<Option<Credential>, RegistryErro
         if msg.contains("credentials not found") {
             return Ok(None);
         }
-        return Err(RegistryError::Credentials(format!("{program} get failed for {host}: {msg}")));
+        return Err(RegistryError::Credentials(format!(
+            "{program} get failed for {host}: {msg}"
+        )));
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| RegistryError::Credentials(format!("{program} returned invalid JSON: {e}")))?;
-    let user = v.get("Username").and_then(|u| u.as_str()).unwrap_or_default();
+    let user = v
+        .get("Username")
+        .and_then(|u| u.as_str())
+        .unwrap_or_default();
     let secret = v.get("Secret").and_then(|s| s.as_str()).unwrap_or_default();
-    Ok(Some(Credential::new(user, secret, CredentialSource::Helper { name: name.into() })))
+    Ok(Some(Credential::new(
+        user,
+        secret,
+        CredentialSource::Helper { name: name.into() },
+    )))
 }
 
 #[cfg(test)]
@@ -203,7 +237,10 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let c = Credentials::from_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        let cred = c.lookup("reg.example:5000").unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("no credential"));
+        let cred = c
+            .lookup("reg.example:5000")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no credential"));
         assert_eq!((cred.username.as_str(), cred.secret()), ("user", "s3cr3t"));
         assert!(!format!("{cred:?}").contains("s3cr3t"));
         assert!(c.lookup("other.example").ok().flatten().is_some());

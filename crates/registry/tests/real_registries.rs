@@ -55,31 +55,64 @@ async fn roundtrip(client: &RegistryClient, host: &str, tag: &str) {
         .await
         .expect("put under a new tag");
     assert_eq!(put.digest, desc.digest);
-    let head = client.manifest_head(host, "davit/busybox", tag).await.expect("head").expect("the new tag exists");
+    let head = client
+        .manifest_head(host, "davit/busybox", tag)
+        .await
+        .expect("head")
+        .expect("the new tag exists");
     assert_eq!(head.digest, desc.digest);
     let tags = client.tags(host, "davit/busybox").await.expect("list tags");
-    assert!(tags.iter().any(|t| t == tag) && tags.iter().any(|t| t == "local"), "{tags:?}");
-    assert!(client.manifest_head(host, "davit/busybox", "no-such-tag").await.expect("head").is_none());
-    assert!(client.tags(host, "no/such-repo").await.expect("tags of a missing repo").is_empty());
+    assert!(
+        tags.iter().any(|t| t == tag) && tags.iter().any(|t| t == "local"),
+        "{tags:?}"
+    );
+    assert!(client
+        .manifest_head(host, "davit/busybox", "no-such-tag")
+        .await
+        .expect("head")
+        .is_none());
+    assert!(client
+        .tags(host, "no/such-repo")
+        .await
+        .expect("tags of a missing repo")
+        .is_empty());
     // Deleting by digest removes every tag of that manifest, so delete a copy
     // with a distinct digest: the same manifest with a trailing newline.
     let mut copy = body;
     copy.push(b'\n');
     let copy_desc = client
-        .manifest_put(host, "davit/busybox", &format!("{tag}-copy"), &desc.media_type, copy)
+        .manifest_put(
+            host,
+            "davit/busybox",
+            &format!("{tag}-copy"),
+            &desc.media_type,
+            copy,
+        )
         .await
         .expect("put a copy");
     assert_ne!(copy_desc.digest, desc.digest);
-    client.manifest_delete(host, "davit/busybox", &copy_desc.digest).await.expect("delete");
-    assert!(client.manifest_head(host, "davit/busybox", &format!("{tag}-copy")).await.expect("head").is_none());
-    assert!(client.manifest_head(host, "davit/busybox", "local").await.expect("head").is_some());
+    client
+        .manifest_delete(host, "davit/busybox", &copy_desc.digest)
+        .await
+        .expect("delete");
+    assert!(client
+        .manifest_head(host, "davit/busybox", &format!("{tag}-copy"))
+        .await
+        .expect("head")
+        .is_none());
+    assert!(client
+        .manifest_head(host, "davit/busybox", "local")
+        .await
+        .expect("head")
+        .is_some());
 }
 
 #[tokio::test]
 async fn anonymous_registry() {
     let e = env();
     let dir = tempfile::tempdir().expect("tempdir");
-    let client = RegistryClient::new(docker_config(dir.path(), "{}"), RegistryOptions::default()).expect("client");
+    let client = RegistryClient::new(docker_config(dir.path(), "{}"), RegistryOptions::default())
+        .expect("client");
     roundtrip(&client, &e.anon, "anon-roundtrip").await;
 }
 
@@ -103,10 +136,21 @@ async fn bearer_token_from_a_credential_helper() {
         format!("#!/bin/sh\nread host\necho '{{\"ServerURL\":\"'$host'\",\"Username\":\"{}\",\"Secret\":\"{}\"}}'\n", e.user, e.password),
     )
     .expect("write helper");
-    std::process::Command::new("chmod").arg("+x").arg(&helper).status().expect("chmod");
-    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&helper)
+        .status()
+        .expect("chmod");
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     std::env::set_var("PATH", path);
-    let creds = docker_config(dir.path(), &format!(r#"{{"credHelpers":{{"{}":"davittest"}}}}"#, e.token));
+    let creds = docker_config(
+        dir.path(),
+        &format!(r#"{{"credHelpers":{{"{}":"davittest"}}}}"#, e.token),
+    );
     let client = RegistryClient::new(creds, RegistryOptions::default()).expect("client");
     roundtrip(&client, &e.token, "token-roundtrip").await;
 }
@@ -118,17 +162,46 @@ async fn refused_credentials_name_host_method_and_source_but_not_the_secret() {
         let dir = tempfile::tempdir().expect("tempdir");
         let creds = docker_config(dir.path(), &auths(host, &e.user, "wrong-secret-value"));
         let client = RegistryClient::new(creds, RegistryOptions::default()).expect("client");
-        let err = client.manifest_head(host, "davit/busybox", "local").await.expect_err("wrong password must fail");
+        let err = client
+            .manifest_head(host, "davit/busybox", "local")
+            .await
+            .expect_err("wrong password must fail");
         let msg = err.to_string();
         assert!(matches!(err, RegistryError::Unauthorized { .. }), "{msg}");
-        assert!(msg.starts_with(&format!("{host}: checking davit/busybox:local: authentication failed")), "{msg}");
-        assert!(msg.contains(if host == &e.basic { "tried basic" } else { "tried bearer token" }), "{msg}");
-        assert!(msg.contains(&format!("{}/config.json (auths.{host})", dir.path().display())), "{msg}");
+        assert!(
+            msg.starts_with(&format!(
+                "{host}: checking davit/busybox:local: authentication failed"
+            )),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(if host == &e.basic {
+                "tried basic"
+            } else {
+                "tried bearer token"
+            }),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&format!(
+                "{}/config.json (auths.{host})",
+                dir.path().display()
+            )),
+            "{msg}"
+        );
         assert!(!msg.contains("wrong-secret-value"), "{msg}");
         // No credentials at all says so.
         let empty = tempfile::tempdir().expect("tempdir");
-        let client = RegistryClient::new(docker_config(empty.path(), "{}"), RegistryOptions::default()).expect("client");
-        let msg = client.manifest_head(host, "davit/busybox", "local").await.expect_err("no credentials").to_string();
+        let client = RegistryClient::new(
+            docker_config(empty.path(), "{}"),
+            RegistryOptions::default(),
+        )
+        .expect("client");
+        let msg = client
+            .manifest_head(host, "davit/busybox", "local")
+            .await
+            .expect_err("no credentials")
+            .to_string();
         assert!(msg.contains("no credentials found for this host"), "{msg}");
     }
 }

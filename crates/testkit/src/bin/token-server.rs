@@ -53,7 +53,9 @@ fn percent_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(v) => {
                         out.push(v);
@@ -88,7 +90,10 @@ fn access(scope: &str) -> Option<serde_json::Value> {
 }
 
 fn token(cfg: &Config, service: &str, scopes: &[String]) -> Result<String, String> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
     let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "x5c": [cfg.cert_b64]});
     let sub = cfg.user.split(':').next().unwrap_or("");
     let claims = serde_json::json!({
@@ -110,7 +115,10 @@ fn token(cfg: &Config, service: &str, scopes: &[String]) -> Result<String, Strin
         .key
         .sign(&SystemRandom::new(), signing_input.as_bytes())
         .map_err(|e| format!("signing: {e}"))?;
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(sig.as_ref())
+    ))
 }
 
 fn respond(stream: &mut TcpStream, status: &str, extra: &str, body: &str) {
@@ -150,7 +158,12 @@ fn handle(cfg: &Config, mut stream: TcpStream) {
     }
     let expected = format!("Basic {}", STANDARD.encode(&cfg.user));
     if auth.as_deref() != Some(expected.as_str()) {
-        respond(&mut stream, "401 Unauthorized", "WWW-Authenticate: Basic realm=\"davit-test\"\r\n", "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}");
+        respond(
+            &mut stream,
+            "401 Unauthorized",
+            "WWW-Authenticate: Basic realm=\"davit-test\"\r\n",
+            "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}",
+        );
         return;
     }
     let mut service = String::new();
@@ -166,10 +179,16 @@ fn handle(cfg: &Config, mut stream: TcpStream) {
     }
     match token(cfg, &service, &scopes) {
         Ok(t) => {
-            let body = serde_json::json!({"token": t, "access_token": t, "expires_in": 300}).to_string();
+            let body =
+                serde_json::json!({"token": t, "access_token": t, "expires_in": 300}).to_string();
             respond(&mut stream, "200 OK", "", &body);
         }
-        Err(e) => respond(&mut stream, "500 Internal Server Error", "", &serde_json::json!({"error": e}).to_string()),
+        Err(e) => respond(
+            &mut stream,
+            "500 Internal Server Error",
+            "",
+            &serde_json::json!({"error": e}).to_string(),
+        ),
     }
 }
 
