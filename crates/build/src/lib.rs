@@ -1,0 +1,5 @@
+//! Building images as werf does. Today this crate holds the build report;
+//! stages, digests, storage and the builders come next.
+
+pub mod gojson;
+pub mod report;
