@@ -1,0 +1,8 @@
+//! The `dockerfile` stage of a Dockerfile image: parsing with BuildKit's
+//! rules and the inputs of its digest (../shared/spec/werf-build.md §4.6).
+
+pub mod deps;
+pub mod parse;
+pub mod shell;
+
+pub use deps::{dockerfile_digest, DigestInput, DockerfileDigest};
