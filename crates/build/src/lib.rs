@@ -1,6 +1,7 @@
 //! Building images as werf does. Today this crate holds the build report;
 //! stages, digests, storage and the builders come next.
 
+pub mod context;
 pub mod dockerfile;
 pub mod gojson;
 pub mod hash;

@@ -5,9 +5,9 @@
 //! `DAVIT_REGEN_GOLDEN=1 cargo test -p davit-build --test dockerfile_digest`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+
+mod common;
 
 use davit_build::dockerfile::{dockerfile_digest, DigestInput};
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,7 @@ struct Outcome {
 }
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+    common::crate_dir()
 }
 
 fn davit(c: &Case) -> Outcome {
@@ -70,68 +70,13 @@ fn davit(c: &Case) -> Outcome {
     }
 }
 
-fn oracle(cases: &[Case]) -> Option<Vec<Outcome>> {
-    if std::env::var_os("DAVIT_NO_ORACLE").is_some()
-        || Command::new("go").arg("version").output().is_err()
-    {
-        return None;
-    }
-    let root = dir().join("../..");
-    let bin = root.join("target/dockerfile-oracle");
-    let st = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg(".")
-        .current_dir(root.join("tests/oracle/dockerfile"))
-        .status()
-        .ok()?;
-    assert!(st.success(), "building the dockerfile oracle failed");
-    let mut child = Command::new(&bin)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
-    child
-        .stdin
-        .take()?
-        .write_all(&serde_json::to_vec(cases).ok()?)
-        .ok()?;
-    let out = child.wait_with_output().ok()?;
-    serde_json::from_slice(&out.stdout).ok()
-}
-
 #[test]
 fn dockerfile_digest_matches_buildkit() {
     let cases: Vec<Case> = serde_json::from_str(
         &std::fs::read_to_string(dir().join("tests/dockerfile_cases.json")).expect("cases"),
     )
     .expect("parse cases");
-    let golden_path = dir().join("tests/golden/dockerfile.json");
-    let live = oracle(&cases);
-    let expected: Vec<Outcome> = match &live {
-        Some(l) => l.clone(),
-        None => serde_json::from_str(
-            &std::fs::read_to_string(&golden_path).expect("golden file (run with Go to create it)"),
-        )
-        .expect("parse golden"),
-    };
-    if std::env::var_os("DAVIT_REGEN_GOLDEN").is_some() {
-        let l = live.as_ref().expect("DAVIT_REGEN_GOLDEN needs Go");
-        std::fs::write(
-            &golden_path,
-            serde_json::to_string_pretty(l).expect("json") + "\n",
-        )
-        .expect("write golden");
-    } else if let Some(l) = &live {
-        let stored: Vec<Outcome> = std::fs::read_to_string(&golden_path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-        assert!(
-            &stored == l,
-            "tests/golden/dockerfile.json is stale: regenerate with DAVIT_REGEN_GOLDEN=1"
-        );
-    }
+    let expected: Vec<Outcome> = common::expected("dockerfile", &cases, "dockerfile.json");
     let mut failures = Vec::new();
     for (c, want) in cases.iter().zip(expected.iter()) {
         let got = davit(c);

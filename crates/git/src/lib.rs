@@ -165,6 +165,15 @@ impl Repo {
         Ok(obj.data.clone())
     }
 
+    /// The blob of `path` at HEAD as stored: a symlink's target, not what
+    /// it points at. `None` when absent or a submodule.
+    pub fn read_blob(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        match self.files.get(path) {
+            Some(f) if f.kind != EntryKind::Submodule => self.blob(f.oid, path).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Content of `path` at HEAD. Symlinks are followed while they point
     /// inside the repository (at most 32 hops). `None` when absent.
     pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {

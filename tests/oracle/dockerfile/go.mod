@@ -4,6 +4,7 @@ go 1.22
 
 require (
 	github.com/moby/buildkit v0.13.1
+	github.com/moby/patternmatcher v0.6.0
 	golang.org/x/crypto v0.17.0
 )
 

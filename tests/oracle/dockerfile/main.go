@@ -21,6 +21,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 	"golang.org/x/crypto/sha3"
 )
 
@@ -254,11 +256,77 @@ func compute(c dcase) (res dresult) {
 	return dresult{Deps: deps[target], StageDeps: sd, Digest: h3("1.2", "dockerfile", sd)}
 }
 
+// ignoreCase is one .dockerignore text and the paths to test against it.
+type ignoreCase struct {
+	Name         string   `json:"name"`
+	Dockerignore string   `json:"dockerignore"`
+	Paths        []string `json:"paths"`
+}
+
+type ignoreResult struct {
+	Patterns []string `json:"patterns"`
+	Excluded []string `json:"excluded"`
+	Err      string   `json:"err,omitempty"`
+}
+
+// dockerignore answers, with moby/patternmatcher v0.6.0 (what the Docker
+// CLI and BuildKit use), which paths a .dockerignore excludes.
+func dockerignore(in []byte) {
+	var cases []ignoreCase
+	if err := json.Unmarshal(in, &cases); err != nil {
+		fmt.Fprintln(os.Stderr, "bad input:", err)
+		os.Exit(2)
+	}
+	out := make([]ignoreResult, len(cases))
+	for i, c := range cases {
+		pats, err := ignorefile.ReadAll(strings.NewReader(c.Dockerignore))
+		if err != nil {
+			out[i] = ignoreResult{Patterns: []string{}, Excluded: []string{}, Err: err.Error()}
+			continue
+		}
+		pm, err := patternmatcher.New(pats)
+		if err != nil {
+			out[i] = ignoreResult{Patterns: pats, Excluded: []string{}, Err: err.Error()}
+			continue
+		}
+		res := ignoreResult{Patterns: pats, Excluded: []string{}}
+		for _, p := range c.Paths {
+			m, err := pm.MatchesOrParentMatches(p)
+			if err != nil {
+				res.Err = err.Error()
+				break
+			}
+			if m {
+				res.Excluded = append(res.Excluded, p)
+			}
+		}
+		if res.Patterns == nil {
+			res.Patterns = []string{}
+		}
+		out[i] = res
+	}
+	emit(out)
+}
+
+func emit(v any) {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", " ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+}
+
 func main() {
 	in, err := io.ReadAll(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "dockerignore" {
+		dockerignore(in)
+		return
 	}
 	var cases []dcase
 	if err := json.Unmarshal(in, &cases); err != nil {

@@ -10,7 +10,7 @@ mod helm;
 mod json;
 mod lists;
 mod math;
-mod paths;
+pub mod paths;
 mod random;
 mod reflect;
 mod regex;

@@ -1,0 +1,9 @@
+//! The build context of a Dockerfile image: files of the HEAD commit under
+//! `context`, filtered by `.dockerignore` (../shared/spec/werf-build.md §4.6).
+
+pub mod dockerignore;
+
+pub use dockerignore::{Dockerignore, DockerignoreError};
+pub mod archive;
+
+pub use archive::{build_context, ContextArchive, ContextError};
