@@ -9,7 +9,14 @@ use davit_git::Repo;
 
 fn git(dir: &Path, args: &[&str]) {
     let st = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .status()
@@ -31,7 +38,11 @@ fn project() -> tempfile::TempDir {
     git(d, &["init", "-q"]);
     write(d, "werf.yaml", "project: p\nconfigVersion: 1\n");
     write(d, "app/Dockerfile", "FROM busybox\nCOPY . /app\n");
-    write(d, "app/.dockerignore", "**/*.log\nsecret/\n!secret/public.txt\nDockerfile\n");
+    write(
+        d,
+        "app/.dockerignore",
+        "**/*.log\nsecret/\n!secret/public.txt\nDockerfile\n",
+    );
     write(d, "app/src/main.sh", "echo hi\n");
     write(d, "app/src/debug.log", "noise\n");
     write(d, "app/secret/key", "k\n");

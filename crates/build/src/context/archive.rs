@@ -57,12 +57,11 @@ pub fn load_dockerignore(
         let path = join(context, &candidate);
         if let Some(bytes) = repo.read(&path)? {
             let text = String::from_utf8_lossy(&bytes);
-            let matcher = Dockerignore::parse(&text).map_err(|source| {
-                ContextError::Dockerignore {
+            let matcher =
+                Dockerignore::parse(&text).map_err(|source| ContextError::Dockerignore {
                     file: path.clone(),
                     source,
-                }
-            })?;
+                })?;
             return Ok((matcher, Some(path)));
         }
     }

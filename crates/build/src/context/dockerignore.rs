@@ -140,8 +140,7 @@ impl Pattern {
             Kind::Prefix => path.starts_with(&self.cleaned[..self.cleaned.len() - 2]),
             Kind::Suffix => {
                 let suffix = &self.cleaned[2..];
-                path.ends_with(suffix)
-                    || (suffix.starts_with('/') && path == &suffix[1..])
+                path.ends_with(suffix) || (suffix.starts_with('/') && path == &suffix[1..])
             }
             Kind::Regexp(re) => re.is_match(path),
         }

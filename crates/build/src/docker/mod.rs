@@ -1,0 +1,162 @@
+//! The local Docker Engine, reached through bollard (`DOCKER_HOST` or the
+//! default socket): building a Dockerfile stage from a context archive and
+//! asking about local images.
+//!
+//! Builds use the classic builder today. BuildKit through the Engine API
+//! needs a gRPC session (bollard's `buildkit` feature); it comes with
+//! `RUN --mount`, secrets and ssh.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("cannot reach the Docker daemon ({endpoint}): {message}\n  hint: start dockerd or set DOCKER_HOST")]
+    Connect { endpoint: String, message: String },
+    #[error("docker build failed: {message}")]
+    BuildFailed {
+        message: String,
+        /// The builder's last output lines, for context.
+        log_tail: Vec<String>,
+    },
+    #[error("docker build finished without reporting an image ID")]
+    NoImageId,
+    #[error("Docker API ({what}): {source}")]
+    Api {
+        what: &'static str,
+        #[source]
+        source: bollard::errors::Error,
+    },
+}
+
+/// One Dockerfile build: the context archive and the settings from werf.yaml.
+pub struct BuildRequest<'a> {
+    pub context_tar: Vec<u8>,
+    /// Context-relative path of the Dockerfile.
+    pub dockerfile: &'a str,
+    pub target: Option<&'a str>,
+    pub build_args: &'a BTreeMap<String, String>,
+    pub labels: &'a BTreeMap<String, String>,
+    pub add_host: &'a [String],
+    pub network: Option<&'a str>,
+    /// Local tag to give the result.
+    pub tag: &'a str,
+}
+
+pub struct DockerEngine {
+    docker: Docker,
+}
+
+impl DockerEngine {
+    /// Connects as the Docker CLI does: `DOCKER_HOST`, else the local socket.
+    /// The connection is checked with a ping so that a missing daemon is
+    /// reported before any work starts.
+    pub async fn connect() -> Result<DockerEngine, DockerError> {
+        let endpoint =
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let connect_err = |e: bollard::errors::Error| DockerError::Connect {
+            endpoint: endpoint.clone(),
+            message: e.to_string(),
+        };
+        let docker = Docker::connect_with_defaults().map_err(connect_err)?;
+        docker.ping().await.map_err(connect_err)?;
+        Ok(DockerEngine { docker })
+    }
+
+    /// Builds and returns the image ID (`sha256:…`). Every output line of
+    /// the builder goes to `on_line`.
+    pub async fn build(
+        &self,
+        req: BuildRequest<'_>,
+        mut on_line: impl FnMut(&str),
+    ) -> Result<String, DockerError> {
+        let to_map = |m: &BTreeMap<String, String>| -> HashMap<String, String> {
+            m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        let options = BuildImageOptions {
+            dockerfile: req.dockerfile.to_string(),
+            t: Some(req.tag.to_string()),
+            target: req.target.unwrap_or_default().to_string(),
+            buildargs: Some(to_map(req.build_args)),
+            labels: Some(to_map(req.labels)),
+            extrahosts: (!req.add_host.is_empty()).then(|| req.add_host.join(",")),
+            networkmode: req.network.map(str::to_string),
+            rm: true,
+            forcerm: true,
+            version: BuilderVersion::BuilderV1,
+            ..Default::default()
+        };
+        let body = bollard::body_full(bytes::Bytes::from(req.context_tar));
+        let mut stream = self.docker.build_image(options, None, Some(body));
+        let mut image_id = None;
+        let mut tail: Vec<String> = Vec::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| match e {
+                bollard::errors::Error::DockerStreamError { error } => DockerError::BuildFailed {
+                    message: error,
+                    log_tail: tail.clone(),
+                },
+                source => DockerError::Api {
+                    what: "build",
+                    source,
+                },
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(DockerError::BuildFailed {
+                    message: detail.message.unwrap_or_default(),
+                    log_tail: tail,
+                });
+            }
+            if let Some(text) = info.stream.as_deref() {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    on_line(line);
+                    if tail.len() == 20 {
+                        tail.remove(0);
+                    }
+                    tail.push(line.to_string());
+                }
+            }
+            if let Some(id) = info.aux.and_then(|a| a.id) {
+                image_id = Some(id);
+            }
+        }
+        image_id.ok_or(DockerError::NoImageId)
+    }
+
+    /// The image ID of a local reference, `None` when it does not exist.
+    pub async fn image_id(&self, reference: &str) -> Result<Option<String>, DockerError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(img) => Ok(img.id),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(source) => Err(DockerError::Api {
+                what: "inspect image",
+                source,
+            }),
+        }
+    }
+
+    /// Labels of a local image.
+    pub async fn image_labels(
+        &self,
+        reference: &str,
+    ) -> Result<BTreeMap<String, String>, DockerError> {
+        let img = self
+            .docker
+            .inspect_image(reference)
+            .await
+            .map_err(|source| DockerError::Api {
+                what: "inspect image",
+                source,
+            })?;
+        Ok(img
+            .config
+            .and_then(|c| c.labels)
+            .map(|l| l.into_iter().collect())
+            .unwrap_or_default())
+    }
+}
