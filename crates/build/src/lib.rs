@@ -7,3 +7,4 @@ pub mod dockerfile;
 pub mod gojson;
 pub mod hash;
 pub mod report;
+pub mod storage;

@@ -8,8 +8,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{
+    BuildImageOptions, BuilderVersion, PushImageOptions, RemoveImageOptions, TagImageOptions,
+};
 use bollard::Docker;
+use davit_registry::Credential;
 use futures_util::StreamExt;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +26,8 @@ pub enum DockerError {
         /// The builder's last output lines, for context.
         log_tail: Vec<String>,
     },
+    #[error("pushing {reference} failed: {message}")]
+    PushFailed { reference: String, message: String },
     #[error("docker build finished without reporting an image ID")]
     NoImageId,
     #[error("Docker API ({what}): {source}")]
@@ -138,6 +144,81 @@ impl DockerEngine {
                 source,
             }),
         }
+    }
+
+    /// Gives `source` the name `repo:tag`.
+    pub async fn tag(&self, source: &str, repo: &str, tag: &str) -> Result<(), DockerError> {
+        let options = TagImageOptions {
+            repo: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+        };
+        self.docker
+            .tag_image(source, Some(options))
+            .await
+            .map_err(|source| DockerError::Api {
+                what: "tag image",
+                source,
+            })
+    }
+
+    /// Removes a local name (the image stays while other names point at it).
+    pub async fn untag(&self, reference: &str) -> Result<(), DockerError> {
+        self.docker
+            .remove_image(reference, None::<RemoveImageOptions>, None)
+            .await
+            .map(|_| ())
+            .map_err(|source| DockerError::Api {
+                what: "remove image name",
+                source,
+            })
+    }
+
+    /// Pushes `repo:tag`. The daemon uploads every blob before it writes
+    /// the manifest, so the tag never points at missing blobs.
+    pub async fn push(
+        &self,
+        repo: &str,
+        tag: &str,
+        credential: Option<&Credential>,
+    ) -> Result<(), DockerError> {
+        let auth = credential.map(|c| {
+            if c.username == "<token>" {
+                DockerCredentials {
+                    identitytoken: Some(c.secret().to_string()),
+                    ..Default::default()
+                }
+            } else {
+                DockerCredentials {
+                    username: Some(c.username.clone()),
+                    password: Some(c.secret().to_string()),
+                    ..Default::default()
+                }
+            }
+        });
+        let options = PushImageOptions {
+            tag: Some(tag.to_string()),
+            ..Default::default()
+        };
+        let mut stream = self.docker.push_image(repo, Some(options), auth);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| match e {
+                bollard::errors::Error::DockerStreamError { error } => DockerError::PushFailed {
+                    reference: format!("{repo}:{tag}"),
+                    message: error,
+                },
+                source => DockerError::Api {
+                    what: "push",
+                    source,
+                },
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(DockerError::PushFailed {
+                    reference: format!("{repo}:{tag}"),
+                    message: detail.message.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Labels of a local image.

@@ -188,12 +188,21 @@ impl GoTime {
             Std::UnderYearDay => out.push_str(&format!("{:>3}", c.yday)),
             Std::ZeroYearDay => out.push_str(&format!("{:03}", c.yday)),
             Std::Hour => out.push_str(&format!("{:02}", c.hour)),
-            Std::Hour12 => {
-                out.push_str(&(if c.hour % 12 == 0 { 12 } else { c.hour % 12 }).to_string())
-            }
+            Std::Hour12 => out.push_str(
+                &(if c.hour.is_multiple_of(12) {
+                    12
+                } else {
+                    c.hour % 12
+                })
+                .to_string(),
+            ),
             Std::ZeroHour12 => out.push_str(&format!(
                 "{:02}",
-                if c.hour % 12 == 0 { 12 } else { c.hour % 12 }
+                if c.hour.is_multiple_of(12) {
+                    12
+                } else {
+                    c.hour % 12
+                }
             )),
             Std::Minute => out.push_str(&c.minute.to_string()),
             Std::ZeroMinute => out.push_str(&format!("{:02}", c.minute)),

@@ -106,7 +106,7 @@ fn go_b64_error(input: &str, _e: &base64::DecodeError) -> String {
             return format!("illegal base64 data at input byte {i}");
         }
     }
-    let pos = if bytes.len() % 4 == 0 {
+    let pos = if bytes.len().is_multiple_of(4) {
         input.len()
     } else {
         quantum_start
