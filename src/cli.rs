@@ -20,8 +20,43 @@ pub enum Command {
     /// Work with werf.yaml: render it, list images, show the image graph.
     #[command(subcommand)]
     Config(Box<ConfigCommand>),
+    /// Build the images of werf.yaml and store their stages in --repo.
+    ///
+    /// Each stage is addressed by a digest of its inputs (the Dockerfile,
+    /// build args, the committed files it copies). A stage already in the
+    /// registry is reused without pulling or running anything.
+    Build(Box<BuildArgs>),
     /// Print the davit version.
     Version,
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// Images to build (default: all), with the images they depend on.
+    pub images: Vec<String>,
+    /// Stages storage: a registry repository such as registry.example.com/group/app.
+    #[arg(long, env = "WERF_REPO")]
+    pub repo: Option<String>,
+    /// Write the build report (see --build-report-path).
+    #[arg(long, env = "WERF_SAVE_BUILD_REPORT", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub save_build_report: bool,
+    /// Build report path: .json (default .werf-build-report.json) or .env.
+    #[arg(long, env = "WERF_BUILD_REPORT_PATH")]
+    pub build_report_path: Option<String>,
+    /// Build independent images in parallel (accepted; davit builds one image at a time today).
+    #[arg(long, env = "WERF_PARALLEL", value_parser = BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub parallel: bool,
+    /// Maximum parallel image builds (accepted; see --parallel).
+    #[arg(long, env = "WERF_PARALLEL_TASKS_LIMIT", default_value_t = 5)]
+    pub parallel_tasks_limit: u32,
+    /// Reach this registry over plain HTTP (repeatable; loopback hosts always are).
+    #[arg(long, env = "WERF_INSECURE_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub insecure_registry: bool,
+    /// Accept any TLS certificate from registries.
+    #[arg(long, env = "WERF_SKIP_TLS_VERIFY_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub skip_tls_verify_registry: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }
 
 #[derive(Subcommand)]

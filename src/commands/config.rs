@@ -11,7 +11,7 @@ use crate::cli::{ConfigCommand, GraphFormat, ProjectArgs};
 /// Log level from `--log-quiet`/`--log-verbose`/`--log-debug` and werf's
 /// older `WERF_QUIET`/`WERF_VERBOSE`/`WERF_DEBUG` (debug > verbose > quiet).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
+pub(crate) enum Level {
     Quiet,
     Normal,
     Verbose,
@@ -75,7 +75,7 @@ fn options(p: &ProjectArgs) -> ProjectOptions {
 
 /// Options plus log level; prints werf's warnings for the modes that weaken
 /// reproducibility.
-fn prepare(p: &ProjectArgs) -> (ProjectOptions, Level) {
+pub(crate) fn prepare(p: &ProjectArgs) -> (ProjectOptions, Level) {
     let lvl = level(p);
     let o = options(p);
     if lvl > Level::Quiet {

@@ -1,5 +1,6 @@
 //! Command implementations: thin glue from CLI arguments to library crates.
 
+mod build;
 mod config;
 
 use crate::cli::{Cli, Command};
@@ -7,6 +8,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config(c) => config::run(*c),
+        Command::Build(b) => build::run(*b),
         Command::Version => {
             println!("davit {}", env!("CARGO_PKG_VERSION"));
             Ok(())

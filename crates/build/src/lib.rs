@@ -2,6 +2,7 @@
 //! stages, digests, storage and the builders come next.
 
 pub mod context;
+pub mod conveyor;
 pub mod docker;
 pub mod dockerfile;
 pub mod gojson;

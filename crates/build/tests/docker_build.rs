@@ -97,6 +97,7 @@ fn builds_the_commit_context_with_args_and_labels() {
                         add_host: &[],
                         network: None,
                         tag,
+                        registry_auth: None,
                     },
                     |l| lines.push(l.to_string()),
                 )
@@ -141,6 +142,7 @@ fn a_failing_instruction_is_reported_with_its_output() {
                         add_host: &[],
                         network: None,
                         tag: "davit-test/docker-build:fail",
+                        registry_auth: None,
                     },
                     |_| {},
                 )

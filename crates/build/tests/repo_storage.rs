@@ -61,6 +61,7 @@ async fn local_image(engine: &DockerEngine, name: &str) -> String {
                 add_host: &[],
                 network: None,
                 tag: &tag,
+                registry_auth: None,
             },
             |_| {},
         )

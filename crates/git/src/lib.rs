@@ -165,6 +165,11 @@ impl Repo {
         Ok(obj.data.clone())
     }
 
+    /// The object ID (hex) of `path` at HEAD.
+    pub fn oid(&self, path: &str) -> Option<String> {
+        self.files.get(path).map(|f| f.oid.to_string())
+    }
+
     /// The blob of `path` at HEAD as stored: a symlink's target, not what
     /// it points at. `None` when absent or a submodule.
     pub fn read_blob(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {

@@ -514,6 +514,48 @@ impl RegistryClient {
         }
     }
 
+    /// `GET /v2/<repo>/blobs/<digest>`, checked against the digest. For
+    /// small blobs such as image configs (the body is held in memory).
+    pub async fn blob_get(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &str,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let op = format!("reading blob {digest} of {repo}");
+        let resp = self
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::GET,
+                path: &format!("/v2/{repo}/blobs/{digest}"),
+                accept: None,
+                body: None,
+                scope: &format!("repository:{repo}:pull"),
+            })
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => {
+                let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
+                    host: host.into(),
+                    operation: op.clone(),
+                    message: e.to_string(),
+                })?;
+                let computed = sha256(&body);
+                if computed != digest {
+                    return Err(RegistryError::Transport {
+                        host: host.into(),
+                        operation: op,
+                        message: format!("blob content is {computed}"),
+                    });
+                }
+                Ok(Some(body.to_vec()))
+            }
+            _ => Err(Self::fail(&op, host, resp).await),
+        }
+    }
+
     /// `PUT /v2/<repo>/manifests/<tag>`: returns the stored digest.
     pub async fn manifest_put(
         &self,

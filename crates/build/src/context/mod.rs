@@ -5,5 +5,6 @@ pub mod dockerignore;
 
 pub use dockerignore::{Dockerignore, DockerignoreError};
 pub mod archive;
+pub mod sources;
 
 pub use archive::{build_context, ContextArchive, ContextError};

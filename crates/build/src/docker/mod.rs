@@ -50,6 +50,27 @@ pub struct BuildRequest<'a> {
     pub network: Option<&'a str>,
     /// Local tag to give the result.
     pub tag: &'a str,
+    /// Credentials for the registry the base images come from (the
+    /// stages repository), for the daemon's pulls.
+    pub registry_auth: Option<(&'a str, &'a Credential)>,
+}
+
+/// A credential as the Engine API takes it.
+fn docker_credentials(c: &Credential, server: Option<&str>) -> DockerCredentials {
+    let mut d = if c.username == "<token>" {
+        DockerCredentials {
+            identitytoken: Some(c.secret().to_string()),
+            ..Default::default()
+        }
+    } else {
+        DockerCredentials {
+            username: Some(c.username.clone()),
+            password: Some(c.secret().to_string()),
+            ..Default::default()
+        }
+    };
+    d.serveraddress = server.map(str::to_string);
+    d
 }
 
 pub struct DockerEngine {
@@ -96,7 +117,10 @@ impl DockerEngine {
             ..Default::default()
         };
         let body = bollard::body_full(bytes::Bytes::from(req.context_tar));
-        let mut stream = self.docker.build_image(options, None, Some(body));
+        let auth = req.registry_auth.map(|(host, c)| {
+            HashMap::from([(host.to_string(), docker_credentials(c, Some(host)))])
+        });
+        let mut stream = self.docker.build_image(options, auth, Some(body));
         let mut image_id = None;
         let mut tail: Vec<String> = Vec::new();
         while let Some(item) = stream.next().await {
@@ -181,20 +205,7 @@ impl DockerEngine {
         tag: &str,
         credential: Option<&Credential>,
     ) -> Result<(), DockerError> {
-        let auth = credential.map(|c| {
-            if c.username == "<token>" {
-                DockerCredentials {
-                    identitytoken: Some(c.secret().to_string()),
-                    ..Default::default()
-                }
-            } else {
-                DockerCredentials {
-                    username: Some(c.username.clone()),
-                    password: Some(c.secret().to_string()),
-                    ..Default::default()
-                }
-            }
-        });
+        let auth = credential.map(|c| docker_credentials(c, None));
         let options = PushImageOptions {
             tag: Some(tag.to_string()),
             ..Default::default()

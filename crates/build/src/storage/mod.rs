@@ -6,5 +6,5 @@ pub mod lock;
 pub mod repo;
 pub mod stage_id;
 
-pub use repo::{Published, RepoStorage, StorageError};
+pub use repo::{Published, RepoStorage, StageDescription, StorageError};
 pub use stage_id::StageId;

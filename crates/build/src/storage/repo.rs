@@ -28,6 +28,19 @@ pub enum StorageError {
     NotVisibleAfterPush { reference: String },
 }
 
+/// A stored stage as the registry describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageDescription {
+    pub id: StageId,
+    /// `sha256:` of the image config: the image ID.
+    pub image_id: String,
+    /// `sha256:` of the manifest.
+    pub manifest_digest: String,
+    /// Sum of the compressed layer sizes.
+    pub size: i64,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
 /// What publishing a stage came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Published {
@@ -86,6 +99,16 @@ impl RepoStorage {
         })
     }
 
+    /// The registry host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The credential for the host, for the daemon to pull stages with.
+    pub fn credential(&self) -> Result<Option<davit_registry::Credential>, StorageError> {
+        Ok(self.credentials.lookup(&self.host)?)
+    }
+
     /// `HOST/PATH`.
     pub fn address(&self) -> String {
         format!("{}/{}", self.host, self.repo)
@@ -100,6 +123,49 @@ impl RepoStorage {
     pub async fn stages(&self, digest: &str, parent_ts: i64) -> Result<Vec<StageId>, StorageError> {
         let tags = self.client.tags(&self.host, &self.repo).await?;
         Ok(stages_for_digest(&tags, digest, parent_ts))
+    }
+
+    /// Reads a stage's manifest and config. `None` when the tag is gone or
+    /// its config blob is missing (a broken stage).
+    pub async fn describe(&self, id: &StageId) -> Result<Option<StageDescription>, StorageError> {
+        let Some((desc, body)) = self
+            .client
+            .manifest_get(&self.host, &self.repo, &id.to_string())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let manifest: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let Some(config_digest) = manifest["config"]["digest"].as_str() else {
+            return Ok(None);
+        };
+        let size = manifest["layers"]
+            .as_array()
+            .map(|ls| ls.iter().filter_map(|l| l["size"].as_i64()).sum())
+            .unwrap_or(0);
+        let Some(config) = self
+            .client
+            .blob_get(&self.host, &self.repo, config_digest)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let config: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
+        let labels = config["config"]["Labels"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(StageDescription {
+            id: id.clone(),
+            image_id: config_digest.to_string(),
+            manifest_digest: desc.digest,
+            size,
+            labels,
+        }))
     }
 
     /// Publishes the local image `local` as the stage `digest`.
@@ -126,10 +192,7 @@ impl RepoStorage {
         let tag = id.to_string();
         engine.tag(local, &repo, &tag).await?;
         let credential = self.credentials.lookup(&self.host)?;
-        let pushed = engine.push(&repo, &tag, credential.as_ref()).await;
-        // The registry name was only a vehicle for the push.
-        let _ = engine.untag(&format!("{repo}:{tag}")).await;
-        pushed?;
+        engine.push(&repo, &tag, credential.as_ref()).await?;
         if self
             .client
             .manifest_head(&self.host, &self.repo, &tag)

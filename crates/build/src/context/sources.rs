@@ -1,0 +1,101 @@
+//! The checksum of a COPY/ADD instruction's sources in the commit, the
+//! `filesChecksum` input of the `dockerfile` stage digest.
+//!
+//! werf hashes `ls-tree` entries, where a fully matched directory
+//! contributes one tree hash (../shared/spec/werf-build.md §4.6, §4.4).
+//! davit hashes the blob IDs of every matched file instead: the same files
+//! give the same checksum and any change to them changes it, but the value
+//! is not werf's, so davit and werf do not share `dockerfile` stages yet
+//! (docs/digests.md).
+
+use davit_config::glob::Doublestar;
+use davit_git::Repo;
+use sha2::{Digest, Sha256};
+
+use super::dockerignore::Dockerignore;
+use crate::hash::h256;
+
+/// One source pattern with werf's path-matcher rule: a path matches `G` if
+/// it matches `G`, `G` without trailing `*`/`/`/`**` parts, or that prefix
+/// followed by `/**/*` — so `dir` covers everything below it.
+struct SourcePattern {
+    all: bool,
+    globs: Vec<Doublestar>,
+}
+
+impl SourcePattern {
+    fn new(src: &str) -> Result<SourcePattern, String> {
+        if src.is_empty() || src == "." {
+            return Ok(SourcePattern {
+                all: true,
+                globs: Vec::new(),
+            });
+        }
+        let trimmed = src.trim_end_matches(['*', '/']);
+        let mut globs = vec![Doublestar::new(src)?];
+        if !trimmed.is_empty() {
+            globs.push(Doublestar::new(trimmed)?);
+            globs.push(Doublestar::new(&format!("{trimmed}/**/*"))?);
+        } else {
+            return Ok(SourcePattern {
+                all: true,
+                globs: Vec::new(),
+            });
+        }
+        Ok(SourcePattern { all: false, globs })
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        self.all || self.globs.iter().any(|g| g.is_match(path))
+    }
+}
+
+/// werf's normalisation of a source: `path.Clean`, `/` → `.`, no leading `/`.
+pub fn normalize_source(src: &str) -> String {
+    let c = davit_gotmpl::funcs::paths::clean(src);
+    let c = if c == "/" { ".".to_string() } else { c };
+    c.trim_start_matches('/').to_string()
+}
+
+/// `H256(sha256(blob ids of matched files, by path))`, or `H256("")` when
+/// nothing matches. `context` is repository-relative.
+pub fn sources_checksum(
+    repo: &Repo,
+    context: &str,
+    ignore: &Dockerignore,
+    sources: &[String],
+) -> Result<String, String> {
+    let patterns = sources
+        .iter()
+        .map(|s| SourcePattern::new(&normalize_source(s)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = context.trim_matches('/');
+    let prefix = match context {
+        "" | "." => String::new(),
+        c => format!("{c}/"),
+    };
+    let mut hasher = Sha256::new();
+    let mut any = false;
+    for path in repo.files() {
+        let Some(rel) = path.strip_prefix(prefix.as_str()) else {
+            continue;
+        };
+        if ignore.excludes(rel) || !patterns.iter().any(|p| p.is_match(rel)) {
+            continue;
+        }
+        if let Some(oid) = repo.oid(path) {
+            hasher.update(oid.as_bytes());
+            any = true;
+        }
+    }
+    let inner = if any {
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    } else {
+        String::new()
+    };
+    Ok(h256(&[inner.as_str()]))
+}

@@ -1,0 +1,466 @@
+//! `davit build` for Dockerfile images: for each image, in dependency
+//! order, compute the `dockerfile` stage digest from the commit; reuse the
+//! stage if the registry has it (nothing pulled, nothing run); otherwise
+//! build it from the commit's context and publish it. The result is werf's
+//! build report.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use davit_config::model::DockerfileImage;
+use davit_config::parse::{ImageDoc, ImageKind, WerfConfig};
+use davit_git::Repo;
+
+use crate::context::archive::{build_context, load_dockerignore, ContextError};
+use crate::context::sources::sources_checksum;
+use crate::docker::{BuildRequest, DockerEngine, DockerError};
+use crate::dockerfile::{dockerfile_digest, DigestInput};
+use crate::hash::{h256, h3};
+use crate::report::{build_time, BuildReport, ImageRecord, Runtime, StageRecord};
+use crate::storage::{Published, RepoStorage, StageDescription, StorageError};
+
+pub const PLATFORM: &str = "linux/amd64";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("image {image:?}: {message}")]
+    Config { image: String, message: String },
+    #[error("image {image:?}: {source}")]
+    Context {
+        image: String,
+        #[source]
+        source: ContextError,
+    },
+    #[error("image {image:?}: {file}: {message}")]
+    Dockerfile {
+        image: String,
+        file: String,
+        message: String,
+    },
+    #[error("image {image:?}: {source}")]
+    Docker {
+        image: String,
+        #[source]
+        source: Box<DockerError>,
+    },
+    #[error("image {image:?}: {source}")]
+    Storage {
+        image: String,
+        #[source]
+        source: Box<StorageError>,
+    },
+    #[error("image {image:?}: stage {stage} is listed in the registry but cannot be read")]
+    BrokenStage { image: String, stage: String },
+}
+
+/// What happened to one image.
+#[derive(Debug, Clone)]
+pub struct ImageOutcome {
+    pub name: String,
+    pub record: ImageRecord,
+    pub seconds: f64,
+}
+
+/// Progress events for the CLI to print.
+pub enum Event<'a> {
+    /// An image starts: name and stage digest.
+    Start {
+        image: &'a str,
+        digest: &'a str,
+    },
+    /// A line of builder output.
+    Line {
+        image: &'a str,
+        line: &'a str,
+    },
+    Done(&'a ImageOutcome),
+}
+
+pub struct Conveyor<'a> {
+    pub repo: &'a Repo,
+    /// The project directory inside the repository (`""` at the root);
+    /// `context` is relative to it.
+    pub project_dir: &'a str,
+    pub config: &'a WerfConfig,
+    pub project: &'a str,
+    pub commit: &'a str,
+    pub storage: &'a RepoStorage,
+    pub engine: &'a DockerEngine,
+}
+
+/// Images in an order where every image comes after its dependencies.
+pub fn build_order<'c>(
+    config: &'c WerfConfig,
+    selected: &[String],
+) -> Result<Vec<&'c ImageDoc>, BuildError> {
+    let by_name: HashMap<&str, &ImageDoc> =
+        config.images.iter().map(|i| (i.name.as_str(), i)).collect();
+    for name in selected {
+        if !by_name.contains_key(name.as_str()) {
+            return Err(BuildError::Config {
+                image: name.clone(),
+                message: "no such image in werf.yaml".into(),
+            });
+        }
+    }
+    let roots: Vec<&ImageDoc> = if selected.is_empty() {
+        config.images.iter().collect()
+    } else {
+        selected.iter().map(|n| by_name[n.as_str()]).collect()
+    };
+    let mut order = Vec::new();
+    let mut state: HashMap<&str, bool> = HashMap::new(); // false: visiting, true: done
+    fn visit<'c>(
+        img: &'c ImageDoc,
+        by_name: &HashMap<&str, &'c ImageDoc>,
+        state: &mut HashMap<&'c str, bool>,
+        order: &mut Vec<&'c ImageDoc>,
+    ) -> Result<(), BuildError> {
+        match state.get(img.name.as_str()) {
+            Some(true) => return Ok(()),
+            Some(false) => {
+                return Err(BuildError::Config {
+                    image: img.name.clone(),
+                    message: "dependency cycle".into(),
+                })
+            }
+            None => {}
+        }
+        state.insert(&img.name, false);
+        for dep in img.depends_on.all() {
+            if let Some(d) = by_name.get(dep.as_str()) {
+                visit(d, by_name, state, order)?;
+            }
+        }
+        state.insert(&img.name, true);
+        order.push(img);
+        Ok(())
+    }
+    for r in roots {
+        visit(r, &by_name, &mut state, &mut order)?;
+    }
+    Ok(order)
+}
+
+/// A YAML value as Go's `fmt.Sprintf("%v")` prints the scalars werf sees.
+fn arg_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "<nil>".into(),
+        other => other.to_string(),
+    }
+}
+
+fn text(t: &Option<davit_config::model::Text>) -> Option<&str> {
+    t.as_ref().map(|t| t.0.as_str()).filter(|s| !s.is_empty())
+}
+
+impl Conveyor<'_> {
+    /// Builds `selected` images (all when empty) and their dependencies.
+    /// Finished images are in the returned report even when a later one
+    /// fails; the error comes second.
+    pub async fn run(
+        &self,
+        selected: &[String],
+        mut on_event: impl FnMut(Event<'_>),
+    ) -> (BuildReport, Option<BuildError>) {
+        let mut report = BuildReport {
+            runtime: Runtime {
+                backend: "docker".into(),
+                in_container: std::env::var("WERF_CONTAINERIZED").is_ok_and(|v| v == "yes"),
+            },
+            ..BuildReport::default()
+        };
+        let order = match build_order(self.config, selected) {
+            Ok(o) => o,
+            Err(e) => return (report, Some(e)),
+        };
+        for img in order {
+            match self.image(img, &report.images, &mut on_event).await {
+                Ok(outcome) => {
+                    on_event(Event::Done(&outcome));
+                    report.images.insert(outcome.name.clone(), outcome.record);
+                }
+                Err(e) => return (report, Some(e)),
+            }
+        }
+        (report, None)
+    }
+
+    async fn image(
+        &self,
+        img: &ImageDoc,
+        done: &BTreeMap<String, ImageRecord>,
+        on_event: &mut impl FnMut(Event<'_>),
+    ) -> Result<ImageOutcome, BuildError> {
+        let started = Instant::now();
+        let name = img.name.as_str();
+        let cfg_err = |message: String| BuildError::Config {
+            image: name.to_string(),
+            message,
+        };
+        let df: &DockerfileImage = match (img.kind, img.dockerfile.as_ref()) {
+            (ImageKind::Dockerfile, Some(d)) => d,
+            _ => return Err(cfg_err(
+                "stapel images are not supported by davit yet; only Dockerfile images build today"
+                    .into(),
+            )),
+        };
+        if df.staged == Some(true)
+            || (df.staged.is_none() && self.config.meta.build.staged == Some(true))
+        {
+            return Err(cfg_err(
+                "`staged: true` is not supported by davit yet".into(),
+            ));
+        }
+        let platforms: Vec<&String> = df
+            .platform
+            .0
+            .iter()
+            .chain(&self.config.meta.build.platform.0)
+            .collect();
+        if platforms.iter().any(|p| p.as_str() != PLATFORM) {
+            return Err(cfg_err(format!(
+                "platform {platforms:?}: davit builds only {PLATFORM} today"
+            )));
+        }
+        if df.secrets.iter().len() > 0 || text(&df.ssh).is_some() {
+            return Err(cfg_err(
+                "`secrets` and `ssh` need BuildKit, which davit does not drive yet".into(),
+            ));
+        }
+        let context = davit_gotmpl::funcs::paths::clean(&format!(
+            "{}/{}",
+            self.project_dir,
+            text(&df.context).unwrap_or(".")
+        ))
+        .trim_start_matches('/')
+        .to_string();
+        if context == ".." || context.starts_with("../") {
+            return Err(cfg_err(format!(
+                "context {:?} is outside the git repository",
+                text(&df.context).unwrap_or(".")
+            )));
+        }
+        let context = if context.is_empty() {
+            ".".to_string()
+        } else {
+            context
+        };
+        let dockerfile = text(&df.dockerfile).unwrap_or("Dockerfile").to_string();
+        let ctx_err = |source| BuildError::Context {
+            image: name.to_string(),
+            source,
+        };
+        let df_path = if context == "." {
+            dockerfile.clone()
+        } else {
+            format!("{context}/{dockerfile}")
+        };
+        let dockerfile_text = match self.repo.read(&df_path) {
+            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(None) => {
+                return Err(ctx_err(ContextError::MissingDockerfile {
+                    context: context.clone(),
+                    path: dockerfile.clone(),
+                }))
+            }
+            Err(e) => return Err(ctx_err(ContextError::Git(e))),
+        };
+        let args: BTreeMap<String, String> = df
+            .args
+            .iter()
+            .map(|(k, v)| (k.clone(), arg_value(v)))
+            .collect();
+
+        // Dependencies: their results become build args and labels.
+        let mut dependency_args = BTreeMap::new();
+        let mut labels = BTreeMap::new();
+        for dep in &df.dependencies {
+            let dep_name = text(&dep.image).unwrap_or_default();
+            let Some(rec) = done.get(dep_name) else {
+                return Err(cfg_err(format!("dependency {dep_name:?} was not built")));
+            };
+            labels.insert(
+                format!(
+                    "werf-dependency-stage-id-{}",
+                    h256(&[rec.docker_tag.as_str()])
+                ),
+                rec.docker_tag.clone(),
+            );
+            for imp in &dep.imports {
+                let Some(arg) = text(&imp.target_build_arg) else {
+                    continue;
+                };
+                let value = match text(&imp.kind).unwrap_or_default() {
+                    "ImageName" => &rec.docker_image_name,
+                    "ImageTag" => &rec.docker_tag,
+                    "ImageRepo" => &rec.docker_repo,
+                    "ImageID" => &rec.docker_image_id,
+                    "ImageDigest" => &rec.docker_image_digest,
+                    other => return Err(cfg_err(format!("invalid `type: {other}` for dependency import, expected one of: ImageName, ImageTag, ImageRepo, ImageID, ImageDigest"))),
+                };
+                if args.contains_key(arg) {
+                    return Err(cfg_err(format!("dockerfile `args:` build arg {arg:?} already defined in dependency import `targetBuildArg:` directive. This is not allowed, avoid duplicated build args!")));
+                }
+                dependency_args.insert(arg.to_string(), value.clone());
+            }
+        }
+
+        let (ignore, _) = load_dockerignore(self.repo, &context, &dockerfile).map_err(ctx_err)?;
+        let files = |srcs: &[String]| sources_checksum(self.repo, &context, &ignore, srcs);
+        let cache_version = text(&df.cache_version).or(text(&self.config.meta.build.cache_version));
+        let digest = dockerfile_digest(&DigestInput {
+            dockerfile: &dockerfile_text,
+            args: &args,
+            dependency_args: &dependency_args,
+            target: text(&df.target),
+            cache_version,
+            add_host: &df.add_host.0,
+            platform: PLATFORM,
+            files_checksum: &files,
+        })
+        .map_err(|e| BuildError::Dockerfile {
+            image: name.to_string(),
+            file: df_path.clone(),
+            message: e.to_string(),
+        })?
+        .digest;
+        on_event(Event::Start {
+            image: name,
+            digest: &digest,
+        });
+
+        let storage_err = |source| BuildError::Storage {
+            image: name.to_string(),
+            source: Box::new(source),
+        };
+        let existing = self.storage.stages(&digest, 0).await.map_err(storage_err)?;
+        let (desc, rebuilt) = match existing.first() {
+            Some(id) => (self.describe(name, id).await?, false),
+            None => {
+                let local_tag = format!("{}:{}", self.project, digest);
+                let archive = build_context(self.repo, &context, &dockerfile).map_err(ctx_err)?;
+                labels.insert("werf".into(), self.project.to_string());
+                labels.insert(
+                    "werf-version".into(),
+                    format!("davit {}", env!("CARGO_PKG_VERSION")),
+                );
+                labels.insert(
+                    "werf-stage-content-digest".into(),
+                    h3(&["1.2", "dockerfile-content", "", digest.as_str(), ""]),
+                );
+                labels.insert("werf-project-repo-commit".into(), self.commit.to_string());
+                let mut build_args = args.clone();
+                build_args.extend(dependency_args.clone());
+                let network = text(&df.network);
+                let credential = self.storage.credential().map_err(storage_err)?;
+                self.engine
+                    .build(
+                        BuildRequest {
+                            context_tar: archive.tar,
+                            dockerfile: &dockerfile,
+                            target: text(&df.target),
+                            build_args: &build_args,
+                            labels: &labels,
+                            add_host: &df.add_host.0,
+                            network,
+                            tag: &local_tag,
+                            registry_auth: credential.as_ref().map(|c| (self.storage.host(), c)),
+                        },
+                        |line| on_event(Event::Line { image: name, line }),
+                    )
+                    .await
+                    .map_err(|source| match source {
+                        // The daemon's own Dockerfile checks fail the request with 400.
+                        DockerError::Api {
+                            source:
+                                bollard::errors::Error::DockerResponseServerError {
+                                    status_code: 400,
+                                    message,
+                                },
+                            ..
+                        } => BuildError::Dockerfile {
+                            image: name.to_string(),
+                            file: df_path.clone(),
+                            message,
+                        },
+                        source => BuildError::Docker {
+                            image: name.to_string(),
+                            source: Box::new(source),
+                        },
+                    })?;
+                // Keep `<repo>:<stage id>` locally too: a later image built on
+                // this one then finds it without a pull.
+                let published = self
+                    .storage
+                    .publish(self.engine, &local_tag, self.project, &digest)
+                    .await
+                    .map_err(storage_err)?;
+                let rebuilt = matches!(published, Published::Pushed(_));
+                (self.describe(name, published.id()).await?, rebuilt)
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let tag = desc.id.to_string();
+        let repo_addr = self.storage.address();
+        let commit = desc
+            .labels
+            .get("werf-project-repo-commit")
+            .cloned()
+            .unwrap_or_default();
+        let stage = StageRecord {
+            name: "dockerfile".into(),
+            docker_image_name: format!("{repo_addr}:{tag}"),
+            docker_tag: tag.clone(),
+            docker_image_id: desc.image_id.clone(),
+            docker_image_digest: desc.manifest_digest.clone(),
+            created_at: desc.id.creation_ts * 1_000_000,
+            size: desc.size,
+            source_type: String::new(),
+            base_image_pulled: false,
+            rebuilt,
+            build_time: build_time(seconds),
+            commit: commit.clone(),
+        };
+        let record = ImageRecord {
+            werf_image_name: name.to_string(),
+            config_type: "dockerfile".into(),
+            docker_repo: repo_addr.clone(),
+            docker_tag: tag.clone(),
+            docker_image_id: desc.image_id,
+            docker_image_digest: desc.manifest_digest,
+            docker_image_name: format!("{repo_addr}:{tag}"),
+            target_platform: PLATFORM.into(),
+            rebuilt,
+            is_final: img.is_final,
+            size: desc.size,
+            build_time: build_time(seconds),
+            commit,
+            stages: Some(vec![stage]),
+        };
+        Ok(ImageOutcome {
+            name: name.to_string(),
+            record,
+            seconds,
+        })
+    }
+
+    async fn describe(
+        &self,
+        name: &str,
+        id: &crate::storage::StageId,
+    ) -> Result<StageDescription, BuildError> {
+        self.storage
+            .describe(id)
+            .await
+            .map_err(|source| BuildError::Storage {
+                image: name.to_string(),
+                source: Box::new(source),
+            })?
+            .ok_or_else(|| BuildError::BrokenStage {
+                image: name.to_string(),
+                stage: id.to_string(),
+            })
+    }
+}

@@ -1,0 +1,2 @@
+echo "hello from the davit example"
+cat /etc/motd

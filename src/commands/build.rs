@@ -1,0 +1,127 @@
+//! `davit build`: load werf.yaml from the commit, build or reuse every
+//! image's stage in `--repo`, print one line per image, write the report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use davit_build::conveyor::{Conveyor, Event};
+use davit_build::docker::DockerEngine;
+use davit_build::report::report_path;
+use davit_build::storage::RepoStorage;
+use davit_config::project::{self, Mode};
+use davit_git::Repo;
+use davit_registry::{Credentials, RegistryClient, RegistryOptions};
+
+use super::config::{prepare, Level};
+use crate::cli::BuildArgs;
+
+/// Where host locks live: `$WERF_HOME/davit-locks`, else `~/.davit/locks`.
+fn lock_dir() -> PathBuf {
+    if let Ok(home) = std::env::var("WERF_HOME") {
+        return PathBuf::from(home).join("davit-locks");
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+    PathBuf::from(home).join(".davit/locks")
+}
+
+pub fn run(args: BuildArgs) -> anyhow::Result<()> {
+    let (opts, lvl) = prepare(&args.project);
+    if opts.mode != Mode::Giterministic {
+        bail!("davit build reads the build context from the commit only; --dev and --loose-giterminism are not supported by build yet");
+    }
+    let Some(repo_addr) = args.repo.clone() else {
+        bail!("--repo (or WERF_REPO) is required: davit keeps stages in a registry repository; local-only storage is not supported yet\n  hint: davit build --repo registry.example.com/group/app");
+    };
+    // Resolve the report path first: a bad extension should fail before any work.
+    let report_target = if args.save_build_report {
+        Some(report_path(args.build_report_path.as_deref())?)
+    } else {
+        None
+    };
+    let loaded = project::load(&opts)?;
+    let project_name = loaded
+        .config
+        .meta
+        .project
+        .as_ref()
+        .map(|p| p.0.clone())
+        .unwrap_or_default();
+    let dir = std::fs::canonicalize(&opts.dir).unwrap_or_else(|_| opts.dir.clone());
+    let repo = Repo::discover(opts.git_work_tree.as_deref().unwrap_or(&dir))?;
+    let work_tree =
+        std::fs::canonicalize(repo.work_tree()).unwrap_or_else(|_| repo.work_tree().to_path_buf());
+    let project_dir = dir
+        .strip_prefix(&work_tree)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+
+    let credentials = Credentials::from_env()?;
+    let host = repo_addr.split('/').next().unwrap_or_default().to_string();
+    let registry_options = RegistryOptions {
+        insecure_registries: if args.insecure_registry {
+            vec![host]
+        } else {
+            Vec::new()
+        },
+        skip_tls_verify: args.skip_tls_verify_registry,
+        ..RegistryOptions::default()
+    };
+    let client = Arc::new(RegistryClient::new(credentials.clone(), registry_options)?);
+    let storage = RepoStorage::new(&repo_addr, client, credentials, lock_dir())?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let quiet = lvl == Level::Quiet;
+    let show_builder_output = lvl >= Level::Verbose || !std::io::stderr().is_terminal();
+    let (report, failure) = runtime.block_on(async {
+        let engine = match DockerEngine::connect().await {
+            Ok(e) => e,
+            Err(e) => return (Default::default(), Some(anyhow::Error::new(e))),
+        };
+        let conveyor = Conveyor {
+            repo: &repo,
+            project_dir: &project_dir,
+            config: &loaded.config,
+            project: &project_name,
+            commit: &loaded.commit_hash,
+            storage: &storage,
+            engine: &engine,
+        };
+        let mut stderr = std::io::stderr();
+        let (report, err) = conveyor
+            .run(&args.images, |event| match event {
+                Event::Start { image, digest } if !quiet => {
+                    let _ = writeln!(stderr, "┌ {image}: stage dockerfile {digest}");
+                }
+                Event::Line { image, line } if show_builder_output && !quiet => {
+                    let _ = writeln!(stderr, "│ {image}: {line}");
+                }
+                Event::Done(o) if !quiet => {
+                    let verb = if o.record.rebuilt { "built" } else { "reused" };
+                    let _ = writeln!(
+                        stderr,
+                        "└ {}: {verb} {} ({:.2}s)",
+                        o.name, o.record.docker_image_name, o.seconds
+                    );
+                }
+                _ => {}
+            })
+            .await;
+        (report, err.map(anyhow::Error::new))
+    });
+    // The report covers every image that finished, also when one failed.
+    if let Some((path, format)) = report_target {
+        report.write(&path, format)?;
+        if !quiet {
+            eprintln!("Build report: {}", path.display());
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

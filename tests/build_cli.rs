@@ -1,0 +1,412 @@
+//! `davit build` end to end: real git repositories, the real dockerd and
+//! registries of `scripts/testenv`. Fails (never skips) without them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn env(k: &str) -> String {
+    std::env::var(k).unwrap_or_else(|_| {
+        panic!("{k} is not set: run `eval \"$(scripts/testenv up)\"` (scripts/test does this)")
+    })
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let st = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("run git");
+    assert!(st.success(), "git {args:?}");
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+/// A unique name, so every test run uses fresh registry repositories.
+fn unique(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("{label}-{nanos}-{}", std::process::id())
+}
+
+struct Project {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    project: String,
+}
+
+/// Two images: `base` (not final) and `app`, which gets base's image name
+/// as a build arg. `app` copies `app/hello.sh` from the commit.
+fn project() -> Project {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().to_path_buf();
+    let project = unique("p");
+    git(&dir, &["init", "-q"]);
+    write(
+        &dir,
+        "werf.yaml",
+        &format!(
+            "project: {project}\nconfigVersion: 1\n---\nimage: base\ndockerfile: Dockerfile\ncontext: base\nfinal: false\nargs:\n  BASE: {}\n---\nimage: app\ndockerfile: Dockerfile\ncontext: app\ndependencies:\n- image: base\n  imports:\n  - type: ImageName\n    targetBuildArg: BASE_IMAGE\n",
+            env("DAVIT_TEST_BASE_IMAGE")
+        ),
+    );
+    write(
+        &dir,
+        "base/Dockerfile",
+        "ARG BASE\nFROM $BASE\nRUN echo base > /base.txt\n",
+    );
+    write(
+        &dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY hello.sh /hello.sh\nCMD [\"sh\", \"/hello.sh\"]\n",
+    );
+    write(&dir, "app/hello.sh", "echo hello; cat /base.txt\n");
+    write(&dir, "app/README.md", "not copied\n");
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-qm", "init"]);
+    Project {
+        _tmp: tmp,
+        dir,
+        project,
+    }
+}
+
+fn davit(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_davit"));
+    c.args(args).current_dir(dir);
+    for (k, v) in extra_env {
+        c.env(k, v);
+    }
+    c.output().expect("run davit")
+}
+
+fn ok(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "davit failed:\n{stderr}{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stderr
+}
+
+fn report(dir: &Path, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("report")).expect("json")
+}
+
+fn rebuilt(r: &Value, image: &str) -> bool {
+    r["Images"][image]["Rebuilt"].as_bool().expect("Rebuilt")
+}
+
+fn build(p: &Project, repo: &str, report_name: &str) -> (String, Value) {
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            repo,
+            "--save-build-report",
+            "--build-report-path",
+            report_name,
+        ],
+        &[],
+    );
+    let log = ok(&out);
+    (log, report(&p.dir, report_name))
+}
+
+/// Removes every local image of the project: a fresh "host".
+fn forget_local_images(p: &Project, repo: &str) {
+    let out = Command::new("docker")
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .expect("docker images");
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}:", p.project)) || l.starts_with(repo))
+        .map(str::to_string)
+        .collect();
+    if !names.is_empty() {
+        let st = Command::new("docker")
+            .arg("rmi")
+            .args(&names)
+            .output()
+            .expect("docker rmi");
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
+}
+
+fn local_images_of(p: &Project, repo: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .expect("docker images");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}:", p.project)) || l.starts_with(repo))
+        .map(str::to_string)
+        .collect()
+}
+
+fn registry_tags(host: &str, path: &str) -> Vec<String> {
+    let out = Command::new("curl")
+        .args(["-sf", &format!("http://{host}/v2/{path}/tags/list")])
+        .output()
+        .expect("curl");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    v["tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn builds_once_then_reuses_everywhere() {
+    let p = project();
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{}", p.project);
+    let repo = format!("{host}/{path}");
+
+    let (log, first) = build(&p, &repo, "first.json");
+    assert!(rebuilt(&first, "base") && rebuilt(&first, "app"), "{log}");
+    assert_eq!(first["Images"]["app"]["Final"], true);
+    assert_eq!(first["Images"]["base"]["Final"], false);
+    let app_name = first["Images"]["app"]["DockerImageName"]
+        .as_str()
+        .expect("name");
+    assert!(app_name.starts_with(&format!("{repo}:")), "{app_name}");
+    assert!(log.contains("└ app: built"), "{log}");
+    // The image works and carries the committed file.
+    let run = Command::new("docker")
+        .args(["run", "--rm", app_name])
+        .output()
+        .expect("docker run");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello\nbase\n");
+
+    // Second run on the same host: nothing built.
+    let (log, second) = build(&p, &repo, "second.json");
+    assert!(
+        !rebuilt(&second, "base") && !rebuilt(&second, "app"),
+        "{log}"
+    );
+    assert!(log.contains("└ app: reused"), "{log}");
+    for img in ["base", "app"] {
+        assert_eq!(
+            first["Images"][img]["DockerImageName"],
+            second["Images"][img]["DockerImageName"]
+        );
+        assert_eq!(
+            first["Images"][img]["DockerImageDigest"],
+            second["Images"][img]["DockerImageDigest"]
+        );
+    }
+
+    // A second "host": no local images at all. Nothing is built or pulled.
+    forget_local_images(&p, &repo);
+    let (log, third) = build(&p, &repo, "third.json");
+    assert!(!rebuilt(&third, "base") && !rebuilt(&third, "app"), "{log}");
+    assert!(
+        local_images_of(&p, &repo).is_empty(),
+        "nothing may be pulled: {:?}",
+        local_images_of(&p, &repo)
+    );
+    let mut a = second.clone();
+    let mut b = third.clone();
+    for r in [&mut a, &mut b] {
+        for img in ["base", "app"] {
+            r["Images"][img]["BuildTime"] = Value::Null;
+            r["Images"][img]["Stages"][0]["BuildTime"] = Value::Null;
+        }
+    }
+    assert_eq!(a, b, "the report of the second host equals the first");
+
+    // One stage per digest in the registry.
+    let tags = registry_tags(&host, &path);
+    assert_eq!(tags.len(), 2, "{tags:?}");
+
+    // A file that only `app` copies changes: only `app` is rebuilt.
+    write(&p.dir, "app/hello.sh", "echo changed; cat /base.txt\n");
+    git(&p.dir, &["commit", "-qam", "change app"]);
+    let (log, fourth) = build(&p, &repo, "fourth.json");
+    assert!(!rebuilt(&fourth, "base"), "{log}");
+    assert!(rebuilt(&fourth, "app"), "{log}");
+    // A file in the context that no COPY names changes nothing.
+    write(&p.dir, "app/README.md", "still not copied\n");
+    git(&p.dir, &["commit", "-qam", "docs"]);
+    let (log, fifth) = build(&p, &repo, "fifth.json");
+    assert!(!rebuilt(&fifth, "app"), "{log}");
+}
+
+#[test]
+fn concurrent_builds_leave_one_stage_per_digest() {
+    let p = project();
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{}", p.project);
+    let repo = format!("{host}/{path}");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_davit"))
+            .args(["build", "--repo", &repo])
+            .current_dir(&p.dir)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn davit")
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let tags = registry_tags(&host, &path);
+    assert_eq!(tags.len(), 2, "one stage per image digest: {tags:?}");
+}
+
+#[test]
+fn token_registry_and_env_report() {
+    let p = project();
+    let host = env("DAVIT_TEST_REGISTRY_TOKEN");
+    let repo = format!("{host}/davit-test/{}", p.project);
+    let cfg = tempfile::tempdir().expect("tempdir");
+    let login = Command::new("docker")
+        .args([
+            "login",
+            "-u",
+            &env("DAVIT_TEST_REGISTRY_USER"),
+            "--password-stdin",
+            &host,
+        ])
+        .env("DOCKER_CONFIG", cfg.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(env("DAVIT_TEST_REGISTRY_PASSWORD").as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("docker login");
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let cfg_dir = cfg.path().to_string_lossy().into_owned();
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--save-build-report",
+            "--build-report-path",
+            "r.env",
+        ],
+        &[("DOCKER_CONFIG", cfg_dir.as_str())],
+    );
+    let log = ok(&out);
+    assert!(!log.contains(&env("DAVIT_TEST_REGISTRY_PASSWORD")), "{log}");
+    let envfile = std::fs::read_to_string(p.dir.join("r.env")).expect("env report");
+    assert!(
+        envfile.contains(&format!("WERF_APP_DOCKER_IMAGE_NAME={repo}:")),
+        "{envfile}"
+    );
+    assert!(envfile.contains("WERF_BASE_FINAL=false"), "{envfile}");
+    assert_eq!(envfile.lines().count(), 14, "{envfile}");
+
+    // A fresh host rebuilds `app` on top of `base`, which the daemon must
+    // pull from the token registry with the user's credentials.
+    forget_local_images(&p, &repo);
+    write(&p.dir, "app/hello.sh", "echo rebuilt; cat /base.txt\n");
+    git(&p.dir, &["commit", "-qam", "change app"]);
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--save-build-report",
+            "--build-report-path",
+            "r2.json",
+        ],
+        &[("DOCKER_CONFIG", cfg_dir.as_str())],
+    );
+    let log = ok(&out);
+    let r = report(&p.dir, "r2.json");
+    assert!(!rebuilt(&r, "base") && rebuilt(&r, "app"), "{log}");
+}
+
+#[test]
+fn bad_input_is_named() {
+    let p = project();
+    let anon = env("DAVIT_TEST_REGISTRY_ANON");
+    let repo = format!("{anon}/davit-test/{}", p.project);
+
+    let out = davit(&p.dir, &["build"], &[("WERF_REPO", "")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--repo"), "{err}");
+
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--save-build-report",
+            "--build-report-path",
+            "r.txt",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("extension must be either .json or .env"),
+        "{err}"
+    );
+
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY --nope\n",
+    );
+    git(&p.dir, &["commit", "-qam", "broken"]);
+    let out = davit(&p.dir, &["build", "--repo", &repo, "app"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("image \"app\""), "{err}");
+    assert!(err.contains("app/Dockerfile"), "{err}");
+
+    let out = davit(&p.dir, &["build", "--repo", &repo, "nosuch"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"nosuch\"") && err.contains("no such image"),
+        "{err}"
+    );
+}
