@@ -57,9 +57,22 @@ impl StageId {
         format!("{self}-rejected")
     }
 
-    /// Parses a `-rejected` record back to the stage it rejects.
+    /// Parses a `-rejected` record back to the stage it rejects
+    /// (werf's `^([0-9a-f]{56})-([0-9]+)-rejected$`).
     pub fn from_rejected_tag(tag: &str) -> Option<StageId> {
-        StageId::from_tag(tag.strip_suffix("-rejected")?)
+        let (digest, ts) = tag.strip_suffix("-rejected")?.split_once('-')?;
+        let lower_hex = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if digest.len() != DIGEST_LEN
+            || !lower_hex(digest)
+            || ts.is_empty()
+            || !ts.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        Some(StageId::new(digest, ts.parse().ok()?))
     }
 }
 
