@@ -43,12 +43,17 @@ pub struct BuildArgs {
     /// Build report path: .json (default .werf-build-report.json) or .env.
     #[arg(long, env = "WERF_BUILD_REPORT_PATH")]
     pub build_report_path: Option<String>,
-    /// Build independent images in parallel (accepted; davit builds one image at a time today).
+    /// Build independent images at the same time.
     #[arg(long, env = "WERF_PARALLEL", value_parser = BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub parallel: bool,
-    /// Maximum parallel image builds (accepted; see --parallel).
-    #[arg(long, env = "WERF_PARALLEL_TASKS_LIMIT", default_value_t = 5)]
-    pub parallel_tasks_limit: u32,
+    /// Maximum images built at the same time; -1 for no limit.
+    #[arg(
+        long,
+        env = "WERF_PARALLEL_TASKS_LIMIT",
+        default_value_t = 5,
+        allow_negative_numbers = true
+    )]
+    pub parallel_tasks_limit: i64,
     /// Reach this registry over plain HTTP (repeatable; loopback hosts always are).
     #[arg(long, env = "WERF_INSECURE_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub insecure_registry: bool,

@@ -199,6 +199,13 @@ fn builds_once_then_reuses_everywhere() {
         .expect("name");
     assert!(app_name.starts_with(&format!("{repo}:")), "{app_name}");
     assert!(log.contains("└ app: built"), "{log}");
+    // The plan: base first, app (which depends on it) in the next set.
+    let plan = log
+        .find("│ - (1/2) image base")
+        .expect("plan lists base first");
+    let set1 = log.find("│ Set #1:").expect("a second set");
+    let app = log.find("│ - (2/2) image app").expect("plan lists app");
+    assert!(plan < set1 && set1 < app, "{log}");
     // The image works and carries the committed file.
     let run = Command::new("docker")
         .args(["run", "--rm", app_name])
@@ -258,6 +265,12 @@ fn builds_once_then_reuses_everywhere() {
     git(&p.dir, &["commit", "-qam", "docs"]);
     let (log, fifth) = build(&p, &repo, "fifth.json");
     assert!(!rebuilt(&fifth, "app"), "{log}");
+
+    // Sequential mode prints no plan and builds the same.
+    let out = davit(&p.dir, &["build", "--repo", &repo, "--parallel=false"], &[]);
+    let log = ok(&out);
+    assert!(!log.contains("Concurrent build plan"), "{log}");
+    assert!(log.contains("└ app: reused"), "{log}");
 }
 
 #[test]

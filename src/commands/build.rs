@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use davit_build::conveyor::{Conveyor, Event};
+use davit_build::conveyor::{Conveyor, Event, Parallelism};
 use davit_build::docker::DockerEngine;
 use davit_build::report::report_path;
 use davit_build::storage::RepoStorage;
@@ -92,8 +92,36 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             engine: &engine,
         };
         let mut stderr = std::io::stderr();
+        let parallelism = match (args.parallel, args.parallel_tasks_limit) {
+            (false, _) => Parallelism::Sequential,
+            (true, n) if n <= 0 => Parallelism::Unlimited,
+            (true, n) => Parallelism::Limit(usize::try_from(n).unwrap_or(usize::MAX)),
+        };
         let (report, err) = conveyor
-            .run(&args.images, |event| match event {
+            .run(&args.images, parallelism, |event| match event {
+                Event::Plan { sets, limit } if !quiet => {
+                    let header = match limit {
+                        Some(n) => format!(
+                            "Concurrent build plan (no more than {n} images at the same time)"
+                        ),
+                        None => "Concurrent build plan".to_string(),
+                    };
+                    let _ = writeln!(stderr, "┌ {header}");
+                    let total: usize = sets.iter().map(Vec::len).sum();
+                    let mut index = 0;
+                    for (k, set) in sets.iter().enumerate() {
+                        if k > 0 {
+                            let _ = writeln!(stderr, "│");
+                        }
+                        let _ = writeln!(stderr, "│ Set #{k}:");
+                        for img in set {
+                            index += 1;
+                            let shown = if img.name.is_empty() { "~" } else { &img.name };
+                            let _ = writeln!(stderr, "│ - ({index}/{total}) image {shown}");
+                        }
+                    }
+                    let _ = writeln!(stderr, "└ {header}");
+                }
                 Event::Start { image, digest } if !quiet => {
                     let _ = writeln!(stderr, "┌ {image}: stage dockerfile {digest}");
                 }

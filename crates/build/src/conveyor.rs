@@ -4,16 +4,19 @@
 //! build it from the commit's context and publish it. The result is werf's
 //! build report.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use davit_config::model::DockerfileImage;
 use davit_config::parse::{ImageDoc, ImageKind, WerfConfig};
 use davit_git::Repo;
+use futures_util::StreamExt;
 
-use crate::context::archive::{build_context, load_dockerignore, ContextError};
+use crate::context::archive::{build_context_with, load_dockerignore, ContextError};
 use crate::context::sources::sources_checksum;
 use crate::docker::{BuildRequest, DockerEngine, DockerError};
+use crate::dockerfile::labels::with_labels;
 use crate::dockerfile::{dockerfile_digest, DigestInput};
 use crate::hash::{h256, h3};
 use crate::report::{build_time, BuildReport, ImageRecord, Runtime, StageRecord};
@@ -61,8 +64,22 @@ pub struct ImageOutcome {
     pub seconds: f64,
 }
 
+/// How many images may build at once (`--parallel`, `--parallel-tasks-limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parallelism {
+    Sequential,
+    Limit(usize),
+    Unlimited,
+}
+
 /// Progress events for the CLI to print.
 pub enum Event<'a> {
+    /// The sets of images that build concurrently, before any build;
+    /// `limit` is `None` when unlimited.
+    Plan {
+        sets: &'a [Vec<&'a ImageDoc>],
+        limit: Option<usize>,
+    },
     /// An image starts: name and stage digest.
     Start {
         image: &'a str,
@@ -142,6 +159,38 @@ pub fn build_order<'c>(
     Ok(order)
 }
 
+/// The images to build (the selected ones and everything they depend on)
+/// in sets: every image's dependencies are in earlier sets, so the images
+/// of one set can build at the same time. Inside a set, config order.
+pub fn independent_sets<'c>(
+    config: &'c WerfConfig,
+    selected: &[String],
+) -> Result<Vec<Vec<&'c ImageDoc>>, BuildError> {
+    let order = build_order(config, selected)?;
+    let names: std::collections::HashSet<&str> = order.iter().map(|i| i.name.as_str()).collect();
+    let mut level: HashMap<&str, usize> = HashMap::new();
+    // `order` has dependencies first, so each level is known when needed.
+    for img in &order {
+        let l = img
+            .depends_on
+            .all()
+            .filter(|d| names.contains(d.as_str()))
+            .filter_map(|d| level.get(d.as_str()))
+            .map(|l| l + 1)
+            .max()
+            .unwrap_or(0);
+        level.insert(&img.name, l);
+    }
+    let depth = level.values().max().map_or(0, |m| m + 1);
+    let mut sets: Vec<Vec<&ImageDoc>> = vec![Vec::new(); depth];
+    for img in &config.images {
+        if let Some(l) = level.get(img.name.as_str()) {
+            sets[*l].push(img);
+        }
+    }
+    Ok(sets)
+}
+
 /// A YAML value as Go's `fmt.Sprintf("%v")` prints the scalars werf sees.
 fn arg_value(v: &serde_json::Value) -> String {
     match v {
@@ -162,7 +211,8 @@ impl Conveyor<'_> {
     pub async fn run(
         &self,
         selected: &[String],
-        mut on_event: impl FnMut(Event<'_>),
+        parallel: Parallelism,
+        on_event: impl FnMut(Event<'_>),
     ) -> (BuildReport, Option<BuildError>) {
         let mut report = BuildReport {
             runtime: Runtime {
@@ -171,17 +221,50 @@ impl Conveyor<'_> {
             },
             ..BuildReport::default()
         };
-        let order = match build_order(self.config, selected) {
-            Ok(o) => o,
+        let sets = match independent_sets(self.config, selected) {
+            Ok(s) => s,
             Err(e) => return (report, Some(e)),
         };
-        for img in order {
-            match self.image(img, &report.images, &mut on_event).await {
-                Ok(outcome) => {
-                    on_event(Event::Done(&outcome));
-                    report.images.insert(outcome.name.clone(), outcome.record);
+        let total: usize = sets.iter().map(Vec::len).sum();
+        // Sequential unless asked for and useful.
+        let limit = match parallel {
+            Parallelism::Sequential => 1,
+            Parallelism::Limit(n) => n.max(1),
+            Parallelism::Unlimited => total.max(1),
+        };
+        let on_event = RefCell::new(on_event);
+        if limit > 1 && total > 1 {
+            (on_event.borrow_mut())(Event::Plan {
+                sets: &sets,
+                limit: matches!(parallel, Parallelism::Limit(_)).then_some(limit),
+            });
+        }
+        for set in &sets {
+            let done = &report.images;
+            let mut running =
+                futures_util::stream::iter(set.iter().map(|img| self.image(img, done, &on_event)))
+                    .buffer_unordered(limit);
+            let mut finished = Vec::new();
+            let mut failure = None;
+            while let Some(result) = running.next().await {
+                match result {
+                    Ok(outcome) => {
+                        (on_event.borrow_mut())(Event::Done(&outcome));
+                        finished.push(outcome);
+                    }
+                    Err(e) => {
+                        // Dropping the stream cancels the other images of the set.
+                        failure = Some(e);
+                        break;
+                    }
                 }
-                Err(e) => return (report, Some(e)),
+            }
+            drop(running);
+            for outcome in finished {
+                report.images.insert(outcome.name.clone(), outcome.record);
+            }
+            if let Some(e) = failure {
+                return (report, Some(e));
             }
         }
         (report, None)
@@ -191,8 +274,9 @@ impl Conveyor<'_> {
         &self,
         img: &ImageDoc,
         done: &BTreeMap<String, ImageRecord>,
-        on_event: &mut impl FnMut(Event<'_>),
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<ImageOutcome, BuildError> {
+        let emit = |e: Event<'_>| (on_event.borrow_mut())(e);
         let started = Instant::now();
         let name = img.name.as_str();
         let cfg_err = |message: String| BuildError::Config {
@@ -326,7 +410,7 @@ impl Conveyor<'_> {
             message: e.to_string(),
         })?
         .digest;
-        on_event(Event::Start {
+        emit(Event::Start {
             image: name,
             digest: &digest,
         });
@@ -340,7 +424,6 @@ impl Conveyor<'_> {
             Some(id) => (self.describe(name, id).await?, false),
             None => {
                 let local_tag = format!("{}:{}", self.project, digest);
-                let archive = build_context(self.repo, &context, &dockerfile).map_err(ctx_err)?;
                 labels.insert("werf".into(), self.project.to_string());
                 labels.insert(
                     "werf-version".into(),
@@ -351,6 +434,16 @@ impl Conveyor<'_> {
                     h3(&["1.2", "dockerfile-content", "", digest.as_str(), ""]),
                 );
                 labels.insert("werf-project-repo-commit".into(), self.commit.to_string());
+                let (labelled, api_labels) =
+                    with_labels(&dockerfile_text, text(&df.target), &labels).map_err(|e| {
+                        BuildError::Dockerfile {
+                            image: name.to_string(),
+                            file: df_path.clone(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                let archive = build_context_with(self.repo, &context, &dockerfile, Some(&labelled))
+                    .map_err(ctx_err)?;
                 let mut build_args = args.clone();
                 build_args.extend(dependency_args.clone());
                 let network = text(&df.network);
@@ -362,13 +455,13 @@ impl Conveyor<'_> {
                             dockerfile: &dockerfile,
                             target: text(&df.target),
                             build_args: &build_args,
-                            labels: &labels,
+                            labels: &api_labels,
                             add_host: &df.add_host.0,
                             network,
                             tag: &local_tag,
                             registry_auth: credential.as_ref().map(|c| (self.storage.host(), c)),
                         },
-                        |line| on_event(Event::Line { image: name, line }),
+                        |line| emit(Event::Line { image: name, line }),
                     )
                     .await
                     .map_err(|source| match source {
@@ -462,5 +555,41 @@ impl Conveyor<'_> {
                 image: name.to_string(),
                 stage: id.to_string(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> WerfConfig {
+        davit_config::parse::parse("werf.yaml", text).expect("valid config")
+    }
+
+    fn names(sets: &[Vec<&ImageDoc>]) -> Vec<Vec<String>> {
+        sets.iter()
+            .map(|s| s.iter().map(|i| i.name.clone()).collect())
+            .collect()
+    }
+
+    const DIAMOND: &str = "project: p\nconfigVersion: 1\n---\nimage: app\ndockerfile: Dockerfile\ndependencies:\n- image: lib\n- image: tools\n---\nimage: tools\ndockerfile: Dockerfile\n---\nimage: lib\ndockerfile: Dockerfile\ndependencies:\n- image: base\n---\nimage: base\ndockerfile: Dockerfile\n---\nimage: other\ndockerfile: Dockerfile\n";
+
+    #[test]
+    fn sets_put_dependencies_first_in_config_order() {
+        let cfg = config(DIAMOND);
+        let sets = independent_sets(&cfg, &[]).expect("sets");
+        assert_eq!(
+            names(&sets),
+            [vec!["tools", "base", "other"], vec!["lib"], vec!["app"]]
+        );
+    }
+
+    #[test]
+    fn selection_pulls_in_dependencies_only() {
+        let cfg = config(DIAMOND);
+        let sets = independent_sets(&cfg, &["lib".to_string()]).expect("sets");
+        assert_eq!(names(&sets), [vec!["base"], vec!["lib"]]);
+        let err = independent_sets(&cfg, &["nope".to_string()]).expect_err("unknown image");
+        assert!(err.to_string().contains("no such image"), "{err}");
     }
 }

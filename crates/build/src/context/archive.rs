@@ -75,6 +75,17 @@ pub fn build_context(
     context: &str,
     dockerfile: &str,
 ) -> Result<ContextArchive, ContextError> {
+    build_context_with(repo, context, dockerfile, None)
+}
+
+/// [`build_context`] with the Dockerfile's content replaced by
+/// `dockerfile_text` (the committed file still decides that it exists).
+pub fn build_context_with(
+    repo: &Repo,
+    context: &str,
+    dockerfile: &str,
+    dockerfile_text: Option<&str>,
+) -> Result<ContextArchive, ContextError> {
     let context = context.trim_matches('/');
     if !repo.is_dir(context) {
         return Err(ContextError::MissingContext(context.to_string()));
@@ -112,7 +123,10 @@ pub fn build_context(
         if kind == EntryKind::Submodule {
             continue;
         }
-        let data = repo.read_blob(&full)?.unwrap_or_default();
+        let data = match dockerfile_text {
+            Some(text) if rel == dockerfile => text.as_bytes().to_vec(),
+            _ => repo.read_blob(&full)?.unwrap_or_default(),
+        };
         let mut header = tar::Header::new_gnu();
         header.set_mtime(mtime);
         header.set_uid(0);
