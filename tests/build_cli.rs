@@ -423,3 +423,101 @@ fn bad_input_is_named() {
         "{err}"
     );
 }
+
+/// Every tag of the repository points at a manifest whose blobs all exist.
+fn assert_no_broken_tags(host: &str, path: &str) {
+    for tag in registry_tags(host, path) {
+        let out = Command::new("curl")
+            .args([
+                "-sf",
+                "-H",
+                "Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+                &format!("http://{host}/v2/{path}/manifests/{tag}"),
+            ])
+            .output()
+            .expect("curl manifest");
+        assert!(out.status.success(), "tag {tag} has no manifest");
+        let m: Value = serde_json::from_slice(&out.stdout).expect("manifest json");
+        let mut digests = vec![m["config"]["digest"].as_str().expect("config").to_string()];
+        for l in m["layers"].as_array().expect("layers") {
+            digests.push(l["digest"].as_str().expect("layer digest").to_string());
+        }
+        for d in digests {
+            let st = Command::new("curl")
+                .args(["-sfI", &format!("http://{host}/v2/{path}/blobs/{d}")])
+                .output()
+                .expect("curl blob");
+            assert!(st.status.success(), "tag {tag} points at missing blob {d}");
+        }
+    }
+}
+
+/// Starts `davit build`, kills it `delay_ms` after the build step is done
+/// (while it publishes), and returns whether it was killed before it
+/// finished.
+fn build_and_kill(dir: &Path, repo: &str, delay_ms: u64) -> bool {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_davit"))
+        .args(["build", "--repo", repo])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn davit");
+    let stderr = child.stderr.take().expect("stderr");
+    for line in std::io::BufReader::new(stderr).lines() {
+        if line.expect("line").contains("Successfully tagged") {
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            let _ = child.kill();
+            break;
+        }
+    }
+    !child.wait().expect("wait").success()
+}
+
+#[test]
+fn killed_during_publish_leaves_no_broken_tag_and_the_rerun_succeeds() {
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let mut killed = 0;
+    // 0 ms: before the push starts; 300 ms: while the 40 MB layer uploads
+    // (the push takes about 0.7 s here).
+    for delay_ms in [0, 300] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let project = unique("kill");
+        git(dir, &["init", "-q"]);
+        write(
+            dir,
+            "werf.yaml",
+            &format!(
+                "project: {project}\nconfigVersion: 1\n---\nimage: big\ndockerfile: Dockerfile\nargs:\n  BASE: {}\n",
+                env("DAVIT_TEST_BASE_IMAGE")
+            ),
+        );
+        // A 40 MB layer of random bytes makes the push take a while.
+        write(
+            dir,
+            "Dockerfile",
+            &format!("ARG BASE\nFROM $BASE\nRUN head -c 40000000 /dev/urandom > /big && echo {project}\n"),
+        );
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-qm", "init"]);
+        let path = format!("davit-test/{project}");
+        let repo = format!("{host}/{path}");
+
+        if build_and_kill(dir, &repo, delay_ms) {
+            killed += 1;
+        }
+        assert_no_broken_tags(&host, &path);
+
+        let out = davit(dir, &["build", "--repo", &repo, "--save-build-report"], &[]);
+        ok(&out);
+        assert_no_broken_tags(&host, &path);
+        let r = report(dir, ".werf-build-report.json");
+        let tag = r["Images"]["big"]["DockerTag"].as_str().expect("tag");
+        assert!(registry_tags(&host, &path).iter().any(|t| t == tag));
+    }
+    assert!(
+        killed > 0,
+        "no run was interrupted; the test proved nothing"
+    );
+}
