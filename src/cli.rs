@@ -20,7 +20,7 @@ pub enum Command {
     /// Work with werf.yaml: render it, list images, show the image graph.
     #[command(subcommand)]
     Config(Box<ConfigCommand>),
-    /// Build the images of werf.yaml and store their stages in --repo.
+    /// Build the images of werf.yaml and store their stages in --repo (or locally).
     ///
     /// Each stage is addressed by a digest of its inputs (the Dockerfile,
     /// build args, the committed files it copies). A stage already in the
@@ -34,7 +34,8 @@ pub enum Command {
 pub struct BuildArgs {
     /// Images to build (default: all), with the images they depend on.
     pub images: Vec<String>,
-    /// Stages storage: a registry repository such as registry.example.com/group/app.
+    /// Stages storage: a registry repository such as registry.example.com/group/app
+    /// (default: the local Docker daemon, as <project>:<digest>-<millis>).
     #[arg(long, env = "WERF_REPO")]
     pub repo: Option<String>,
     /// Write the build report (see --build-report-path).

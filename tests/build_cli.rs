@@ -382,10 +382,6 @@ fn bad_input_is_named() {
     let anon = env("DAVIT_TEST_REGISTRY_ANON");
     let repo = format!("{anon}/davit-test/{}", p.project);
 
-    let out = davit(&p.dir, &["build"], &[("WERF_REPO", "")]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("--repo"), "{err}");
-
     let out = davit(
         &p.dir,
         &[
@@ -519,5 +515,49 @@ fn killed_during_publish_leaves_no_broken_tag_and_the_rerun_succeeds() {
     assert!(
         killed > 0,
         "no run was interrupted; the test proved nothing"
+    );
+}
+
+#[test]
+fn without_repo_stages_live_in_the_local_daemon() {
+    let p = project();
+    let (log, first) = {
+        let out = davit(
+            &p.dir,
+            &["build", "--save-build-report"],
+            &[("WERF_REPO", "")],
+        );
+        let log = ok(&out);
+        (log, report(&p.dir, ".werf-build-report.json"))
+    };
+    assert!(rebuilt(&first, "base") && rebuilt(&first, "app"), "{log}");
+    let app = &first["Images"]["app"];
+    assert_eq!(app["DockerRepo"], p.project.as_str());
+    assert_eq!(app["DockerImageDigest"], "");
+    let name = app["DockerImageName"].as_str().expect("name");
+    assert!(name.starts_with(&format!("{}:", p.project)), "{name}");
+    let id = Command::new("docker")
+        .args(["image", "inspect", "-f", "{{.Id}}", name])
+        .output()
+        .expect("inspect");
+    assert_eq!(
+        String::from_utf8_lossy(&id.stdout).trim(),
+        app["DockerImageID"].as_str().expect("id")
+    );
+
+    let out = davit(
+        &p.dir,
+        &["build", "--save-build-report"],
+        &[("WERF_REPO", "")],
+    );
+    let log = ok(&out);
+    let second = report(&p.dir, ".werf-build-report.json");
+    assert!(
+        !rebuilt(&second, "base") && !rebuilt(&second, "app"),
+        "{log}"
+    );
+    assert_eq!(
+        second["Images"]["app"]["DockerImageName"],
+        app["DockerImageName"]
     );
 }

@@ -1,5 +1,5 @@
 //! `davit build`: load werf.yaml from the commit, build or reuse every
-//! image's stage in `--repo`, print one line per image, write the report.
+//! image's stage in `--repo` (or the local daemon), print one line per image, write the report.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use davit_build::conveyor::{Conveyor, Event, Parallelism};
 use davit_build::docker::DockerEngine;
 use davit_build::report::report_path;
-use davit_build::storage::RepoStorage;
+use davit_build::storage::{LocalStorage, RepoStorage, Storage};
 use davit_config::project::{self, Mode};
 use davit_git::Repo;
 use davit_registry::{Credentials, RegistryClient, RegistryOptions};
@@ -31,9 +31,6 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     if opts.mode != Mode::Giterministic {
         bail!("davit build reads the build context from the commit only; --dev and --loose-giterminism are not supported by build yet");
     }
-    let Some(repo_addr) = args.repo.clone() else {
-        bail!("--repo (or WERF_REPO) is required: davit keeps stages in a registry repository; local-only storage is not supported yet\n  hint: davit build --repo registry.example.com/group/app");
-    };
     // Resolve the report path first: a bad extension should fail before any work.
     let report_target = if args.save_build_report {
         Some(report_path(args.build_report_path.as_deref())?)
@@ -57,19 +54,36 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         .map(|p| p.to_string_lossy().replace('\\', "/"))
         .unwrap_or_default();
 
-    let credentials = Credentials::from_env()?;
-    let host = repo_addr.split('/').next().unwrap_or_default().to_string();
-    let registry_options = RegistryOptions {
-        insecure_registries: if args.insecure_registry {
-            vec![host]
-        } else {
-            Vec::new()
-        },
-        skip_tls_verify: args.skip_tls_verify_registry,
-        ..RegistryOptions::default()
+    if project_name.is_empty() {
+        bail!(
+            "{}: `project` is empty; davit names stages after the project",
+            loaded.config_file
+        );
+    }
+    // Without --repo, stages live in the local Docker daemon.
+    let storage = match args.repo.as_deref().filter(|r| !r.is_empty()) {
+        None => Storage::Local(LocalStorage::new(&project_name, lock_dir())),
+        Some(repo_addr) => {
+            let credentials = Credentials::from_env()?;
+            let host = repo_addr.split('/').next().unwrap_or_default().to_string();
+            let registry_options = RegistryOptions {
+                insecure_registries: if args.insecure_registry {
+                    vec![host]
+                } else {
+                    Vec::new()
+                },
+                skip_tls_verify: args.skip_tls_verify_registry,
+                ..RegistryOptions::default()
+            };
+            let client = Arc::new(RegistryClient::new(credentials.clone(), registry_options)?);
+            Storage::Repo(RepoStorage::new(
+                repo_addr,
+                client,
+                credentials,
+                lock_dir(),
+            )?)
+        }
     };
-    let client = Arc::new(RegistryClient::new(credentials.clone(), registry_options)?);
-    let storage = RepoStorage::new(&repo_addr, client, credentials, lock_dir())?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

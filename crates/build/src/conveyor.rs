@@ -20,7 +20,7 @@ use crate::dockerfile::labels::with_labels;
 use crate::dockerfile::{dockerfile_digest, DigestInput};
 use crate::hash::{h256, h3};
 use crate::report::{build_time, BuildReport, ImageRecord, Runtime, StageRecord};
-use crate::storage::{Published, RepoStorage, StageDescription, StorageError};
+use crate::storage::{Published, StageDescription, Storage, StorageError};
 
 pub const PLATFORM: &str = "linux/amd64";
 
@@ -101,7 +101,7 @@ pub struct Conveyor<'a> {
     pub config: &'a WerfConfig,
     pub project: &'a str,
     pub commit: &'a str,
-    pub storage: &'a RepoStorage,
+    pub storage: &'a Storage,
     pub engine: &'a DockerEngine,
 }
 
@@ -419,7 +419,11 @@ impl Conveyor<'_> {
             image: name.to_string(),
             source: Box::new(source),
         };
-        let existing = self.storage.stages(&digest, 0).await.map_err(storage_err)?;
+        let existing = self
+            .storage
+            .stages(self.engine, &digest, 0)
+            .await
+            .map_err(storage_err)?;
         let (desc, rebuilt) = match existing.first() {
             Some(id) => (self.describe(name, id).await?, false),
             None => {
@@ -447,7 +451,7 @@ impl Conveyor<'_> {
                 let mut build_args = args.clone();
                 build_args.extend(dependency_args.clone());
                 let network = text(&df.network);
-                let credential = self.storage.credential().map_err(storage_err)?;
+                let auth = self.storage.registry_auth().map_err(storage_err)?;
                 self.engine
                     .build(
                         BuildRequest {
@@ -459,7 +463,7 @@ impl Conveyor<'_> {
                             add_host: &df.add_host.0,
                             network,
                             tag: &local_tag,
-                            registry_auth: credential.as_ref().map(|c| (self.storage.host(), c)),
+                            registry_auth: auth.as_ref().map(|(h, c)| (h.as_str(), c)),
                         },
                         |line| emit(Event::Line { image: name, line }),
                     )
@@ -545,7 +549,7 @@ impl Conveyor<'_> {
         id: &crate::storage::StageId,
     ) -> Result<StageDescription, BuildError> {
         self.storage
-            .describe(id)
+            .describe(self.engine, id)
             .await
             .map_err(|source| BuildError::Storage {
                 image: name.to_string(),

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{
-    BuildImageOptions, BuilderVersion, PushImageOptions, RemoveImageOptions, TagImageOptions,
+    BuildImageOptions, BuilderVersion, ListImagesOptions, PushImageOptions, RemoveImageOptions,
+    TagImageOptions,
 };
 use bollard::Docker;
 use davit_registry::Credential;
@@ -230,6 +231,51 @@ impl DockerEngine {
             }
         }
         Ok(())
+    }
+
+    /// Tags (`repo:tag`) of local images whose reference matches `pattern`
+    /// (Docker's `reference` filter, e.g. `project:digest*`).
+    pub async fn tags_matching(&self, pattern: &str) -> Result<Vec<String>, DockerError> {
+        let options = ListImagesOptions {
+            filters: Some(HashMap::from([(
+                "reference".to_string(),
+                vec![pattern.to_string()],
+            )])),
+            ..Default::default()
+        };
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|source| DockerError::Api {
+                what: "list images",
+                source,
+            })?;
+        Ok(images.into_iter().flat_map(|i| i.repo_tags).collect())
+    }
+
+    /// ID, size and labels of a local image; `None` when absent.
+    pub async fn image_summary(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(String, i64, BTreeMap<String, String>)>, DockerError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(img) => Ok(Some((
+                img.id.unwrap_or_default(),
+                img.size.unwrap_or(0),
+                img.config
+                    .and_then(|c| c.labels)
+                    .map(|l| l.into_iter().collect())
+                    .unwrap_or_default(),
+            ))),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(source) => Err(DockerError::Api {
+                what: "inspect image",
+                source,
+            }),
+        }
     }
 
     /// Labels of a local image.

@@ -1,10 +1,81 @@
-//! Where stages live: a registry repository addressed by stage digest
-//! (../shared/spec/werf-build.md §5). Local storage, secondary, cache and
-//! final repositories build on the same pieces.
+//! Where stages live: a registry repository (`--repo`) or the local Docker
+//! daemon, addressed by stage digest (../shared/spec/werf-build.md §5).
+//! Secondary, cache and final repositories build on the same pieces.
 
+pub mod local;
 pub mod lock;
 pub mod repo;
 pub mod stage_id;
 
+pub use local::LocalStorage;
 pub use repo::{Published, RepoStorage, StageDescription, StorageError};
 pub use stage_id::StageId;
+
+use crate::docker::DockerEngine;
+
+/// The primary stages storage of a build.
+pub enum Storage {
+    Repo(RepoStorage),
+    Local(LocalStorage),
+}
+
+impl Storage {
+    /// `HOST/PATH` for a registry, the project name for local storage.
+    pub fn address(&self) -> String {
+        match self {
+            Storage::Repo(r) => r.address(),
+            Storage::Local(l) => l.address(),
+        }
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self, Storage::Local(_))
+    }
+
+    /// Stages with `digest`, oldest (the one to use) first.
+    pub async fn stages(
+        &self,
+        engine: &DockerEngine,
+        digest: &str,
+        parent_ts: i64,
+    ) -> Result<Vec<StageId>, StorageError> {
+        match self {
+            Storage::Repo(r) => r.stages(digest, parent_ts).await,
+            Storage::Local(l) => l.stages(engine, digest, parent_ts).await,
+        }
+    }
+
+    pub async fn describe(
+        &self,
+        engine: &DockerEngine,
+        id: &StageId,
+    ) -> Result<Option<StageDescription>, StorageError> {
+        match self {
+            Storage::Repo(r) => r.describe(id).await,
+            Storage::Local(l) => l.describe(engine, id).await,
+        }
+    }
+
+    pub async fn publish(
+        &self,
+        engine: &DockerEngine,
+        local: &str,
+        project: &str,
+        digest: &str,
+    ) -> Result<Published, StorageError> {
+        match self {
+            Storage::Repo(r) => r.publish(engine, local, project, digest).await,
+            Storage::Local(l) => l.publish(engine, local, digest).await,
+        }
+    }
+
+    /// Host and credential for the daemon's base-image pulls.
+    pub fn registry_auth(
+        &self,
+    ) -> Result<Option<(String, davit_registry::Credential)>, StorageError> {
+        match self {
+            Storage::Repo(r) => Ok(r.credential()?.map(|c| (r.host().to_string(), c))),
+            Storage::Local(_) => Ok(None),
+        }
+    }
+}
