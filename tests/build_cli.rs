@@ -250,9 +250,19 @@ fn builds_once_then_reuses_everywhere() {
     }
     assert_eq!(a, b, "the report of the second host equals the first");
 
-    // One stage per digest in the registry.
+    // One stage per digest in the registry, and the managed-image records
+    // (manifest-only images labelled with the project) for cleanup.
     let tags = registry_tags(&host, &path);
-    assert_eq!(tags.len(), 2, "{tags:?}");
+    assert_eq!(stage_tags(&tags).len(), 2, "{tags:?}");
+    for img in ["base", "app"] {
+        let tag = format!("managed-image-{img}");
+        assert!(tags.contains(&tag), "{tags:?}");
+        assert_eq!(
+            config_label(&host, &path, &tag, "werf").as_deref(),
+            Some(p.project.as_str())
+        );
+    }
+    assert_no_broken_tags(&host, &path);
 
     // A file that only `app` copies changes: only `app` is rebuilt.
     write(&p.dir, "app/hello.sh", "echo changed; cat /base.txt\n");
@@ -297,7 +307,11 @@ fn concurrent_builds_leave_one_stage_per_digest() {
         );
     }
     let tags = registry_tags(&host, &path);
-    assert_eq!(tags.len(), 2, "one stage per image digest: {tags:?}");
+    assert_eq!(
+        stage_tags(&tags).len(),
+        2,
+        "one stage per image digest: {tags:?}"
+    );
 }
 
 #[test]
@@ -420,20 +434,43 @@ fn bad_input_is_named() {
     );
 }
 
+/// Tags that are stages (`<56 hex>-<millis>`).
+fn stage_tags(tags: &[String]) -> Vec<&String> {
+    tags.iter()
+        .filter(|t| t.len() == 70 && t.as_bytes()[56] == b'-')
+        .collect()
+}
+
+fn manifest(host: &str, path: &str, tag: &str) -> Value {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            "Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+            &format!("http://{host}/v2/{path}/manifests/{tag}"),
+        ])
+        .output()
+        .expect("curl manifest");
+    assert!(out.status.success(), "tag {tag} has no manifest");
+    serde_json::from_slice(&out.stdout).expect("manifest json")
+}
+
+/// A label from the image config of `tag`.
+fn config_label(host: &str, path: &str, tag: &str, label: &str) -> Option<String> {
+    let m = manifest(host, path, tag);
+    let digest = m["config"]["digest"].as_str()?;
+    let out = Command::new("curl")
+        .args(["-sf", &format!("http://{host}/v2/{path}/blobs/{digest}")])
+        .output()
+        .ok()?;
+    let cfg: Value = serde_json::from_slice(&out.stdout).ok()?;
+    cfg["config"]["Labels"][label].as_str().map(str::to_string)
+}
+
 /// Every tag of the repository points at a manifest whose blobs all exist.
 fn assert_no_broken_tags(host: &str, path: &str) {
     for tag in registry_tags(host, path) {
-        let out = Command::new("curl")
-            .args([
-                "-sf",
-                "-H",
-                "Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
-                &format!("http://{host}/v2/{path}/manifests/{tag}"),
-            ])
-            .output()
-            .expect("curl manifest");
-        assert!(out.status.success(), "tag {tag} has no manifest");
-        let m: Value = serde_json::from_slice(&out.stdout).expect("manifest json");
+        let m = manifest(host, path, &tag);
         let mut digests = vec![m["config"]["digest"].as_str().expect("config").to_string()];
         for l in m["layers"].as_array().expect("layers") {
             digests.push(l["digest"].as_str().expect("layer digest").to_string());

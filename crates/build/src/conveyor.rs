@@ -267,6 +267,22 @@ impl Conveyor<'_> {
                 return (report, Some(e));
             }
         }
+        // Once anything was stored, every image of the run is recorded as
+        // the project's, so that cleanup knows it (werf's managed images).
+        let any_stored = report.images.values().any(|r| r.rebuilt);
+        if any_stored && !self.config.meta.cleanup.disable {
+            for name in report.images.keys() {
+                if let Err(source) = self.storage.add_managed_image(self.project, name).await {
+                    return (
+                        report.clone(),
+                        Some(BuildError::Storage {
+                            image: name.clone(),
+                            source: Box::new(source),
+                        }),
+                    );
+                }
+            }
+        }
         (report, None)
     }
 

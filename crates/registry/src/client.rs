@@ -556,6 +556,89 @@ impl RegistryClient {
         }
     }
 
+    /// `HEAD /v2/<repo>/blobs/<digest>`.
+    pub async fn blob_exists(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &str,
+    ) -> Result<bool, RegistryError> {
+        let op = format!("checking blob {digest} of {repo}");
+        let resp = self
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::HEAD,
+                path: &format!("/v2/{repo}/blobs/{digest}"),
+                accept: None,
+                body: None,
+                scope: &format!("repository:{repo}:pull"),
+            })
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            s if s.is_success() => Ok(true),
+            _ => Err(Self::fail(&op, host, resp).await),
+        }
+    }
+
+    /// Uploads a small blob in one piece (`POST` an upload, `PUT` the
+    /// bytes with their digest), unless the repository already has it.
+    pub async fn blob_put(
+        &self,
+        host: &str,
+        repo: &str,
+        data: Vec<u8>,
+    ) -> Result<String, RegistryError> {
+        let digest = sha256(&data);
+        if self.blob_exists(host, repo, &digest).await? {
+            return Ok(digest);
+        }
+        let op = format!("uploading blob {digest} to {repo}");
+        let scope = format!("repository:{repo}:pull,push");
+        let resp = self
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::POST,
+                path: &format!("/v2/{repo}/blobs/uploads/"),
+                accept: None,
+                body: Some(("application/octet-stream", Vec::new())),
+                scope: &scope,
+            })
+            .await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(Self::fail(&op, host, resp).await);
+        }
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| RegistryError::Transport {
+                host: host.into(),
+                operation: op.clone(),
+                message: "the registry gave no upload location".into(),
+            })?
+            .to_string();
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let target = format!("{location}{sep}digest={digest}");
+        let resp = self
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::PUT,
+                path: &target,
+                accept: None,
+                body: Some(("application/octet-stream", data)),
+                scope: &scope,
+            })
+            .await?;
+        if resp.status() != StatusCode::CREATED {
+            return Err(Self::fail(&op, host, resp).await);
+        }
+        Ok(digest)
+    }
+
     /// `PUT /v2/<repo>/manifests/<tag>`: returns the stored digest.
     pub async fn manifest_put(
         &self,

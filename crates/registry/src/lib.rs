@@ -1,8 +1,9 @@
 //! Registry access for davit: where credentials come from (docker config,
 //! credential helpers), basic and bearer authentication that re-authenticates
 //! with the scope a 401 challenge asks for, manifests (HEAD, GET, PUT,
-//! DELETE), tag listing that follows `Link` pagination, and retries that
-//! honour `Retry-After`. Blob transfer (oci-client) comes with `build`.
+//! DELETE), small blobs (HEAD, GET, monolithic upload), tag listing that
+//! follows `Link` pagination, and retries that honour `Retry-After`. Layer
+//! transfer goes through the Docker daemon today.
 
 pub mod challenge;
 pub mod client;

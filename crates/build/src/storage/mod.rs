@@ -4,6 +4,7 @@
 
 pub mod local;
 pub mod lock;
+pub mod records;
 pub mod repo;
 pub mod stage_id;
 
@@ -66,6 +67,19 @@ impl Storage {
         match self {
             Storage::Repo(r) => r.publish(engine, local, project, digest).await,
             Storage::Local(l) => l.publish(engine, local, digest).await,
+        }
+    }
+
+    /// Writes the `managed-image-*` record of an image (registry only;
+    /// werf keeps no such record locally).
+    pub async fn add_managed_image(
+        &self,
+        project: &str,
+        image_name: &str,
+    ) -> Result<bool, StorageError> {
+        match self {
+            Storage::Repo(r) => r.add_managed_image(project, image_name).await,
+            Storage::Local(_) => Ok(false),
         }
     }
 

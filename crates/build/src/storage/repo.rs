@@ -168,6 +168,35 @@ impl RepoStorage {
         }))
     }
 
+    /// Records that `image_name` belongs to `project` (`managed-image-*`),
+    /// unless the record exists. Returns whether it was written.
+    pub async fn add_managed_image(
+        &self,
+        project: &str,
+        image_name: &str,
+    ) -> Result<bool, StorageError> {
+        let tag = super::stage_id::managed_image_tag(image_name);
+        if self
+            .client
+            .manifest_head(&self.host, &self.repo, &tag)
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let labels = std::collections::BTreeMap::from([("werf".to_string(), project.to_string())]);
+        super::records::push_manifest_only_image(
+            &self.client,
+            &self.host,
+            &self.repo,
+            &tag,
+            &labels,
+            &rfc3339_now(),
+        )
+        .await?;
+        Ok(true)
+    }
+
     /// Publishes the local image `local` as the stage `digest`.
     ///
     /// The build happened without a lock. Now, under the host lock for the
@@ -204,5 +233,27 @@ impl RepoStorage {
             });
         }
         Ok(Published::Pushed(id))
+    }
+}
+
+/// Now as RFC 3339 UTC (`2026-11-22T12:00:00Z`), for image configs.
+fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0);
+    davit_gotmpl::funcs::date::GoTime::utc(secs, 0).format("2006-01-02T15:04:05Z07:00")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_now_looks_right() {
+        let s = super::rfc3339_now();
+        assert_eq!(s.len(), 20, "{s}");
+        assert!(
+            s.starts_with("20") && s.ends_with('Z') && &s[10..11] == "T",
+            "{s}"
+        );
     }
 }
