@@ -38,6 +38,9 @@ pub struct BuildArgs {
     /// (default: the local Docker daemon, as <project>:<digest>-<millis>).
     #[arg(long, env = "WERF_REPO")]
     pub repo: Option<String>,
+    /// Also copy final images here (same tags); the report then points here.
+    #[arg(long, env = "WERF_FINAL_REPO")]
+    pub final_repo: Option<String>,
     /// Write the build report (see --build-report-path).
     #[arg(long, env = "WERF_SAVE_BUILD_REPORT", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub save_build_report: bool,

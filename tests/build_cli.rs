@@ -598,3 +598,70 @@ fn without_repo_stages_live_in_the_local_daemon() {
         app["DockerImageName"]
     );
 }
+
+#[test]
+fn final_repo_gets_final_images_and_the_report_points_there() {
+    let p = project();
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{}", p.project);
+    let repo = format!("{host}/{path}");
+    let final_path = format!("davit-test/{}-final", p.project);
+    let final_repo = format!("{host}/{final_path}");
+    let run = |report_name: &str, final_repo: &str| {
+        let out = davit(
+            &p.dir,
+            &[
+                "build",
+                "--repo",
+                &repo,
+                "--final-repo",
+                final_repo,
+                "--save-build-report",
+                "--build-report-path",
+                report_name,
+            ],
+            &[],
+        );
+        let log = ok(&out);
+        (log, report(&p.dir, report_name))
+    };
+    let (log, r) = run("f1.json", &final_repo);
+    let app = &r["Images"]["app"];
+    let tag = app["DockerTag"].as_str().expect("tag");
+    assert_eq!(app["DockerRepo"], final_repo.as_str(), "{log}");
+    assert_eq!(
+        app["DockerImageName"],
+        format!("{final_repo}:{tag}").as_str()
+    );
+    assert_eq!(
+        app["Stages"][0]["DockerImageName"],
+        format!("{repo}:{tag}").as_str()
+    );
+    // Only final images go there.
+    assert_eq!(registry_tags(&host, &final_path), vec![tag.to_string()]);
+    assert_eq!(r["Images"]["base"]["DockerRepo"], repo.as_str());
+    assert_no_broken_tags(&host, &final_path);
+
+    // A second final repo, filled from reused stages without the daemon:
+    // nothing local, nothing pulled.
+    forget_local_images(&p, &repo);
+    let second_path = format!("{final_path}-2");
+    let second = format!("{host}/{second_path}");
+    let (log, r2) = run("f2.json", &second);
+    assert!(!rebuilt(&r2, "app"), "{log}");
+    assert_eq!(registry_tags(&host, &second_path), vec![tag.to_string()]);
+    assert_eq!(
+        r2["Images"]["app"]["DockerImageDigest"],
+        r["Images"]["app"]["DockerImageDigest"]
+    );
+    assert_no_broken_tags(&host, &second_path);
+    assert!(local_images_of(&p, &repo).is_empty());
+
+    let out = davit(
+        &p.dir,
+        &["build", "--final-repo", &final_repo],
+        &[("WERF_REPO", "")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--final-repo needs --repo"), "{err}");
+}

@@ -60,28 +60,43 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             loaded.config_file
         );
     }
+    let repo_arg = args.repo.as_deref().filter(|r| !r.is_empty());
+    let final_arg = args.final_repo.as_deref().filter(|r| !r.is_empty());
+    if final_arg.is_some() && repo_arg.is_none() {
+        bail!("--final-repo needs --repo: final images are copied from the stages repository");
+    }
+    let registry = || -> anyhow::Result<(Arc<RegistryClient>, Credentials)> {
+        let credentials = Credentials::from_env()?;
+        let hosts = [repo_arg, final_arg]
+            .into_iter()
+            .flatten()
+            .map(|r| r.split('/').next().unwrap_or_default().to_string())
+            .collect();
+        let registry_options = RegistryOptions {
+            insecure_registries: if args.insecure_registry {
+                hosts
+            } else {
+                Vec::new()
+            },
+            skip_tls_verify: args.skip_tls_verify_registry,
+            ..RegistryOptions::default()
+        };
+        let client = Arc::new(RegistryClient::new(credentials.clone(), registry_options)?);
+        Ok((client, credentials))
+    };
     // Without --repo, stages live in the local Docker daemon.
-    let storage = match args.repo.as_deref().filter(|r| !r.is_empty()) {
-        None => Storage::Local(LocalStorage::new(&project_name, lock_dir())),
+    let (storage, final_repo) = match repo_arg {
+        None => (
+            Storage::Local(LocalStorage::new(&project_name, lock_dir())),
+            None,
+        ),
         Some(repo_addr) => {
-            let credentials = Credentials::from_env()?;
-            let host = repo_addr.split('/').next().unwrap_or_default().to_string();
-            let registry_options = RegistryOptions {
-                insecure_registries: if args.insecure_registry {
-                    vec![host]
-                } else {
-                    Vec::new()
-                },
-                skip_tls_verify: args.skip_tls_verify_registry,
-                ..RegistryOptions::default()
-            };
-            let client = Arc::new(RegistryClient::new(credentials.clone(), registry_options)?);
-            Storage::Repo(RepoStorage::new(
-                repo_addr,
-                client,
-                credentials,
-                lock_dir(),
-            )?)
+            let (client, credentials) = registry()?;
+            let final_repo = final_arg
+                .map(|f| RepoStorage::new(f, client.clone(), credentials.clone(), lock_dir()))
+                .transpose()?;
+            let primary = RepoStorage::new(repo_addr, client, credentials, lock_dir())?;
+            (Storage::Repo(primary), final_repo)
         }
     };
 
@@ -103,6 +118,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             project: &project_name,
             commit: &loaded.commit_hash,
             storage: &storage,
+            final_repo: final_repo.as_ref(),
             engine: &engine,
         };
         let mut stderr = std::io::stderr();

@@ -20,7 +20,7 @@ use crate::dockerfile::labels::with_labels;
 use crate::dockerfile::{dockerfile_digest, DigestInput};
 use crate::hash::{h256, h3};
 use crate::report::{build_time, BuildReport, ImageRecord, Runtime, StageRecord};
-use crate::storage::{Published, StageDescription, Storage, StorageError};
+use crate::storage::{Published, RepoStorage, StageDescription, Storage, StorageError};
 
 pub const PLATFORM: &str = "linux/amd64";
 
@@ -102,6 +102,8 @@ pub struct Conveyor<'a> {
     pub project: &'a str,
     pub commit: &'a str,
     pub storage: &'a Storage,
+    /// `--final-repo`: final images are copied there and reported from there.
+    pub final_repo: Option<&'a RepoStorage>,
     pub engine: &'a DockerEngine,
 }
 
@@ -536,14 +538,25 @@ impl Conveyor<'_> {
             build_time: build_time(seconds),
             commit: commit.clone(),
         };
+        // A final image also goes to --final-repo, and the report points there.
+        let (image_repo, image_digest) = match (self.final_repo, self.storage.as_repo()) {
+            (Some(final_repo), Some(primary)) if img.is_final => {
+                let digest = final_repo
+                    .copy_stage_from(primary, &desc.id)
+                    .await
+                    .map_err(storage_err)?;
+                (final_repo.address(), digest)
+            }
+            _ => (repo_addr.clone(), desc.manifest_digest.clone()),
+        };
         let record = ImageRecord {
             werf_image_name: name.to_string(),
             config_type: "dockerfile".into(),
-            docker_repo: repo_addr.clone(),
+            docker_repo: image_repo.clone(),
             docker_tag: tag.clone(),
             docker_image_id: desc.image_id,
-            docker_image_digest: desc.manifest_digest,
-            docker_image_name: format!("{repo_addr}:{tag}"),
+            docker_image_digest: image_digest,
+            docker_image_name: format!("{image_repo}:{tag}"),
             target_platform: PLATFORM.into(),
             rebuilt,
             is_final: img.is_final,

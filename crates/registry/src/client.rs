@@ -639,6 +639,101 @@ impl RegistryClient {
         Ok(digest)
     }
 
+    /// Mounts a blob from `from_repo` on the same host; `false` when the
+    /// registry declined (it then starts a normal upload, left unused).
+    pub async fn blob_mount(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &str,
+        from_repo: &str,
+    ) -> Result<bool, RegistryError> {
+        let op = format!("mounting blob {digest} from {from_repo} into {repo}");
+        let resp = self
+            .send(Req {
+                op: &op,
+                host,
+                method: Method::POST,
+                path: &format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={from_repo}"),
+                accept: None,
+                body: Some(("application/octet-stream", Vec::new())),
+                scope: &format!("repository:{repo}:pull,push repository:{from_repo}:pull"),
+            })
+            .await?;
+        match resp.status() {
+            StatusCode::CREATED => Ok(true),
+            StatusCode::ACCEPTED => Ok(false),
+            _ => Err(Self::fail(&op, host, resp).await),
+        }
+    }
+
+    /// Copies `src_repo:tag` to `dst_repo:tag` on registries `src_host` and
+    /// `dst_host`: blobs first (mounted on the same host, else read and
+    /// uploaded whole), the manifest last. Returns the manifest digest.
+    pub async fn copy_image(
+        &self,
+        (src_host, src_repo): (&str, &str),
+        (dst_host, dst_repo): (&str, &str),
+        tag: &str,
+    ) -> Result<String, RegistryError> {
+        let op = format!("copying {src_host}/{src_repo}:{tag} to {dst_host}/{dst_repo}");
+        let (desc, body) = self
+            .manifest_get(src_host, src_repo, tag)
+            .await?
+            .ok_or_else(|| RegistryError::Transport {
+                host: src_host.into(),
+                operation: op.clone(),
+                message: "the source tag does not exist".into(),
+            })?;
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| RegistryError::Transport {
+                host: src_host.into(),
+                operation: op.clone(),
+                message: format!("the manifest is not JSON: {e}"),
+            })?;
+        if manifest.get("manifests").is_some() {
+            return Err(RegistryError::Transport {
+                host: src_host.into(),
+                operation: op,
+                message: "copying multi-platform indexes is not supported yet".into(),
+            });
+        }
+        let mut blobs: Vec<&str> = Vec::new();
+        if let Some(d) = manifest["config"]["digest"].as_str() {
+            blobs.push(d);
+        }
+        for layer in manifest["layers"].as_array().into_iter().flatten() {
+            if let Some(d) = layer["digest"].as_str() {
+                blobs.push(d);
+            }
+        }
+        for digest in blobs {
+            if self.blob_exists(dst_host, dst_repo, digest).await? {
+                continue;
+            }
+            if src_host == dst_host
+                && self
+                    .blob_mount(dst_host, dst_repo, digest, src_repo)
+                    .await?
+            {
+                continue;
+            }
+            let data = self
+                .blob_get(src_host, src_repo, digest)
+                .await?
+                .ok_or_else(|| RegistryError::Transport {
+                    host: src_host.into(),
+                    operation: op.clone(),
+                    message: format!("blob {digest} is missing"),
+                })?;
+            self.blob_put(dst_host, dst_repo, data).await?;
+        }
+        let stored = self
+            .manifest_put(dst_host, dst_repo, tag, &desc.media_type, body)
+            .await?;
+        Ok(stored.digest)
+    }
+
     /// `PUT /v2/<repo>/manifests/<tag>`: returns the stored digest.
     pub async fn manifest_put(
         &self,

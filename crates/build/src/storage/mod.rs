@@ -29,6 +29,14 @@ impl Storage {
         }
     }
 
+    /// The registry repository, unless the storage is local.
+    pub fn as_repo(&self) -> Option<&RepoStorage> {
+        match self {
+            Storage::Repo(r) => Some(r),
+            Storage::Local(_) => None,
+        }
+    }
+
     pub fn is_local(&self) -> bool {
         matches!(self, Storage::Local(_))
     }

@@ -168,6 +168,27 @@ impl RepoStorage {
         }))
     }
 
+    /// Copies stage `id` from `source` into this repository under the same
+    /// tag (`--final-repo`), unless it is there. Returns the manifest digest.
+    pub async fn copy_stage_from(
+        &self,
+        source: &RepoStorage,
+        id: &StageId,
+    ) -> Result<String, StorageError> {
+        let tag = id.to_string();
+        if let Some(d) = self
+            .client
+            .manifest_head(&self.host, &self.repo, &tag)
+            .await?
+        {
+            return Ok(d.digest);
+        }
+        Ok(self
+            .client
+            .copy_image((&source.host, &source.repo), (&self.host, &self.repo), &tag)
+            .await?)
+    }
+
     /// Records that `image_name` belongs to `project` (`managed-image-*`),
     /// unless the record exists. Returns whether it was written.
     pub async fn add_managed_image(
