@@ -38,6 +38,12 @@ pub struct BuildArgs {
     /// (default: the local Docker daemon, as <project>:<digest>-<millis>).
     #[arg(long, env = "WERF_REPO")]
     pub repo: Option<String>,
+    /// Read-only stages repositories: a stage found there is copied into --repo instead of built (repeatable).
+    #[arg(long, env = "WERF_SECONDARY_REPO", value_delimiter = ',')]
+    pub secondary_repo: Vec<String>,
+    /// Cache repositories: every stage stored in --repo is copied there too (repeatable).
+    #[arg(long, env = "WERF_CACHE_REPO", value_delimiter = ',')]
+    pub cache_repo: Vec<String>,
     /// Also copy final images here (same tags); the report then points here.
     #[arg(long, env = "WERF_FINAL_REPO")]
     pub final_repo: Option<String>,

@@ -663,5 +663,84 @@ fn final_repo_gets_final_images_and_the_report_points_there() {
         &[("WERF_REPO", "")],
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--final-repo needs --repo"), "{err}");
+    assert!(err.contains("need --repo"), "{err}");
+}
+
+#[test]
+fn secondary_repo_stages_are_copied_not_built_and_cache_repos_receive_stores() {
+    let p = project();
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let first_path = format!("davit-test/{}-a", p.project);
+    let first = format!("{host}/{first_path}");
+    // Fill a repository the normal way.
+    let (_, r1) = build(&p, &first, "s1.json");
+    assert!(rebuilt(&r1, "app"));
+
+    // A new primary with the first one as secondary: nothing is built, the
+    // stages are copied (same tags), and the cache repo receives them.
+    forget_local_images(&p, &first);
+    let second_path = format!("davit-test/{}-b", p.project);
+    let second = format!("{host}/{second_path}");
+    let cache_path = format!("davit-test/{}-cache", p.project);
+    let cache = format!("{host}/{cache_path}");
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &second,
+            "--secondary-repo",
+            &first,
+            "--cache-repo",
+            &cache,
+            "--save-build-report",
+            "--build-report-path",
+            "s2.json",
+        ],
+        &[],
+    );
+    let log = ok(&out);
+    let r2 = report(&p.dir, "s2.json");
+    // base: same digest, so its stage is copied with its ID, not built.
+    assert_eq!(
+        r1["Images"]["base"]["DockerTag"],
+        r2["Images"]["base"]["DockerTag"]
+    );
+    assert_eq!(r2["Images"]["base"]["Stages"][0]["SourceType"], "secondary");
+    assert!(
+        log.contains("└ base: copied from a secondary repo"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("│ base: Step"),
+        "base must not be built: {log}"
+    );
+    // app gets base's image name as a build arg, and that name contains
+    // the repository, so its digest differs here and it is built (as in werf).
+    assert_ne!(
+        r1["Images"]["app"]["DockerTag"],
+        r2["Images"]["app"]["DockerTag"]
+    );
+    assert!(rebuilt(&r2, "app"));
+    for img in ["base", "app"] {
+        let tag = r2["Images"][img]["DockerTag"]
+            .as_str()
+            .expect("tag")
+            .to_string();
+        assert!(registry_tags(&host, &second_path).contains(&tag));
+        assert!(
+            registry_tags(&host, &cache_path).contains(&tag),
+            "{img} in the cache repo"
+        );
+    }
+    assert_no_broken_tags(&host, &second_path);
+    assert_no_broken_tags(&host, &cache_path);
+    // Nothing was pulled from the secondary repository.
+    assert!(
+        !local_images_of(&p, &first)
+            .iter()
+            .any(|i| i.starts_with(&format!("{first}:"))),
+        "{:?}",
+        local_images_of(&p, &first)
+    );
 }

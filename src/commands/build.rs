@@ -62,14 +62,22 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     }
     let repo_arg = args.repo.as_deref().filter(|r| !r.is_empty());
     let final_arg = args.final_repo.as_deref().filter(|r| !r.is_empty());
-    if final_arg.is_some() && repo_arg.is_none() {
-        bail!("--final-repo needs --repo: final images are copied from the stages repository");
+    let extra: Vec<&str> = args
+        .secondary_repo
+        .iter()
+        .chain(&args.cache_repo)
+        .map(String::as_str)
+        .filter(|r| !r.is_empty())
+        .collect();
+    if (final_arg.is_some() || !extra.is_empty()) && repo_arg.is_none() {
+        bail!("--final-repo, --secondary-repo and --cache-repo need --repo: stages are copied to and from the stages repository");
     }
     let registry = || -> anyhow::Result<(Arc<RegistryClient>, Credentials)> {
         let credentials = Credentials::from_env()?;
         let hosts = [repo_arg, final_arg]
             .into_iter()
             .flatten()
+            .chain(extra.iter().copied())
             .map(|r| r.split('/').next().unwrap_or_default().to_string())
             .collect();
         let registry_options = RegistryOptions {
@@ -85,6 +93,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         Ok((client, credentials))
     };
     // Without --repo, stages live in the local Docker daemon.
+    let mut secondary_repos = Vec::new();
+    let mut cache_repos = Vec::new();
     let (storage, final_repo) = match repo_arg {
         None => (
             Storage::Local(LocalStorage::new(&project_name, lock_dir())),
@@ -95,6 +105,19 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             let final_repo = final_arg
                 .map(|f| RepoStorage::new(f, client.clone(), credentials.clone(), lock_dir()))
                 .transpose()?;
+            for (list, out) in [
+                (&args.secondary_repo, &mut secondary_repos),
+                (&args.cache_repo, &mut cache_repos),
+            ] {
+                for r in list.iter().filter(|r| !r.is_empty()) {
+                    out.push(RepoStorage::new(
+                        r,
+                        client.clone(),
+                        credentials.clone(),
+                        lock_dir(),
+                    )?);
+                }
+            }
             let primary = RepoStorage::new(repo_addr, client, credentials, lock_dir())?;
             (Storage::Repo(primary), final_repo)
         }
@@ -119,6 +142,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             commit: &loaded.commit_hash,
             storage: &storage,
             final_repo: final_repo.as_ref(),
+            secondary_repos: &secondary_repos,
+            cache_repos: &cache_repos,
             engine: &engine,
         };
         let mut stderr = std::io::stderr();
@@ -159,7 +184,17 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
                     let _ = writeln!(stderr, "│ {image}: {line}");
                 }
                 Event::Done(o) if !quiet => {
-                    let verb = if o.record.rebuilt { "built" } else { "reused" };
+                    let from_secondary = o
+                        .record
+                        .stages
+                        .iter()
+                        .flatten()
+                        .any(|s| s.source_type == "secondary");
+                    let verb = match (o.record.rebuilt, from_secondary) {
+                        (true, true) => "copied from a secondary repo",
+                        (true, false) => "built",
+                        (false, _) => "reused",
+                    };
                     let _ = writeln!(
                         stderr,
                         "└ {}: {verb} {} ({:.2}s)",

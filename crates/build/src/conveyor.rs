@@ -104,6 +104,11 @@ pub struct Conveyor<'a> {
     pub storage: &'a Storage,
     /// `--final-repo`: final images are copied there and reported from there.
     pub final_repo: Option<&'a RepoStorage>,
+    /// `--secondary-repo`: read-only; a stage found there is copied into
+    /// the primary instead of being built.
+    pub secondary_repos: &'a [RepoStorage],
+    /// `--cache-repo`: every stage stored in the primary is copied there too.
+    pub cache_repos: &'a [RepoStorage],
     pub engine: &'a DockerEngine,
 }
 
@@ -442,9 +447,23 @@ impl Conveyor<'_> {
             .stages(self.engine, &digest, 0)
             .await
             .map_err(storage_err)?;
-        let (desc, rebuilt) = match existing.first() {
-            Some(id) => (self.describe(name, id).await?, false),
-            None => {
+        let mut source_type = String::new();
+        let from_secondary = match existing.first() {
+            Some(_) => None,
+            None => self
+                .copy_from_secondary(&digest)
+                .await
+                .map_err(storage_err)?,
+        };
+        let (desc, rebuilt) = match (existing.first(), from_secondary) {
+            (Some(id), _) => (self.describe(name, id).await?, false),
+            (None, Some((id, copied))) => {
+                if copied {
+                    source_type = "secondary".into();
+                }
+                (self.describe(name, &id).await?, copied)
+            }
+            (None, None) => {
                 let local_tag = format!("{}:{}", self.project, digest);
                 labels.insert("werf".into(), self.project.to_string());
                 labels.insert(
@@ -516,6 +535,11 @@ impl Conveyor<'_> {
                 (self.describe(name, published.id()).await?, rebuilt)
             }
         };
+        if rebuilt {
+            self.copy_to_cache_repos(&desc.id)
+                .await
+                .map_err(storage_err)?;
+        }
         let seconds = started.elapsed().as_secs_f64();
         let tag = desc.id.to_string();
         let repo_addr = self.storage.address();
@@ -532,7 +556,7 @@ impl Conveyor<'_> {
             docker_image_digest: desc.manifest_digest.clone(),
             created_at: desc.id.creation_ts * 1_000_000,
             size: desc.size,
-            source_type: String::new(),
+            source_type,
             base_image_pulled: false,
             rebuilt,
             build_time: build_time(seconds),
@@ -570,6 +594,41 @@ impl Conveyor<'_> {
             record,
             seconds,
         })
+    }
+
+    /// The oldest stage with `digest` in a secondary repository, copied
+    /// into the primary (under the host lock, re-checking the primary).
+    async fn copy_from_secondary(
+        &self,
+        digest: &str,
+    ) -> Result<Option<(crate::storage::StageId, bool)>, StorageError> {
+        let Some(primary) = self.storage.as_repo() else {
+            return Ok(None);
+        };
+        for secondary in self.secondary_repos {
+            let Some(id) = secondary.stages(digest, 0).await?.into_iter().next() else {
+                continue;
+            };
+            let _lock =
+                crate::storage::lock::StageLock::acquire(primary.lock_dir(), self.project, digest)
+                    .await?;
+            if let Some(existing) = primary.stages(digest, 0).await?.into_iter().next() {
+                return Ok(Some((existing, false)));
+            }
+            primary.copy_stage_from(secondary, &id).await?;
+            return Ok(Some((id, true)));
+        }
+        Ok(None)
+    }
+
+    async fn copy_to_cache_repos(&self, id: &crate::storage::StageId) -> Result<(), StorageError> {
+        let Some(primary) = self.storage.as_repo() else {
+            return Ok(());
+        };
+        for cache in self.cache_repos {
+            cache.copy_stage_from(primary, id).await?;
+        }
+        Ok(())
     }
 
     async fn describe(

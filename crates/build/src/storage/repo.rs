@@ -99,6 +99,11 @@ impl RepoStorage {
         })
     }
 
+    /// Where the host locks of this storage live.
+    pub fn lock_dir(&self) -> &std::path::Path {
+        &self.lock_dir
+    }
+
     /// The registry host.
     pub fn host(&self) -> &str {
         &self.host
