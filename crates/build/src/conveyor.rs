@@ -612,7 +612,7 @@ impl Conveyor<'_> {
             let _lock =
                 crate::storage::lock::StageLock::acquire(primary.lock_dir(), self.project, digest)
                     .await?;
-            if let Some(existing) = primary.stages(digest, 0).await?.into_iter().next() {
+            if let Some(existing) = primary.stages_fresh(digest, 0).await?.into_iter().next() {
                 return Ok(Some((existing, false)));
             }
             primary.copy_stage_from(secondary, &id).await?;

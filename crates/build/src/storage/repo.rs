@@ -65,6 +65,7 @@ pub struct RepoStorage {
     host: String,
     repo: String,
     lock_dir: PathBuf,
+    tag_cache: tokio::sync::Mutex<Option<Arc<Vec<String>>>>,
 }
 
 impl RepoStorage {
@@ -96,6 +97,7 @@ impl RepoStorage {
             host: host.to_string(),
             repo: repo.to_string(),
             lock_dir,
+            tag_cache: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -125,9 +127,42 @@ impl RepoStorage {
     }
 
     /// Stages with `digest`, oldest (the one to use) first.
+    ///
+    /// The tag list is read once per run and shared by every image; an
+    /// empty cached list is read again, as werf does. Decisions that must
+    /// see the registry as it is now use [`RepoStorage::stages_fresh`].
     pub async fn stages(&self, digest: &str, parent_ts: i64) -> Result<Vec<StageId>, StorageError> {
-        let tags = self.client.tags(&self.host, &self.repo).await?;
+        let mut cache = self.tag_cache.lock().await;
+        let tags = match cache.as_ref() {
+            Some(tags) if !tags.is_empty() => tags.clone(),
+            _ => {
+                let tags = Arc::new(self.client.tags(&self.host, &self.repo).await?);
+                *cache = Some(tags.clone());
+                tags
+            }
+        };
+        drop(cache);
         Ok(stages_for_digest(&tags, digest, parent_ts))
+    }
+
+    /// Like [`RepoStorage::stages`], reading the tag list now (and
+    /// refreshing the shared copy).
+    pub async fn stages_fresh(
+        &self,
+        digest: &str,
+        parent_ts: i64,
+    ) -> Result<Vec<StageId>, StorageError> {
+        let tags = Arc::new(self.client.tags(&self.host, &self.repo).await?);
+        *self.tag_cache.lock().await = Some(tags.clone());
+        Ok(stages_for_digest(&tags, digest, parent_ts))
+    }
+
+    /// Adds a tag this process wrote to the shared tag list.
+    async fn remember_tag(&self, tag: String) {
+        let mut cache = self.tag_cache.lock().await;
+        let mut tags: Vec<String> = cache.as_deref().cloned().unwrap_or_default();
+        tags.push(tag);
+        *cache = Some(Arc::new(tags));
     }
 
     /// Reads a stage's manifest and config. `None` when the tag is gone or
@@ -239,7 +274,7 @@ impl RepoStorage {
         digest: &str,
     ) -> Result<Published, StorageError> {
         let _lock = StageLock::acquire(&self.lock_dir, project, digest).await?;
-        if let Some(existing) = self.stages(digest, 0).await?.into_iter().next() {
+        if let Some(existing) = self.stages_fresh(digest, 0).await?.into_iter().next() {
             return Ok(Published::AlreadyThere(existing));
         }
         let id = StageId::now(digest);
@@ -258,6 +293,7 @@ impl RepoStorage {
                 reference: self.reference(&id),
             });
         }
+        self.remember_tag(tag).await;
         Ok(Published::Pushed(id))
     }
 }
