@@ -423,8 +423,29 @@ fn bad_input_is_named() {
     let out = davit(&p.dir, &["build", "--repo", &repo, "app"], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("image \"app\""), "{err}");
-    assert!(err.contains("app/Dockerfile"), "{err}");
+    assert!(
+        err.contains("image \"app\": app/Dockerfile:3: COPY requires at least two arguments"),
+        "{err}"
+    );
+    // davit's own parser: an unknown target names the file too.
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\n",
+    );
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &yaml.replace("context: app\n", "context: app\ntarget: nope\n"),
+    );
+    git(&p.dir, &["commit", "-qam", "unknown target"]);
+    let out = davit(&p.dir, &["build", "--repo", &repo, "app"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("image \"app\": app/Dockerfile: nope is not a valid target build stage"),
+        "{err}"
+    );
 
     let out = davit(&p.dir, &["build", "--repo", &repo, "nosuch"], &[]);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -34,10 +34,11 @@ pub enum BuildError {
         #[source]
         source: ContextError,
     },
-    #[error("image {image:?}: {file}: {message}")]
+    /// `location` is `path/Dockerfile:LINE` when the line is known.
+    #[error("image {image:?}: {location}: {message}")]
     Dockerfile {
         image: String,
-        file: String,
+        location: String,
         message: String,
     },
     #[error("image {image:?}: {source}")]
@@ -196,6 +197,28 @@ pub fn independent_sets<'c>(
         }
     }
     Ok(sets)
+}
+
+/// A Dockerfile error located in the project: `Dockerfile:3: x` (davit's
+/// parser) and `dockerfile parse error line 3: x` (the daemon) both become
+/// `app/Dockerfile:3` + `x`.
+fn dockerfile_error(image: &str, path: &str, message: &str) -> BuildError {
+    let located = message
+        .strip_prefix("Dockerfile:")
+        .or_else(|| message.strip_prefix("dockerfile parse error line "))
+        .and_then(|rest| {
+            let (line, text) = rest.split_once(':')?;
+            line.trim().parse::<usize>().ok().map(|n| (n, text.trim()))
+        });
+    let (location, message) = match located {
+        Some((line, text)) => (format!("{path}:{line}"), text.to_string()),
+        None => (path.to_string(), message.to_string()),
+    };
+    BuildError::Dockerfile {
+        image: image.to_string(),
+        location,
+        message,
+    }
 }
 
 /// A YAML value as Go's `fmt.Sprintf("%v")` prints the scalars werf sees.
@@ -427,11 +450,7 @@ impl Conveyor<'_> {
             platform: PLATFORM,
             files_checksum: &files,
         })
-        .map_err(|e| BuildError::Dockerfile {
-            image: name.to_string(),
-            file: df_path.clone(),
-            message: e.to_string(),
-        })?
+        .map_err(|e| dockerfile_error(name, &df_path, &e.to_string()))?
         .digest;
         emit(Event::Start {
             image: name,
@@ -476,13 +495,8 @@ impl Conveyor<'_> {
                 );
                 labels.insert("werf-project-repo-commit".into(), self.commit.to_string());
                 let (labelled, api_labels) =
-                    with_labels(&dockerfile_text, text(&df.target), &labels).map_err(|e| {
-                        BuildError::Dockerfile {
-                            image: name.to_string(),
-                            file: df_path.clone(),
-                            message: e.to_string(),
-                        }
-                    })?;
+                    with_labels(&dockerfile_text, text(&df.target), &labels)
+                        .map_err(|e| dockerfile_error(name, &df_path, &e.to_string()))?;
                 let archive = build_context_with(self.repo, &context, &dockerfile, Some(&labelled))
                     .map_err(ctx_err)?;
                 let mut build_args = args.clone();
@@ -514,11 +528,7 @@ impl Conveyor<'_> {
                                     message,
                                 },
                             ..
-                        } => BuildError::Dockerfile {
-                            image: name.to_string(),
-                            file: df_path.clone(),
-                            message,
-                        },
+                        } => dockerfile_error(name, &df_path, &message),
                         source => BuildError::Docker {
                             image: name.to_string(),
                             source: Box::new(source),
