@@ -4,36 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use davit_testkit::fixtures::{git, testenv as env, write};
 use serde_json::Value;
-
-fn env(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| {
-        panic!("{k} is not set: run `eval \"$(scripts/testenv up)\"` (scripts/test does this)")
-    })
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .expect("run git");
-    assert!(st.success(), "git {args:?}");
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
 
 /// A unique name, so every test run uses fresh registry repositories.
 fn unique(label: &str) -> String {
@@ -114,6 +86,16 @@ fn rebuilt(r: &Value, image: &str) -> bool {
 }
 
 fn build(p: &Project, repo: &str, report_name: &str) -> (String, Value) {
+    build_env(p, repo, report_name, &[])
+}
+
+/// `davit build --repo REPO` with a report, and extra environment.
+fn build_env(
+    p: &Project,
+    repo: &str,
+    report_name: &str,
+    extra_env: &[(&str, &str)],
+) -> (String, Value) {
     let out = davit(
         &p.dir,
         &[
@@ -124,35 +106,10 @@ fn build(p: &Project, repo: &str, report_name: &str) -> (String, Value) {
             "--build-report-path",
             report_name,
         ],
-        &[],
+        extra_env,
     );
     let log = ok(&out);
     (log, report(&p.dir, report_name))
-}
-
-/// Removes every local image of the project: a fresh "host".
-fn forget_local_images(p: &Project, repo: &str) {
-    let out = Command::new("docker")
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-        .output()
-        .expect("docker images");
-    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with(&format!("{}:", p.project)) || l.starts_with(repo))
-        .map(str::to_string)
-        .collect();
-    if !names.is_empty() {
-        let st = Command::new("docker")
-            .arg("rmi")
-            .args(&names)
-            .output()
-            .expect("docker rmi");
-        assert!(
-            st.status.success(),
-            "{}",
-            String::from_utf8_lossy(&st.stderr)
-        );
-    }
 }
 
 fn local_images_of(p: &Project, repo: &str) -> Vec<String> {
@@ -165,6 +122,23 @@ fn local_images_of(p: &Project, repo: &str) -> Vec<String> {
         .filter(|l| l.starts_with(&format!("{}:", p.project)) || l.starts_with(repo))
         .map(str::to_string)
         .collect()
+}
+
+/// Removes every local image of the project: a fresh "host".
+fn forget_local_images(p: &Project, repo: &str) {
+    let names = local_images_of(p, repo);
+    if !names.is_empty() {
+        let st = Command::new("docker")
+            .arg("rmi")
+            .args(&names)
+            .output()
+            .expect("docker rmi");
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
 }
 
 fn registry_tags(host: &str, path: &str) -> Vec<String> {
@@ -346,6 +320,7 @@ fn token_registry_and_env_report() {
         String::from_utf8_lossy(&login.stderr)
     );
     let cfg_dir = cfg.path().to_string_lossy().into_owned();
+    let docker_config = [("DOCKER_CONFIG", cfg_dir.as_str())];
     let out = davit(
         &p.dir,
         &[
@@ -356,7 +331,7 @@ fn token_registry_and_env_report() {
             "--build-report-path",
             "r.env",
         ],
-        &[("DOCKER_CONFIG", cfg_dir.as_str())],
+        &docker_config,
     );
     let log = ok(&out);
     assert!(!log.contains(&env("DAVIT_TEST_REGISTRY_PASSWORD")), "{log}");
@@ -373,20 +348,7 @@ fn token_registry_and_env_report() {
     forget_local_images(&p, &repo);
     write(&p.dir, "app/hello.sh", "echo rebuilt; cat /base.txt\n");
     git(&p.dir, &["commit", "-qam", "change app"]);
-    let out = davit(
-        &p.dir,
-        &[
-            "build",
-            "--repo",
-            &repo,
-            "--save-build-report",
-            "--build-report-path",
-            "r2.json",
-        ],
-        &[("DOCKER_CONFIG", cfg_dir.as_str())],
-    );
-    let log = ok(&out);
-    let r = report(&p.dir, "r2.json");
+    let (log, r) = build_env(&p, &repo, "r2.json", &docker_config);
     assert!(!rebuilt(&r, "base") && rebuilt(&r, "app"), "{log}");
 }
 

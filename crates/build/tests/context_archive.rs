@@ -1,34 +1,9 @@
 //! The build context comes from the HEAD commit of a real git repository,
 //! filtered by `.dockerignore`.
 
-use std::path::Path;
-use std::process::Command;
-
 use davit_build::context::{build_context, ContextError};
 use davit_git::Repo;
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .expect("run git");
-    assert!(st.success(), "git {args:?}");
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use davit_testkit::fixtures::{git, write};
 
 /// A project with an `app/` context, a `.dockerignore`, an executable, a
 /// symlink and a file that is only in the work tree.

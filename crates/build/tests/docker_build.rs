@@ -3,34 +3,15 @@
 //! `DAVIT_TEST_BASE_IMAGE`; fails (never skips) without them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 
 use davit_build::context::build_context;
 use davit_build::docker::{BuildRequest, DockerEngine, DockerError};
 use davit_git::Repo;
+use davit_testkit::fixtures::{git, testenv};
 
 fn base_image() -> String {
-    std::env::var("DAVIT_TEST_BASE_IMAGE").unwrap_or_else(|_| {
-        panic!("DAVIT_TEST_BASE_IMAGE is not set: run `eval \"$(scripts/testenv up)\"` (scripts/test does this)")
-    })
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .expect("run git");
-    assert!(st.success(), "git {args:?}");
+    testenv("DAVIT_TEST_BASE_IMAGE")
 }
 
 fn project(dockerfile: &str) -> tempfile::TempDir {

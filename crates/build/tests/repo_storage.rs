@@ -10,12 +10,7 @@ use davit_build::docker::{BuildRequest, DockerEngine};
 use davit_build::hash::h3;
 use davit_build::storage::{Published, RepoStorage, StorageError};
 use davit_registry::{Credentials, RegistryClient, RegistryOptions};
-
-fn env(k: &str) -> String {
-    std::env::var(k).unwrap_or_else(|_| {
-        panic!("{k} is not set: run `eval \"$(scripts/testenv up)\"` (scripts/test does this)")
-    })
-}
+use davit_testkit::fixtures::testenv as env;
 
 fn credentials(dir: &Path, host: &str, user: &str, password: &str) -> Credentials {
     use base64::Engine;

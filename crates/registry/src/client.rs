@@ -491,11 +491,7 @@ impl RegistryClient {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => {
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
-                    host: host.into(),
-                    operation: op.clone(),
-                    message: e.to_string(),
-                })?;
+                let body = Self::read_body(host, &op, resp).await?;
                 let d = Self::descriptor(&headers, Some(&body));
                 let computed = sha256(&body);
                 if d.digest.starts_with("sha256:") && d.digest != computed {
@@ -508,10 +504,47 @@ impl RegistryClient {
                         ),
                     });
                 }
-                Ok(Some((d, body.to_vec())))
+                Ok(Some((d, body)))
             }
             _ => Err(Self::fail(&op, host, resp).await),
         }
+    }
+
+    /// A request without a body or `Accept` header.
+    async fn call(
+        &self,
+        op: &str,
+        host: &str,
+        method: Method,
+        path: &str,
+        scope: &str,
+    ) -> Result<reqwest::Response, RegistryError> {
+        self.send(Req {
+            op,
+            host,
+            method,
+            path,
+            accept: None,
+            body: None,
+            scope,
+        })
+        .await
+    }
+
+    /// The whole response body.
+    async fn read_body(
+        host: &str,
+        op: &str,
+        resp: reqwest::Response,
+    ) -> Result<Vec<u8>, RegistryError> {
+        resp.bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| RegistryError::Transport {
+                host: host.into(),
+                operation: op.to_string(),
+                message: e.to_string(),
+            })
     }
 
     /// `GET /v2/<repo>/blobs/<digest>`, checked against the digest. For
@@ -523,25 +556,13 @@ impl RegistryClient {
         digest: &str,
     ) -> Result<Option<Vec<u8>>, RegistryError> {
         let op = format!("reading blob {digest} of {repo}");
-        let resp = self
-            .send(Req {
-                op: &op,
-                host,
-                method: Method::GET,
-                path: &format!("/v2/{repo}/blobs/{digest}"),
-                accept: None,
-                body: None,
-                scope: &format!("repository:{repo}:pull"),
-            })
-            .await?;
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        let scope = format!("repository:{repo}:pull");
+        let resp = self.call(&op, host, Method::GET, &path, &scope).await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => {
-                let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
-                    host: host.into(),
-                    operation: op.clone(),
-                    message: e.to_string(),
-                })?;
+                let body = Self::read_body(host, &op, resp).await?;
                 let computed = sha256(&body);
                 if computed != digest {
                     return Err(RegistryError::Transport {
@@ -550,7 +571,7 @@ impl RegistryClient {
                         message: format!("blob content is {computed}"),
                     });
                 }
-                Ok(Some(body.to_vec()))
+                Ok(Some(body))
             }
             _ => Err(Self::fail(&op, host, resp).await),
         }
@@ -564,17 +585,9 @@ impl RegistryClient {
         digest: &str,
     ) -> Result<bool, RegistryError> {
         let op = format!("checking blob {digest} of {repo}");
-        let resp = self
-            .send(Req {
-                op: &op,
-                host,
-                method: Method::HEAD,
-                path: &format!("/v2/{repo}/blobs/{digest}"),
-                accept: None,
-                body: None,
-                scope: &format!("repository:{repo}:pull"),
-            })
-            .await?;
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        let scope = format!("repository:{repo}:pull");
+        let resp = self.call(&op, host, Method::HEAD, &path, &scope).await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(false),
             s if s.is_success() => Ok(true),
@@ -775,17 +788,9 @@ impl RegistryClient {
         digest: &str,
     ) -> Result<(), RegistryError> {
         let op = format!("deleting {repo}@{digest}");
-        let resp = self
-            .send(Req {
-                op: &op,
-                host,
-                method: Method::DELETE,
-                path: &format!("/v2/{repo}/manifests/{digest}"),
-                accept: None,
-                body: None,
-                scope: &format!("repository:{repo}:delete"),
-            })
-            .await?;
+        let path = format!("/v2/{repo}/manifests/{digest}");
+        let scope = format!("repository:{repo}:delete");
+        let resp = self.call(&op, host, Method::DELETE, &path, &scope).await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(()),
             s if s.is_success() => Ok(()),

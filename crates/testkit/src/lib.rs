@@ -2,3 +2,5 @@
 //!
 //! `davit-token-server` implements the Docker registry token protocol for
 //! the bearer-auth registry that `scripts/testenv` starts.
+
+pub mod fixtures;

@@ -56,6 +56,19 @@ pub struct BuildRequest<'a> {
     pub registry_auth: Option<(&'a str, &'a Credential)>,
 }
 
+/// An error in a progress stream: the daemon's own message (a failed step,
+/// a refused push) becomes `failed`, anything else an API error.
+fn stream_error(
+    e: bollard::errors::Error,
+    what: &'static str,
+    failed: impl FnOnce(String) -> DockerError,
+) -> DockerError {
+    match e {
+        bollard::errors::Error::DockerStreamError { error } => failed(error),
+        source => DockerError::Api { what, source },
+    }
+}
+
 /// A credential as the Engine API takes it.
 fn docker_credentials(c: &Credential, server: Option<&str>) -> DockerCredentials {
     let mut d = if c.username == "<token>" {
@@ -125,21 +138,13 @@ impl DockerEngine {
         let mut image_id = None;
         let mut tail: Vec<String> = Vec::new();
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| match e {
-                bollard::errors::Error::DockerStreamError { error } => DockerError::BuildFailed {
-                    message: error,
-                    log_tail: tail.clone(),
-                },
-                source => DockerError::Api {
-                    what: "build",
-                    source,
-                },
-            })?;
+            let failed = |message| DockerError::BuildFailed {
+                message,
+                log_tail: tail.clone(),
+            };
+            let info = item.map_err(|e| stream_error(e, "build", failed))?;
             if let Some(detail) = info.error_detail {
-                return Err(DockerError::BuildFailed {
-                    message: detail.message.unwrap_or_default(),
-                    log_tail: tail,
-                });
+                return Err(failed(detail.message.unwrap_or_default()));
             }
             if let Some(text) = info.stream.as_deref() {
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -213,21 +218,13 @@ impl DockerEngine {
         };
         let mut stream = self.docker.push_image(repo, Some(options), auth);
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| match e {
-                bollard::errors::Error::DockerStreamError { error } => DockerError::PushFailed {
-                    reference: format!("{repo}:{tag}"),
-                    message: error,
-                },
-                source => DockerError::Api {
-                    what: "push",
-                    source,
-                },
-            })?;
+            let failed = |message| DockerError::PushFailed {
+                reference: format!("{repo}:{tag}"),
+                message,
+            };
+            let info = item.map_err(|e| stream_error(e, "push", failed))?;
             if let Some(detail) = info.error_detail {
-                return Err(DockerError::PushFailed {
-                    reference: format!("{repo}:{tag}"),
-                    message: detail.message.unwrap_or_default(),
-                });
+                return Err(failed(detail.message.unwrap_or_default()));
             }
         }
         Ok(())

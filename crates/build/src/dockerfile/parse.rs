@@ -257,15 +257,12 @@ pub fn words(rest: &str, escape: char) -> Vec<String> {
                 quote = None;
             }
             if ch == escape && q != '\'' {
-                if i + 1 == b.len() {
+                if push_escaped(&mut word, &b, i) {
+                    i += 2;
+                } else {
                     quote = None;
                     i += 1;
-                    continue;
                 }
-                word.push(ch);
-                i += 1;
-                word.push(b[i]);
-                i += 1;
                 continue;
             }
             word.push(ch);
@@ -286,14 +283,7 @@ pub fn words(rest: &str, escape: char) -> Vec<String> {
             blank_ok = true;
         }
         if ch == escape {
-            if i + 1 == b.len() {
-                i += 1;
-                continue;
-            }
-            word.push(ch);
-            i += 1;
-            word.push(b[i]);
-            i += 1;
+            i += if push_escaped(&mut word, &b, i) { 2 } else { 1 };
             continue;
         }
         word.push(ch);
@@ -310,6 +300,19 @@ pub fn json_or_words(args: &str) -> Vec<String> {
         }
     }
     args.split_whitespace().map(str::to_string).collect()
+}
+
+/// An escape character keeps itself and the next character in the word;
+/// a trailing one is dropped. Returns whether a pair was taken.
+fn push_escaped(word: &mut String, chars: &[char], i: usize) -> bool {
+    match chars.get(i + 1) {
+        Some(next) => {
+            word.push(chars[i]);
+            word.push(*next);
+            true
+        }
+        None => false,
+    }
 }
 
 #[cfg(test)]
