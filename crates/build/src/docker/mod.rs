@@ -164,16 +164,7 @@ impl DockerEngine {
 
     /// The image ID of a local reference, `None` when it does not exist.
     pub async fn image_id(&self, reference: &str) -> Result<Option<String>, DockerError> {
-        match self.docker.inspect_image(reference).await {
-            Ok(img) => Ok(img.id),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(source) => Err(DockerError::Api {
-                what: "inspect image",
-                source,
-            }),
-        }
+        Ok(self.image_summary(reference).await?.map(|(id, _, _)| id))
     }
 
     /// Gives `source` the name `repo:tag`.
@@ -275,23 +266,15 @@ impl DockerEngine {
         }
     }
 
-    /// Labels of a local image.
+    /// Labels of a local image (empty when it does not exist).
     pub async fn image_labels(
         &self,
         reference: &str,
     ) -> Result<BTreeMap<String, String>, DockerError> {
-        let img = self
-            .docker
-            .inspect_image(reference)
-            .await
-            .map_err(|source| DockerError::Api {
-                what: "inspect image",
-                source,
-            })?;
-        Ok(img
-            .config
-            .and_then(|c| c.labels)
-            .map(|l| l.into_iter().collect())
+        Ok(self
+            .image_summary(reference)
+            .await?
+            .map(|(_, _, labels)| labels)
             .unwrap_or_default())
     }
 }
