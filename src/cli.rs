@@ -64,7 +64,7 @@ pub struct BuildArgs {
         allow_negative_numbers = true
     )]
     pub parallel_tasks_limit: i64,
-    /// Reach this registry over plain HTTP (repeatable; loopback hosts always are).
+    /// Reach the registries of this build over plain HTTP (loopback hosts always are).
     #[arg(long, env = "WERF_INSECURE_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub insecure_registry: bool,
     /// Accept any TLS certificate from registries.

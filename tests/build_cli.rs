@@ -727,3 +727,78 @@ fn secondary_repo_stages_are_copied_not_built_and_cache_repos_receive_stores() {
         local_images_of(&p, &first)
     );
 }
+
+#[test]
+fn context_add_files_come_from_the_work_tree_when_allowed() {
+    let p = project();
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &yaml.replace(
+            "context: app\n",
+            "context: app\ncontextAddFiles:\n- generated.txt\n",
+        ),
+    );
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY hello.sh generated.txt /\n",
+    );
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  dockerfile:\n    allowContextAddFiles: [app/generated.txt]\n",
+    );
+    git(&p.dir, &["add", "-A"]);
+    git(&p.dir, &["commit", "-qm", "add files"]);
+    // Never committed: only on disk.
+    write(&p.dir, "app/generated.txt", "v1\n");
+    let repo = format!(
+        "{}/davit-test/{}",
+        env("DAVIT_TEST_REGISTRY_ANON"),
+        p.project
+    );
+    let (log, r1) = build(&p, &repo, "a1.json");
+    let name = r1["Images"]["app"]["DockerImageName"]
+        .as_str()
+        .expect("name");
+    let run = Command::new("docker")
+        .args(["run", "--rm", name, "cat", "/generated.txt"])
+        .output()
+        .expect("docker run");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "v1\n", "{log}");
+
+    // The file is part of the digest: a change rebuilds app only.
+    write(&p.dir, "app/generated.txt", "v2\n");
+    let (log, r2) = build(&p, &repo, "a2.json");
+    assert!(rebuilt(&r2, "app") && !rebuilt(&r2, "base"), "{log}");
+    assert_ne!(
+        r1["Images"]["app"]["DockerTag"],
+        r2["Images"]["app"]["DockerTag"]
+    );
+
+    // Missing on disk: the error names the key and the path.
+    std::fs::remove_file(p.dir.join("app/generated.txt")).expect("rm");
+    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("contextAddFiles: \"app/generated.txt\" does not exist"),
+        "{err}"
+    );
+
+    // Not allowed by werf-giterminism.yaml: refused when werf.yaml loads.
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\n",
+    );
+    git(&p.dir, &["commit", "-qam", "disallow"]);
+    write(&p.dir, "app/generated.txt", "v1\n");
+    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("allowContextAddFiles"),
+        "{err}"
+    );
+}

@@ -13,6 +13,7 @@ use davit_config::parse::{ImageDoc, ImageKind, WerfConfig};
 use davit_git::Repo;
 use futures_util::StreamExt;
 
+use crate::context::add_files::read_add_files;
 use crate::context::archive::{build_context_with, load_dockerignore, ContextError};
 use crate::context::sources::sources_checksum;
 use crate::docker::{BuildRequest, DockerEngine, DockerError};
@@ -438,7 +439,22 @@ impl Conveyor<'_> {
         }
 
         let (ignore, _) = load_dockerignore(self.repo, &context, &dockerfile).map_err(ctx_err)?;
-        let files = |srcs: &[String]| sources_checksum(self.repo, &context, &ignore, srcs);
+        let add_entries: Vec<String> = df
+            .context_add_files
+            .0
+            .iter()
+            .chain(&df.context_add_file.0)
+            .cloned()
+            .collect();
+        let add_files = read_add_files(
+            self.repo.work_tree(),
+            &context,
+            self.project_dir,
+            &add_entries,
+        )
+        .map_err(ctx_err)?;
+        let files =
+            |srcs: &[String]| sources_checksum(self.repo, &context, &ignore, srcs, &add_files);
         let cache_version = text(&df.cache_version).or(text(&self.config.meta.build.cache_version));
         let digest = dockerfile_digest(&DigestInput {
             dockerfile: &dockerfile_text,
@@ -497,8 +513,14 @@ impl Conveyor<'_> {
                 let (labelled, api_labels) =
                     with_labels(&dockerfile_text, text(&df.target), &labels)
                         .map_err(|e| dockerfile_error(name, &df_path, &e.to_string()))?;
-                let archive = build_context_with(self.repo, &context, &dockerfile, Some(&labelled))
-                    .map_err(ctx_err)?;
+                let archive = build_context_with(
+                    self.repo,
+                    &context,
+                    &dockerfile,
+                    Some(&labelled),
+                    &add_files,
+                )
+                .map_err(ctx_err)?;
                 let mut build_args = args.clone();
                 build_args.extend(dependency_args.clone());
                 let network = text(&df.network);

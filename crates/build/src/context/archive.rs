@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use davit_git::{EntryKind, GitError, Repo};
 
+use super::add_files::AddFile;
 use super::dockerignore::{Dockerignore, DockerignoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,8 @@ pub enum ContextError {
     MissingContext(String),
     #[error("dockerfile: {path:?} is not in the HEAD commit (looked under context {context:?})")]
     MissingDockerfile { context: String, path: String },
+    #[error("contextAddFiles: {0:?} does not exist in the work tree")]
+    MissingAddFile(String),
     #[error("{file}: {source}")]
     Dockerignore {
         file: String,
@@ -75,16 +78,19 @@ pub fn build_context(
     context: &str,
     dockerfile: &str,
 ) -> Result<ContextArchive, ContextError> {
-    build_context_with(repo, context, dockerfile, None)
+    build_context_with(repo, context, dockerfile, None, &[])
 }
 
 /// [`build_context`] with the Dockerfile's content replaced by
-/// `dockerfile_text` (the committed file still decides that it exists).
+/// `dockerfile_text` (the committed file still decides that it exists),
+/// plus `add_files` from the work tree, which win over committed files of
+/// the same path and are not filtered by `.dockerignore`.
 pub fn build_context_with(
     repo: &Repo,
     context: &str,
     dockerfile: &str,
     dockerfile_text: Option<&str>,
+    add_files: &[AddFile],
 ) -> Result<ContextArchive, ContextError> {
     let context = context.trim_matches('/');
     if !repo.is_dir(context) {
@@ -111,6 +117,8 @@ pub fn build_context_with(
             selected.insert(rel.to_string());
         }
     }
+    let added: std::collections::HashSet<&str> = add_files.iter().map(|f| f.rel.as_str()).collect();
+    selected.retain(|p| !added.contains(p.as_str()));
     let mtime = u64::try_from(repo.head().author_unix).unwrap_or(0);
     let mut builder = tar::Builder::new(Vec::new());
     let mut paths = Vec::with_capacity(selected.len());
@@ -152,6 +160,18 @@ pub fn build_context_with(
         }
         paths.push(rel);
     }
+    for f in add_files {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(mtime);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(if f.executable { 0o755 } else { 0o644 });
+        header.set_size(f.data.len() as u64);
+        builder.append_data(&mut header, &f.rel, f.data.as_slice())?;
+        paths.push(f.rel.clone());
+    }
+    paths.sort();
     let tar = builder.into_inner()?;
     Ok(ContextArchive {
         tar,

@@ -4,6 +4,7 @@
 pub mod dockerignore;
 
 pub use dockerignore::{Dockerignore, DockerignoreError};
+pub mod add_files;
 pub mod archive;
 pub mod sources;
 

@@ -12,6 +12,7 @@ use davit_config::glob::Doublestar;
 use davit_git::Repo;
 use sha2::{Digest, Sha256};
 
+use super::add_files::AddFile;
 use super::dockerignore::Dockerignore;
 use crate::hash::h256;
 
@@ -58,12 +59,15 @@ pub fn normalize_source(src: &str) -> String {
 }
 
 /// `H256(sha256(blob ids of matched files, by path))`, or `H256("")` when
-/// nothing matches. `context` is repository-relative.
+/// nothing matches. `context` is repository-relative. When `add_files`
+/// match too, werf's second part joins in: `H256(c1, sha256(for each
+/// matched add file: project-relative path + content))`.
 pub fn sources_checksum(
     repo: &Repo,
     context: &str,
     ignore: &Dockerignore,
     sources: &[String],
+    add_files: &[AddFile],
 ) -> Result<String, String> {
     let patterns = sources
         .iter()
@@ -97,5 +101,23 @@ pub fn sources_checksum(
     } else {
         String::new()
     };
-    Ok(h256(&[inner.as_str()]))
+    let c1 = h256(&[inner.as_str()]);
+    let mut added = Sha256::new();
+    let mut any_added = false;
+    for f in add_files {
+        if patterns.iter().any(|p| p.is_match(&f.rel)) {
+            added.update(f.project_rel.as_bytes());
+            added.update(&f.data);
+            any_added = true;
+        }
+    }
+    if !any_added {
+        return Ok(c1);
+    }
+    let c2: String = added
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(h256(&[c1.as_str(), c2.as_str()]))
 }
