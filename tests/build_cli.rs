@@ -802,3 +802,52 @@ fn context_add_files_come_from_the_work_tree_when_allowed() {
         "{err}"
     );
 }
+
+#[test]
+fn uncommitted_sources_are_refused_unless_giterminism_allows_the_dockerfile() {
+    let p = project();
+    let repo = format!(
+        "{}/davit-test/{}",
+        env("DAVIT_TEST_REGISTRY_ANON"),
+        p.project
+    );
+    // A file app's COPY takes, changed on disk only.
+    write(&p.dir, "app/hello.sh", "echo not committed\n");
+    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("image \"app\": the file \"app/hello.sh\" must be committed"),
+        "{err}"
+    );
+    assert!(err.contains("hint: commit the changes"), "{err}");
+    // A file no COPY takes may differ.
+    git(&p.dir, &["checkout", "--", "app/hello.sh"]);
+    write(&p.dir, "app/README.md", "edited, never copied\n");
+    let (log, _) = build(&p, &repo, "u1.json");
+    assert!(log.contains("└ app:"), "{log}");
+
+    // An uncommitted Dockerfile is read from disk when werf-giterminism.yaml allows it.
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  dockerfile:\n    allowUncommitted: [app/Dockerfile]\n",
+    );
+    git(&p.dir, &["add", "werf-giterminism.yaml"]);
+    git(&p.dir, &["commit", "-qm", "allow uncommitted Dockerfile"]);
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY hello.sh /hello.sh\nRUN echo from-disk > /marker\n",
+    );
+    let (log, r) = build(&p, &repo, "u2.json");
+    assert!(rebuilt(&r, "app"), "{log}");
+    let name = r["Images"]["app"]["DockerImageName"]
+        .as_str()
+        .expect("name");
+    let run = Command::new("docker")
+        .args(["run", "--rm", name, "cat", "/marker"])
+        .output()
+        .expect("docker run");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "from-disk\n", "{log}");
+}

@@ -138,6 +138,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             repo: &repo,
             project_dir: &project_dir,
             config: &loaded.config,
+            giterminism: &loaded.giterminism,
             project: &project_name,
             commit: &loaded.commit_hash,
             storage: &storage,

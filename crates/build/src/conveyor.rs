@@ -54,6 +54,8 @@ pub enum BuildError {
         #[source]
         source: Box<StorageError>,
     },
+    #[error("image {image:?}: {}\n\n  hint: commit the changes (davit builds from the git commit), or revert them", uncommitted_message(files))]
+    Uncommitted { image: String, files: Vec<String> },
     #[error("image {image:?}: stage {stage} is listed in the registry but cannot be read")]
     BrokenStage { image: String, stage: String },
 }
@@ -101,6 +103,8 @@ pub struct Conveyor<'a> {
     /// `context` is relative to it.
     pub project_dir: &'a str,
     pub config: &'a WerfConfig,
+    /// What werf-giterminism.yaml allows beyond the commit.
+    pub giterminism: &'a davit_config::giterminism::Giterminism,
     pub project: &'a str,
     pub commit: &'a str,
     pub storage: &'a Storage,
@@ -198,6 +202,20 @@ pub fn independent_sets<'c>(
         }
     }
     Ok(sets)
+}
+
+/// werf's wording for files that differ from the commit.
+fn uncommitted_message(files: &[String]) -> String {
+    match files {
+        [one] => format!("the file {one:?} must be committed"),
+        many => format!(
+            "the following files must be committed:\n\n{}",
+            many.iter()
+                .map(|f| format!(" - {f}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
 }
 
 /// A Dockerfile error located in the project: `Dockerfile:3: x` (davit's
@@ -388,15 +406,32 @@ impl Conveyor<'_> {
         } else {
             format!("{context}/{dockerfile}")
         };
-        let dockerfile_text = match self.repo.read(&df_path) {
-            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-            Ok(None) => {
+        // `config.dockerfile.allowUncommitted` (project-relative globs):
+        // such a Dockerfile is read from the work tree, as werf does.
+        let df_in_project = df_path
+            .strip_prefix(&format!("{}/", self.project_dir))
+            .unwrap_or(&df_path);
+        let dockerfile_from_disk = self
+            .giterminism
+            .allow_uncommitted_dockerfiles
+            .iter()
+            .any(|g| g.matches(df_in_project));
+        let read = if dockerfile_from_disk {
+            std::fs::read(self.repo.work_tree().join(&df_path)).ok()
+        } else {
+            match self.repo.read(&df_path) {
+                Ok(r) => r,
+                Err(e) => return Err(ctx_err(ContextError::Git(e))),
+            }
+        };
+        let dockerfile_text = match read {
+            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            None => {
                 return Err(ctx_err(ContextError::MissingDockerfile {
                     context: context.clone(),
                     path: dockerfile.clone(),
                 }))
             }
-            Err(e) => return Err(ctx_err(ContextError::Git(e))),
         };
         let args: BTreeMap<String, String> = df
             .args
@@ -453,8 +488,12 @@ impl Conveyor<'_> {
             &add_entries,
         )
         .map_err(ctx_err)?;
-        let files =
-            |srcs: &[String]| sources_checksum(self.repo, &context, &ignore, srcs, &add_files);
+        let uncommitted = RefCell::new(std::collections::BTreeSet::new());
+        let files = |srcs: &[String]| {
+            let sums = sources_checksum(self.repo, &context, &ignore, srcs, &add_files)?;
+            uncommitted.borrow_mut().extend(sums.uncommitted);
+            Ok(sums.checksum)
+        };
         let cache_version = text(&df.cache_version).or(text(&self.config.meta.build.cache_version));
         let digest = dockerfile_digest(&DigestInput {
             dockerfile: &dockerfile_text,
@@ -468,6 +507,20 @@ impl Conveyor<'_> {
         })
         .map_err(|e| dockerfile_error(name, &df_path, &e.to_string()))?
         .digest;
+        // As werf: the files a COPY/ADD takes must be as committed, or the
+        // image would silently differ from what the developer has on disk.
+        if !dockerfile_from_disk
+            && self.repo.worktree_state(&df_path) != davit_git::WorktreeState::Unchanged
+        {
+            uncommitted.borrow_mut().insert(df_path.clone());
+        }
+        let uncommitted = uncommitted.into_inner();
+        if !uncommitted.is_empty() {
+            return Err(BuildError::Uncommitted {
+                image: name.to_string(),
+                files: uncommitted.into_iter().collect(),
+            });
+        }
         emit(Event::Start {
             image: name,
             digest: &digest,

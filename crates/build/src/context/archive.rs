@@ -97,7 +97,7 @@ pub fn build_context_with(
         return Err(ContextError::MissingContext(context.to_string()));
     }
     let dockerfile_path = join(context, dockerfile);
-    if repo.kind(&dockerfile_path).is_none() {
+    if dockerfile_text.is_none() && repo.kind(&dockerfile_path).is_none() {
         return Err(ContextError::MissingDockerfile {
             context: context.to_string(),
             path: dockerfile.to_string(),
@@ -119,13 +119,19 @@ pub fn build_context_with(
     }
     let added: std::collections::HashSet<&str> = add_files.iter().map(|f| f.rel.as_str()).collect();
     selected.retain(|p| !added.contains(p.as_str()));
+    if dockerfile_text.is_some() {
+        selected.insert(dockerfile.to_string());
+    }
     let mtime = u64::try_from(repo.head().author_unix).unwrap_or(0);
     let mut builder = tar::Builder::new(Vec::new());
     let mut paths = Vec::with_capacity(selected.len());
     for rel in selected {
         let full = join(context, &rel);
-        let Some(kind) = repo.kind(&full) else {
-            continue;
+        let kind = match (repo.kind(&full), dockerfile_text) {
+            (Some(kind), _) => kind,
+            // An uncommitted Dockerfile that giterminism allows.
+            (None, Some(_)) if rel == dockerfile => EntryKind::File,
+            (None, _) => continue,
         };
         // Submodule contents are not part of the commit's tree.
         if kind == EntryKind::Submodule {

@@ -9,7 +9,7 @@
 //! (docs/digests.md).
 
 use davit_config::glob::Doublestar;
-use davit_git::Repo;
+use davit_git::{Repo, WorktreeState};
 use sha2::{Digest, Sha256};
 
 use super::add_files::AddFile;
@@ -58,17 +58,26 @@ pub fn normalize_source(src: &str) -> String {
     c.trim_start_matches('/').to_string()
 }
 
+/// What a COPY/ADD takes from the commit, and its checksum.
+pub struct SourcesChecksum {
+    pub checksum: String,
+    /// Matched committed files (repository-relative) whose work-tree copy
+    /// differs from the commit: werf refuses to build with them.
+    pub uncommitted: Vec<String>,
+}
+
 /// `H256(sha256(blob ids of matched files, by path))`, or `H256("")` when
 /// nothing matches. `context` is repository-relative. When `add_files`
 /// match too, werf's second part joins in: `H256(c1, sha256(for each
-/// matched add file: project-relative path + content))`.
+/// matched add file: project-relative path + content))`. Matched add files
+/// are not checked against the commit.
 pub fn sources_checksum(
     repo: &Repo,
     context: &str,
     ignore: &Dockerignore,
     sources: &[String],
     add_files: &[AddFile],
-) -> Result<String, String> {
+) -> Result<SourcesChecksum, String> {
     let patterns = sources
         .iter()
         .map(|s| SourcePattern::new(&normalize_source(s)))
@@ -80,6 +89,7 @@ pub fn sources_checksum(
     };
     let mut hasher = Sha256::new();
     let mut any = false;
+    let mut uncommitted = Vec::new();
     for path in repo.files() {
         let Some(rel) = path.strip_prefix(prefix.as_str()) else {
             continue;
@@ -90,6 +100,10 @@ pub fn sources_checksum(
         if let Some(oid) = repo.oid(path) {
             hasher.update(oid.as_bytes());
             any = true;
+        }
+        let added = add_files.iter().any(|f| f.rel == rel);
+        if !added && repo.worktree_state(path) != WorktreeState::Unchanged {
+            uncommitted.push(path.to_string());
         }
     }
     let inner = if any {
@@ -111,13 +125,18 @@ pub fn sources_checksum(
             any_added = true;
         }
     }
-    if !any_added {
-        return Ok(c1);
-    }
-    let c2: String = added
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(h256(&[c1.as_str(), c2.as_str()]))
+    let checksum = if any_added {
+        let c2: String = added
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        h256(&[c1.as_str(), c2.as_str()])
+    } else {
+        c1
+    };
+    Ok(SourcesChecksum {
+        checksum,
+        uncommitted,
+    })
 }
