@@ -851,3 +851,39 @@ fn uncommitted_sources_are_refused_unless_giterminism_allows_the_dockerfile() {
         .expect("docker run");
     assert_eq!(String::from_utf8_lossy(&run.stdout), "from-disk\n", "{log}");
 }
+
+#[test]
+fn a_terminal_gets_spinners_and_ci_logs_get_lines() {
+    let p = project();
+    let repo = format!(
+        "{}/davit-test/{}",
+        env("DAVIT_TEST_REGISTRY_ANON"),
+        p.project
+    );
+    // `script` gives davit a pseudo-terminal as stderr.
+    let cmd = format!("{} build --repo {repo}", env!("CARGO_BIN_EXE_davit"));
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(&p.dir)
+        .env("TERM", "xterm")
+        .output()
+        .expect("run script (util-linux)");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    assert!(
+        tty.contains("\u{1b}[2K"),
+        "spinners redraw their line: {tty:?}"
+    );
+    assert!(tty.contains("└ app: built"), "{tty}");
+    assert!(
+        !tty.contains("│ app: Step"),
+        "builder lines stay in the spinner: {tty}"
+    );
+
+    // A pipe (CI logs) gets plain lines, builder output included.
+    write(&p.dir, "app/hello.sh", "echo again\n");
+    git(&p.dir, &["commit", "-qam", "again"]);
+    let (log, _) = build(&p, &repo, "t.json");
+    assert!(!log.contains('\u{1b}'), "no escape codes in logs: {log:?}");
+    assert!(log.contains("│ app: Step"), "{log}");
+}

@@ -1,12 +1,12 @@
 //! `davit build`: load werf.yaml from the commit, build or reuse every
 //! image's stage in `--repo` (or the local daemon), print one line per image, write the report.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use davit_build::conveyor::{Conveyor, Event, Parallelism};
+use davit_build::conveyor::{Conveyor, Parallelism};
 use davit_build::docker::DockerEngine;
 use davit_build::report::report_path;
 use davit_build::storage::{LocalStorage, RepoStorage, Storage};
@@ -14,6 +14,7 @@ use davit_config::project::{self, Mode};
 use davit_git::Repo;
 use davit_registry::{Credentials, RegistryClient, RegistryOptions};
 
+use super::build_output::BuildOutput;
 use super::config::{prepare, Level};
 use crate::cli::BuildArgs;
 
@@ -147,63 +148,22 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             cache_repos: &cache_repos,
             engine: &engine,
         };
-        let mut stderr = std::io::stderr();
         let parallelism = match (args.parallel, args.parallel_tasks_limit) {
             (false, _) => Parallelism::Sequential,
             (true, n) if n <= 0 => Parallelism::Unlimited,
             (true, n) => Parallelism::Limit(usize::try_from(n).unwrap_or(usize::MAX)),
         };
+        let mut output = if quiet {
+            BuildOutput::Quiet
+        } else if std::io::stderr().is_terminal() && lvl < Level::Verbose {
+            BuildOutput::terminal()
+        } else {
+            BuildOutput::Lines {
+                builder_lines: show_builder_output,
+            }
+        };
         let (report, err) = conveyor
-            .run(&args.images, parallelism, |event| match event {
-                Event::Plan { sets, limit } if !quiet => {
-                    let header = match limit {
-                        Some(n) => format!(
-                            "Concurrent build plan (no more than {n} images at the same time)"
-                        ),
-                        None => "Concurrent build plan".to_string(),
-                    };
-                    let _ = writeln!(stderr, "┌ {header}");
-                    let total: usize = sets.iter().map(Vec::len).sum();
-                    let mut index = 0;
-                    for (k, set) in sets.iter().enumerate() {
-                        if k > 0 {
-                            let _ = writeln!(stderr, "│");
-                        }
-                        let _ = writeln!(stderr, "│ Set #{k}:");
-                        for img in set {
-                            index += 1;
-                            let shown = if img.name.is_empty() { "~" } else { &img.name };
-                            let _ = writeln!(stderr, "│ - ({index}/{total}) image {shown}");
-                        }
-                    }
-                    let _ = writeln!(stderr, "└ {header}");
-                }
-                Event::Start { image, digest } if !quiet => {
-                    let _ = writeln!(stderr, "┌ {image}: stage dockerfile {digest}");
-                }
-                Event::Line { image, line } if show_builder_output && !quiet => {
-                    let _ = writeln!(stderr, "│ {image}: {line}");
-                }
-                Event::Done(o) if !quiet => {
-                    let from_secondary = o
-                        .record
-                        .stages
-                        .iter()
-                        .flatten()
-                        .any(|s| s.source_type == "secondary");
-                    let verb = match (o.record.rebuilt, from_secondary) {
-                        (true, true) => "copied from a secondary repo",
-                        (true, false) => "built",
-                        (false, _) => "reused",
-                    };
-                    let _ = writeln!(
-                        stderr,
-                        "└ {}: {verb} {} ({:.2}s)",
-                        o.name, o.record.docker_image_name, o.seconds
-                    );
-                }
-                _ => {}
-            })
+            .run(&args.images, parallelism, |event| output.event(event))
             .await;
         (report, err.map(anyhow::Error::new))
     });

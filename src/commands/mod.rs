@@ -1,6 +1,7 @@
 //! Command implementations: thin glue from CLI arguments to library crates.
 
 mod build;
+mod build_output;
 mod config;
 
 use crate::cli::{Cli, Command};
