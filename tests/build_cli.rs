@@ -290,8 +290,19 @@ fn concurrent_builds_leave_one_stage_per_digest() {
 
 #[test]
 fn token_registry_and_env_report() {
+    registry_with_login("DAVIT_TEST_REGISTRY_TOKEN");
+}
+
+#[test]
+fn basic_auth_registry_and_env_report() {
+    registry_with_login("DAVIT_TEST_REGISTRY_BASIC");
+}
+
+/// Build, `.env` report, and a fresh host that must pull with the
+/// credentials of `docker login`, against the registry in `host_var`.
+fn registry_with_login(host_var: &str) {
     let p = project();
-    let host = env("DAVIT_TEST_REGISTRY_TOKEN");
+    let host = env(host_var);
     let repo = format!("{host}/davit-test/{}", p.project);
     let cfg = tempfile::tempdir().expect("tempdir");
     let login = Command::new("docker")
