@@ -898,3 +898,46 @@ fn a_terminal_gets_spinners_and_ci_logs_get_lines() {
     assert!(!log.contains('\u{1b}'), "no escape codes in logs: {log:?}");
     assert!(log.contains("│ app: Step"), "{log}");
 }
+
+#[test]
+fn an_unreadable_stage_is_rejected_and_rebuilt() {
+    let p = project();
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{}", p.project);
+    let repo = format!("{host}/{path}");
+    let (_, r1) = build(&p, &repo, "r1.json");
+    let broken = r1["Images"]["app"]["DockerTag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    // Break the stage: delete its config blob from the registry.
+    let config = manifest(&host, &path, &broken)["config"]["digest"]
+        .as_str()
+        .expect("config digest")
+        .to_string();
+    let del = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "DELETE",
+            &format!("http://{host}/v2/{path}/blobs/{config}"),
+        ])
+        .status()
+        .expect("curl");
+    assert!(del.success(), "the test registry allows deletes");
+
+    let (log, r2) = build(&p, &repo, "r2.json");
+    assert!(
+        log.contains(&format!("warning: app: stage {broken} cannot be read")),
+        "{log}"
+    );
+    assert!(rebuilt(&r2, "app") && !rebuilt(&r2, "base"), "{log}");
+    let fresh = r2["Images"]["app"]["DockerTag"].as_str().expect("tag");
+    assert_ne!(fresh, broken);
+    assert!(registry_tags(&host, &path).contains(&format!("{broken}-rejected")));
+
+    // The rejected stage is never selected again.
+    let (log, r3) = build(&p, &repo, "r3.json");
+    assert!(!log.contains("warning"), "{log}");
+    assert_eq!(r3["Images"]["app"]["DockerTag"], fresh);
+}

@@ -72,7 +72,12 @@ impl BuildOutput {
 
     pub fn event(&mut self, event: Event<'_>) {
         match self {
-            BuildOutput::Quiet => {}
+            // Warnings are shown even when quiet.
+            BuildOutput::Quiet => {
+                if let Event::Warning { image, message } = event {
+                    eprintln!("warning: {image}: {message}");
+                }
+            }
             BuildOutput::Lines { builder_lines } => {
                 let mut err = std::io::stderr().lock();
                 let _ = match event {
@@ -86,6 +91,9 @@ impl BuildOutput {
                         writeln!(err, "│ {image}: {line}")
                     }
                     Event::Line { .. } => Ok(()),
+                    Event::Warning { image, message } => {
+                        writeln!(err, "warning: {image}: {message}")
+                    }
                     Event::Done(o) => writeln!(err, "{}", done_line(o)),
                 };
             }
@@ -109,6 +117,9 @@ impl BuildOutput {
                     ));
                     bar.enable_steady_tick(Duration::from_millis(100));
                     running.insert(image.to_string(), bar);
+                }
+                Event::Warning { image, message } => {
+                    let _ = bars.println(format!("warning: {image}: {message}"));
                 }
                 Event::Line { image, line } => {
                     if let Some(bar) = running.get(image) {

@@ -84,6 +84,11 @@ pub enum Event<'a> {
         sets: &'a [Vec<&'a ImageDoc>],
         limit: Option<usize>,
     },
+    /// Something the user should know that does not stop the build.
+    Warning {
+        image: &'a str,
+        message: &'a str,
+    },
     /// An image starts: name and stage digest.
     Start {
         image: &'a str,
@@ -530,21 +535,51 @@ impl Conveyor<'_> {
             image: name.to_string(),
             source: Box::new(source),
         };
-        let existing = self
+        // The oldest readable stage. One that is listed but cannot be read
+        // (a missing manifest or config) gets werf's `-rejected` record
+        // and is never selected again; the next one is tried.
+        let mut existing = None;
+        for id in self
             .storage
             .stages(self.engine, &digest, 0)
             .await
-            .map_err(storage_err)?;
+            .map_err(storage_err)?
+        {
+            match self
+                .storage
+                .describe(self.engine, &id)
+                .await
+                .map_err(storage_err)?
+            {
+                Some(desc) => {
+                    existing = Some(desc);
+                    break;
+                }
+                None => {
+                    emit(Event::Warning {
+                        image: name,
+                        message: &format!(
+                            "stage {id} cannot be read from {}; marking it rejected",
+                            self.storage.address()
+                        ),
+                    });
+                    self.storage
+                        .reject(self.engine, self.project, &id)
+                        .await
+                        .map_err(storage_err)?;
+                }
+            }
+        }
         let mut source_type = String::new();
-        let from_secondary = match existing.first() {
+        let from_secondary = match existing {
             Some(_) => None,
             None => self
                 .copy_from_secondary(&digest)
                 .await
                 .map_err(storage_err)?,
         };
-        let (desc, rebuilt) = match (existing.first(), from_secondary) {
-            (Some(id), _) => (self.describe(name, id).await?, false),
+        let (desc, rebuilt) = match (existing, from_secondary) {
+            (Some(desc), _) => (desc, false),
             (None, Some((id, copied))) => {
                 if copied {
                     source_type = "secondary".into();

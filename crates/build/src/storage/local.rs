@@ -61,6 +61,11 @@ impl LocalStorage {
         ))
     }
 
+    /// Removes the local name of a stage that cannot be read.
+    pub async fn reject(&self, engine: &DockerEngine, id: &StageId) -> Result<(), StorageError> {
+        Ok(engine.untag(&format!("{}:{id}", self.project)).await?)
+    }
+
     /// Names the built image `<project>:<digest>-<now>` under the host
     /// lock, unless a stage with the digest appeared meanwhile.
     pub async fn publish(

@@ -91,6 +91,21 @@ impl Storage {
         }
     }
 
+    /// Marks a stage that cannot be read so that it is never selected again:
+    /// werf's `<digest>-<ts>-rejected` record in a registry; locally, the
+    /// broken name is removed.
+    pub async fn reject(
+        &self,
+        engine: &DockerEngine,
+        project: &str,
+        id: &StageId,
+    ) -> Result<(), StorageError> {
+        match self {
+            Storage::Repo(r) => r.reject(project, id).await,
+            Storage::Local(l) => l.reject(engine, id).await,
+        }
+    }
+
     /// Host and credential for the daemon's base-image pulls.
     pub fn registry_auth(
         &self,

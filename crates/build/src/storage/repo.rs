@@ -229,6 +229,24 @@ impl RepoStorage {
             .await?)
     }
 
+    /// Writes the `-rejected` record of a stage (a manifest-only image with
+    /// the project label) and remembers it for this run's lookups.
+    pub async fn reject(&self, project: &str, id: &StageId) -> Result<(), StorageError> {
+        let tag = id.rejected_tag();
+        let labels = std::collections::BTreeMap::from([("werf".to_string(), project.to_string())]);
+        super::records::push_manifest_only_image(
+            &self.client,
+            &self.host,
+            &self.repo,
+            &tag,
+            &labels,
+            &rfc3339_now(),
+        )
+        .await?;
+        self.remember_tag(tag).await;
+        Ok(())
+    }
+
     /// Records that `image_name` belongs to `project` (`managed-image-*`),
     /// unless the record exists. Returns whether it was written.
     pub async fn add_managed_image(
