@@ -835,8 +835,24 @@ fn uncommitted_sources_are_refused_unless_giterminism_allows_the_dockerfile() {
     // A file no COPY takes may differ.
     git(&p.dir, &["checkout", "--", "app/hello.sh"]);
     write(&p.dir, "app/README.md", "edited, never copied\n");
+    write(&p.dir, "app/notes.txt", "untracked, never copied\n");
     let (log, _) = build(&p, &repo, "u1.json");
     assert!(log.contains("└ app:"), "{log}");
+    // An untracked file that a COPY pattern matches is refused too.
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY *.sh /\n",
+    );
+    git(&p.dir, &["commit", "-qam", "copy every script"]);
+    write(&p.dir, "app/extra.sh", "echo untracked\n");
+    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the untracked file \"app/extra.sh\" must be committed"),
+        "{err}"
+    );
+    std::fs::remove_file(p.dir.join("app/extra.sh")).expect("rm");
 
     // An uncommitted Dockerfile is read from disk when werf-giterminism.yaml allows it.
     write(

@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 
 use crate::context::add_files::read_add_files;
 use crate::context::archive::{build_context_with, load_dockerignore, ContextError};
-use crate::context::sources::sources_checksum;
+use crate::context::sources::{sources_checksum, untracked_in_context};
 use crate::docker::{BuildRequest, DockerEngine, DockerError};
 use crate::dockerfile::labels::with_labels;
 use crate::dockerfile::{dockerfile_digest, DigestInput};
@@ -55,7 +55,11 @@ pub enum BuildError {
         source: Box<StorageError>,
     },
     #[error("image {image:?}: {}\n\n  hint: commit the changes (davit builds from the git commit), or revert them", uncommitted_message(files))]
-    Uncommitted { image: String, files: Vec<String> },
+    Uncommitted {
+        image: String,
+        /// Repository-relative paths; `true` for untracked files.
+        files: Vec<(String, bool)>,
+    },
     #[error("image {image:?}: stage {stage} is listed in the registry but cannot be read")]
     BrokenStage { image: String, stage: String },
 }
@@ -210,13 +214,20 @@ pub fn independent_sets<'c>(
 }
 
 /// werf's wording for files that differ from the commit.
-fn uncommitted_message(files: &[String]) -> String {
+fn uncommitted_message(files: &[(String, bool)]) -> String {
     match files {
-        [one] => format!("the file {one:?} must be committed"),
+        [(one, false)] => format!("the file {one:?} must be committed"),
+        [(one, true)] => format!("the untracked file {one:?} must be committed"),
         many => format!(
             "the following files must be committed:\n\n{}",
             many.iter()
-                .map(|f| format!(" - {f}"))
+                .map(|(f, untracked)| {
+                    if *untracked {
+                        format!(" - {f} (untracked)")
+                    } else {
+                        format!(" - {f}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         ),
@@ -494,8 +505,10 @@ impl Conveyor<'_> {
         )
         .map_err(ctx_err)?;
         let uncommitted = RefCell::new(std::collections::BTreeSet::new());
+        let untracked = untracked_in_context(self.repo, &context);
         let files = |srcs: &[String]| {
-            let sums = sources_checksum(self.repo, &context, &ignore, srcs, &add_files)?;
+            let sums =
+                sources_checksum(self.repo, &context, &ignore, srcs, &add_files, &untracked)?;
             uncommitted.borrow_mut().extend(sums.uncommitted);
             Ok(sums.checksum)
         };
@@ -517,7 +530,7 @@ impl Conveyor<'_> {
         if !dockerfile_from_disk
             && self.repo.worktree_state(&df_path) != davit_git::WorktreeState::Unchanged
         {
-            uncommitted.borrow_mut().insert(df_path.clone());
+            uncommitted.borrow_mut().insert((df_path.clone(), false));
         }
         let uncommitted = uncommitted.into_inner();
         if !uncommitted.is_empty() {

@@ -62,8 +62,41 @@ pub fn normalize_source(src: &str) -> String {
 pub struct SourcesChecksum {
     pub checksum: String,
     /// Matched committed files (repository-relative) whose work-tree copy
-    /// differs from the commit: werf refuses to build with them.
-    pub uncommitted: Vec<String>,
+    /// differs from the commit, and matched untracked files (marked
+    /// `true`): werf refuses to build with either.
+    pub uncommitted: Vec<(String, bool)>,
+}
+
+/// Context-relative paths of the files in `<work tree>/<context>` that git
+/// does not track and does not ignore.
+pub fn untracked_in_context(repo: &Repo, context: &str) -> Vec<String> {
+    let context = context.trim_matches('/');
+    let prefix = match context {
+        "" | "." => String::new(),
+        c => format!("{c}/"),
+    };
+    let root = repo.work_tree().join(context);
+    let mut out = Vec::new();
+    let walker = ignore::WalkBuilder::new(&root)
+        .hidden(false)
+        .git_ignore(true)
+        .require_git(false)
+        .build();
+    for entry in walker.flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(&root) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if rel.starts_with(".git/") || repo.kind(&format!("{prefix}{rel}")).is_some() {
+            continue;
+        }
+        out.push(rel);
+    }
+    out.sort();
+    out
 }
 
 /// `H256(sha256(blob ids of matched files, by path))`, or `H256("")` when
@@ -77,6 +110,7 @@ pub fn sources_checksum(
     ignore: &Dockerignore,
     sources: &[String],
     add_files: &[AddFile],
+    untracked: &[String],
 ) -> Result<SourcesChecksum, String> {
     let patterns = sources
         .iter()
@@ -103,7 +137,13 @@ pub fn sources_checksum(
         }
         let added = add_files.iter().any(|f| f.rel == rel);
         if !added && repo.worktree_state(path) != WorktreeState::Unchanged {
-            uncommitted.push(path.to_string());
+            uncommitted.push((path.to_string(), false));
+        }
+    }
+    for rel in untracked {
+        let added = add_files.iter().any(|f| &f.rel == rel);
+        if !added && !ignore.excludes(rel) && patterns.iter().any(|p| p.is_match(rel)) {
+            uncommitted.push((format!("{prefix}{rel}"), true));
         }
     }
     let inner = if any {
