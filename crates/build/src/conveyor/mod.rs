@@ -1,0 +1,241 @@
+//! `davit build` for Dockerfile images: for each image, in dependency
+//! order, compute the `dockerfile` stage digest from the commit; reuse the
+//! stage if the registry has it (nothing pulled, nothing run); otherwise
+//! build it from the commit's context and publish it. The result is werf's
+//! build report.
+
+use std::cell::RefCell;
+
+use davit_config::parse::{ImageDoc, WerfConfig};
+use davit_git::Repo;
+use futures_util::StreamExt;
+
+use crate::docker::DockerEngine;
+use crate::report::{BuildReport, ImageRecord, Runtime};
+use crate::storage::{RepoStorage, StageDescription, StageId, Storage, StorageError};
+
+mod error;
+mod image;
+mod plan;
+mod record;
+
+pub use error::BuildError;
+pub use plan::{build_order, independent_sets};
+
+pub const PLATFORM: &str = "linux/amd64";
+
+/// What happened to one image.
+#[derive(Debug, Clone)]
+pub struct ImageOutcome {
+    pub name: String,
+    pub record: ImageRecord,
+    pub seconds: f64,
+}
+
+/// How many images may build at once (`--parallel`, `--parallel-tasks-limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parallelism {
+    Sequential,
+    Limit(usize),
+    Unlimited,
+}
+
+/// Progress events for the CLI to print.
+pub enum Event<'a> {
+    /// The sets of images that build concurrently, before any build;
+    /// `limit` is `None` when unlimited.
+    Plan {
+        sets: &'a [Vec<&'a ImageDoc>],
+        limit: Option<usize>,
+    },
+    /// Something the user should know that does not stop the build.
+    Warning {
+        image: &'a str,
+        message: &'a str,
+    },
+    /// An image starts: name and stage digest.
+    Start {
+        image: &'a str,
+        digest: &'a str,
+    },
+    /// A line of builder output.
+    Line {
+        image: &'a str,
+        line: &'a str,
+    },
+    Done(&'a ImageOutcome),
+}
+
+pub struct Conveyor<'a> {
+    pub repo: &'a Repo,
+    /// The project directory inside the repository (`""` at the root);
+    /// `context` is relative to it.
+    pub project_dir: &'a str,
+    pub config: &'a WerfConfig,
+    /// What werf-giterminism.yaml allows beyond the commit.
+    pub giterminism: &'a davit_config::giterminism::Giterminism,
+    pub project: &'a str,
+    pub commit: &'a str,
+    pub storage: &'a Storage,
+    /// `--final-repo`: final images are copied there and reported from there.
+    pub final_repo: Option<&'a RepoStorage>,
+    /// `--secondary-repo`: read-only; a stage found there is copied into
+    /// the primary instead of being built.
+    pub secondary_repos: &'a [RepoStorage],
+    /// `--cache-repo`: every stage stored in the primary is copied there too.
+    pub cache_repos: &'a [RepoStorage],
+    pub engine: &'a DockerEngine,
+}
+
+impl Conveyor<'_> {
+    /// Builds `selected` images (all when empty) and their dependencies.
+    /// Finished images are in the returned report even when a later one
+    /// fails; the error comes second.
+    pub async fn run(
+        &self,
+        selected: &[String],
+        parallel: Parallelism,
+        on_event: impl FnMut(Event<'_>),
+    ) -> (BuildReport, Option<BuildError>) {
+        let mut report = BuildReport {
+            runtime: Runtime {
+                backend: "docker".into(),
+                in_container: std::env::var("WERF_CONTAINERIZED").is_ok_and(|v| v == "yes"),
+            },
+            ..BuildReport::default()
+        };
+        let sets = match independent_sets(self.config, selected) {
+            Ok(s) => s,
+            Err(e) => return (report, Some(e)),
+        };
+        let total: usize = sets.iter().map(Vec::len).sum();
+        // Sequential unless asked for and useful.
+        let limit = match parallel {
+            Parallelism::Sequential => 1,
+            Parallelism::Limit(n) => n.max(1),
+            Parallelism::Unlimited => total.max(1),
+        };
+        let on_event = RefCell::new(on_event);
+        if limit > 1 && total > 1 {
+            (on_event.borrow_mut())(Event::Plan {
+                sets: &sets,
+                limit: matches!(parallel, Parallelism::Limit(_)).then_some(limit),
+            });
+        }
+        for set in &sets {
+            let done = &report.images;
+            let mut running =
+                futures_util::stream::iter(set.iter().map(|img| self.image(img, done, &on_event)))
+                    .buffer_unordered(limit);
+            let mut finished = Vec::new();
+            let mut failure = None;
+            while let Some(result) = running.next().await {
+                match result {
+                    Ok(outcome) => {
+                        (on_event.borrow_mut())(Event::Done(&outcome));
+                        finished.push(outcome);
+                    }
+                    Err(e) => {
+                        // Dropping the stream cancels the other images of the set.
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            drop(running);
+            for outcome in finished {
+                report.images.insert(outcome.name.clone(), outcome.record);
+            }
+            if let Some(e) = failure {
+                return (report, Some(e));
+            }
+        }
+        // Once anything was stored, every image of the run is recorded as
+        // the project's, so that cleanup knows it (werf's managed images).
+        let any_stored = report.images.values().any(|r| r.rebuilt);
+        if any_stored && !self.config.meta.cleanup.disable {
+            for name in report.images.keys() {
+                if let Err(source) = self.storage.add_managed_image(self.project, name).await {
+                    return (
+                        report.clone(),
+                        Some(BuildError::Storage {
+                            image: name.clone(),
+                            source: Box::new(source),
+                        }),
+                    );
+                }
+            }
+        }
+        (report, None)
+    }
+
+    /// The oldest readable stage with `digest` in the primary storage. One
+    /// that is listed but cannot be read (a missing manifest or config) gets
+    /// werf's `-rejected` record, so it is never selected again, and the
+    /// next one is tried; `on_rejected` hears of each.
+    async fn oldest_readable_stage(
+        &self,
+        digest: &str,
+        mut on_rejected: impl FnMut(&StageId),
+    ) -> Result<Option<StageDescription>, StorageError> {
+        for id in self.storage.stages(self.engine, digest, 0).await? {
+            match self.storage.describe(self.engine, &id).await? {
+                Some(desc) => return Ok(Some(desc)),
+                None => {
+                    on_rejected(&id);
+                    self.storage.reject(self.engine, self.project, &id).await?;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The oldest stage with `digest` in a secondary repository, copied
+    /// into the primary (under the host lock, re-checking the primary).
+    async fn copy_from_secondary(
+        &self,
+        digest: &str,
+    ) -> Result<Option<(StageId, bool)>, StorageError> {
+        let Some(primary) = self.storage.as_repo() else {
+            return Ok(None);
+        };
+        for secondary in self.secondary_repos {
+            let Some(id) = secondary.stages(digest, 0).await?.into_iter().next() else {
+                continue;
+            };
+            let _lock =
+                crate::storage::lock::StageLock::acquire(primary.lock_dir(), self.project, digest)
+                    .await?;
+            if let Some(existing) = primary.stages_fresh(digest, 0).await?.into_iter().next() {
+                return Ok(Some((existing, false)));
+            }
+            primary.copy_stage_from(secondary, &id).await?;
+            return Ok(Some((id, true)));
+        }
+        Ok(None)
+    }
+
+    async fn copy_to_cache_repos(&self, id: &StageId) -> Result<(), StorageError> {
+        let Some(primary) = self.storage.as_repo() else {
+            return Ok(());
+        };
+        for cache in self.cache_repos {
+            cache.copy_stage_from(primary, id).await?;
+        }
+        Ok(())
+    }
+
+    async fn describe(&self, name: &str, id: &StageId) -> Result<StageDescription, BuildError> {
+        self.storage
+            .describe(self.engine, id)
+            .await
+            .map_err(|source| BuildError::Storage {
+                image: name.to_string(),
+                source: Box::new(source),
+            })?
+            .ok_or_else(|| BuildError::BrokenStage {
+                image: name.to_string(),
+                stage: id.to_string(),
+            })
+    }
+}
