@@ -247,26 +247,9 @@ impl ProjectFiles {
             .files()
             .filter_map(|p| p.strip_prefix(self.prefix.as_str()).map(str::to_string))
             .collect();
-        {
-            let root = self.repo.work_tree().join(&self.prefix);
-            let walker = ignore::WalkBuilder::new(&root)
-                .hidden(false)
-                .git_ignore(true)
-                .require_git(false)
-                .build();
-            for entry in walker.flatten() {
-                if entry.file_type().is_some_and(|t| t.is_file()) {
-                    if let Ok(rel) = entry.path().strip_prefix(&root) {
-                        let rel = rel.to_string_lossy().replace('\\', "/");
-                        if !rel.starts_with(".git/") {
-                            out.push(rel);
-                        }
-                    }
-                }
-            }
-            out.sort();
-            out.dedup();
-        }
+        out.extend(self.repo.worktree_files(&self.prefix));
+        out.sort();
+        out.dedup();
         *self.listing.borrow_mut() = Some(out.clone());
         out
     }

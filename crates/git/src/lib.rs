@@ -165,6 +165,32 @@ impl Repo {
         Ok(obj.data.clone())
     }
 
+    /// Files on disk under `dir` (repository-relative; `""` for the whole
+    /// work tree) that git does not ignore, relative to `dir`, sorted.
+    /// Tracked and untracked alike; `.git/` is never listed.
+    pub fn worktree_files(&self, dir: &str) -> Vec<String> {
+        let root = self.work_tree.join(dir);
+        let mut out = Vec::new();
+        let walker = ignore::WalkBuilder::new(&root)
+            .hidden(false)
+            .git_ignore(true)
+            .require_git(false)
+            .build();
+        for entry in walker.flatten() {
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            if let Ok(rel) = entry.path().strip_prefix(&root) {
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                if !rel.starts_with(".git/") {
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// The object ID (hex) of `path` at HEAD.
     pub fn oid(&self, path: &str) -> Option<String> {
         self.files.get(path).map(|f| f.oid.to_string())

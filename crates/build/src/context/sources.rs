@@ -75,28 +75,11 @@ pub fn untracked_in_context(repo: &Repo, context: &str) -> Vec<String> {
         "" | "." => String::new(),
         c => format!("{c}/"),
     };
-    let root = repo.work_tree().join(context);
-    let mut out = Vec::new();
-    let walker = ignore::WalkBuilder::new(&root)
-        .hidden(false)
-        .git_ignore(true)
-        .require_git(false)
-        .build();
-    for entry in walker.flatten() {
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(rel) = entry.path().strip_prefix(&root) else {
-            continue;
-        };
-        let rel = rel.to_string_lossy().replace('\\', "/");
-        if rel.starts_with(".git/") || repo.kind(&format!("{prefix}{rel}")).is_some() {
-            continue;
-        }
-        out.push(rel);
-    }
-    out.sort();
-    out
+    let dir = if context == "." { "" } else { context };
+    repo.worktree_files(dir)
+        .into_iter()
+        .filter(|rel| repo.kind(&format!("{prefix}{rel}")).is_none())
+        .collect()
 }
 
 /// `H256(sha256(blob ids of matched files, by path))`, or `H256("")` when

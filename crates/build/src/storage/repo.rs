@@ -233,16 +233,7 @@ impl RepoStorage {
     /// the project label) and remembers it for this run's lookups.
     pub async fn reject(&self, project: &str, id: &StageId) -> Result<(), StorageError> {
         let tag = id.rejected_tag();
-        let labels = std::collections::BTreeMap::from([("werf".to_string(), project.to_string())]);
-        super::records::push_manifest_only_image(
-            &self.client,
-            &self.host,
-            &self.repo,
-            &tag,
-            &labels,
-            &rfc3339_now(),
-        )
-        .await?;
+        self.push_project_record(project, &tag).await?;
         self.remember_tag(tag).await;
         Ok(())
     }
@@ -263,17 +254,23 @@ impl RepoStorage {
         {
             return Ok(false);
         }
+        self.push_project_record(project, &tag).await?;
+        Ok(true)
+    }
+
+    /// A manifest-only record `tag` labelled `werf=<project>`.
+    async fn push_project_record(&self, project: &str, tag: &str) -> Result<(), StorageError> {
         let labels = std::collections::BTreeMap::from([("werf".to_string(), project.to_string())]);
         super::records::push_manifest_only_image(
             &self.client,
             &self.host,
             &self.repo,
-            &tag,
+            tag,
             &labels,
             &rfc3339_now(),
         )
         .await?;
-        Ok(true)
+        Ok(())
     }
 
     /// Publishes the local image `local` as the stage `digest`.
