@@ -167,6 +167,21 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             .await;
         (report, err.map(anyhow::Error::new))
     });
+    // werf adds where each stage came from to the report with --log-debug.
+    let mut report = report;
+    if lvl == Level::Debug {
+        for record in report.images.values() {
+            for stage in record.stages.iter().flatten() {
+                let event = match (stage.rebuilt, stage.source_type.as_str()) {
+                    (true, "secondary") => "copied from secondary storage",
+                    (true, _) => "built",
+                    (false, _) if storage.is_local() => "found in local stages storage",
+                    (false, _) => "found in repo stages storage",
+                };
+                *report.stage_cache.entry(event.to_string()).or_insert(0) += 1;
+            }
+        }
+    }
     // The report covers every image that finished, also when one failed.
     if let Some((path, format)) = report_target {
         report.write(&path, format)?;
