@@ -420,6 +420,21 @@ fn bad_input_is_named() {
         "{err}"
     );
 
+    // Not supported yet: refused with the image named, never ignored.
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &yaml.replace("target: nope\n", "imageSpec:\n  config:\n    user: app\n"),
+    );
+    git(&p.dir, &["commit", "-qam", "imageSpec"]);
+    let out = davit(&p.dir, &["build", "--repo", &repo, "app"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("image \"app\": `imageSpec` is not supported by davit yet"),
+        "{err}"
+    );
+
     let out = davit(&p.dir, &["build", "--repo", &repo, "nosuch"], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -73,9 +73,17 @@ impl Conveyor<'_> {
                 "platform {platforms:?}: davit builds only {PLATFORM} today"
             )));
         }
-        if df.secrets.iter().len() > 0 || text(&df.ssh).is_some() {
+        if !df.secrets.is_empty() || text(&df.ssh).is_some() {
             return Err(cfg_err(
                 "`secrets` and `ssh` need BuildKit, which davit does not drive yet".into(),
+            ));
+        }
+        // Refused rather than ignored: the image would silently lack what
+        // the spec asks for.
+        if df.image_spec.is_some() || self.config.meta.build.image_spec.is_some() {
+            return Err(cfg_err(
+                "`imageSpec` is not supported by davit yet; build this project with werf for now"
+                    .into(),
             ));
         }
         let context = davit_gotmpl::funcs::paths::clean(&format!(
