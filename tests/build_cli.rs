@@ -124,6 +124,17 @@ fn local_images_of(p: &Project, repo: &str) -> Vec<String> {
         .collect()
 }
 
+/// Replaces `from` with `to` in werf.yaml, commits, builds `app` and
+/// returns stderr of the (expected) failure.
+fn failing_build_after_yaml_edit(p: &Project, repo: &str, from: &str, to: &str) -> String {
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(&p.dir, "werf.yaml", &yaml.replace(from, to));
+    git(&p.dir, &["commit", "-qam", "edit werf.yaml"]);
+    let out = davit(&p.dir, &["build", "--repo", repo, "app"], &[]);
+    assert!(!out.status.success(), "the build must fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Removes every local image of the project: a fresh "host".
 fn forget_local_images(p: &Project, repo: &str) {
     let names = local_images_of(p, repo);
@@ -406,30 +417,20 @@ fn bad_input_is_named() {
         "app/Dockerfile",
         "ARG BASE_IMAGE\nFROM $BASE_IMAGE\n",
     );
-    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
-    write(
-        &p.dir,
-        "werf.yaml",
-        &yaml.replace("context: app\n", "context: app\ntarget: nope\n"),
-    );
-    git(&p.dir, &["commit", "-qam", "unknown target"]);
-    let out = davit(&p.dir, &["build", "--repo", &repo, "app"], &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err =
+        failing_build_after_yaml_edit(&p, &repo, "context: app\n", "context: app\ntarget: nope\n");
     assert!(
         err.contains("image \"app\": app/Dockerfile: nope is not a valid target build stage"),
         "{err}"
     );
 
     // Not supported yet: refused with the image named, never ignored.
-    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
-    write(
-        &p.dir,
-        "werf.yaml",
-        &yaml.replace("target: nope\n", "imageSpec:\n  config:\n    user: app\n"),
+    let err = failing_build_after_yaml_edit(
+        &p,
+        &repo,
+        "target: nope\n",
+        "imageSpec:\n  config:\n    user: app\n",
     );
-    git(&p.dir, &["commit", "-qam", "imageSpec"]);
-    let out = davit(&p.dir, &["build", "--repo", &repo, "app"], &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("image \"app\": `imageSpec` is not supported by davit yet"),
         "{err}"
