@@ -70,29 +70,9 @@ fn write(out: &mut String, v: &serde_json::Value, depth: usize) {
     }
 }
 
+/// A string as `encoding/json` writes it, with HTML escaping (Go's default).
 fn string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 || c == '<' || c == '>' || c == '&' => {
-                out.push_str("\\u00");
-                out.push(HEX[(c as usize) >> 4] as char);
-                out.push(HEX[(c as usize) & 0xF] as char);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    davit_gotmpl::funcs::json::write_string(out, s, true);
 }
 
 #[cfg(test)]

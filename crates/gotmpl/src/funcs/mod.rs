@@ -7,7 +7,7 @@ mod dicts;
 mod encoding;
 mod files;
 mod helm;
-mod json;
+pub mod json;
 mod lists;
 mod math;
 pub mod paths;
