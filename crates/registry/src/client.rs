@@ -442,6 +442,27 @@ impl RegistryClient {
         }
     }
 
+    /// A pull request for a manifest, accepting every manifest media type.
+    async fn manifest_request(
+        &self,
+        op: &str,
+        host: &str,
+        method: Method,
+        repo: &str,
+        reference: &str,
+    ) -> Result<reqwest::Response, RegistryError> {
+        self.send(Req {
+            op,
+            host,
+            method,
+            path: &format!("/v2/{repo}/manifests/{reference}"),
+            accept: Some(crate::media::ACCEPT_ALL),
+            body: None,
+            scope: &format!("repository:{repo}:pull"),
+        })
+        .await
+    }
+
     /// `HEAD /v2/<repo>/manifests/<ref>`: the descriptor, or `None` if absent.
     pub async fn manifest_head(
         &self,
@@ -451,15 +472,7 @@ impl RegistryClient {
     ) -> Result<Option<Descriptor>, RegistryError> {
         let op = format!("checking {repo}:{reference}");
         let resp = self
-            .send(Req {
-                op: &op,
-                host,
-                method: Method::HEAD,
-                path: &format!("/v2/{repo}/manifests/{reference}"),
-                accept: Some(crate::media::ACCEPT_ALL),
-                body: None,
-                scope: &format!("repository:{repo}:pull"),
-            })
+            .manifest_request(&op, host, Method::HEAD, repo, reference)
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
@@ -477,15 +490,7 @@ impl RegistryClient {
     ) -> Result<Option<(Descriptor, Vec<u8>)>, RegistryError> {
         let op = format!("reading {repo}:{reference}");
         let resp = self
-            .send(Req {
-                op: &op,
-                host,
-                method: Method::GET,
-                path: &format!("/v2/{repo}/manifests/{reference}"),
-                accept: Some(crate::media::ACCEPT_ALL),
-                body: None,
-                scope: &format!("repository:{repo}:pull"),
-            })
+            .manifest_request(&op, host, Method::GET, repo, reference)
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
