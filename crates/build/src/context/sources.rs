@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::add_files::AddFile;
 use super::dockerignore::Dockerignore;
+use crate::dockerfile::deps::normalize_source;
 use crate::hash::h256;
 
 /// One source pattern with werf's path-matcher rule: a path matches `G` if
@@ -49,13 +50,6 @@ impl SourcePattern {
     fn is_match(&self, path: &str) -> bool {
         self.all || self.globs.iter().any(|g| g.is_match(path))
     }
-}
-
-/// werf's normalisation of a source: `path.Clean`, `/` → `.`, no leading `/`.
-pub fn normalize_source(src: &str) -> String {
-    let c = davit_gotmpl::funcs::paths::clean(src);
-    let c = if c == "/" { ".".to_string() } else { c };
-    c.trim_start_matches('/').to_string()
 }
 
 /// What a COPY/ADD takes from the commit, and its checksum.

@@ -70,28 +70,14 @@ impl Vars {
     }
 }
 
-/// `path.Clean`, `/` as `.`, leading `/` removed.
-fn normalize(src: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let rooted = src.starts_with('/');
-    for seg in src.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    if joined.is_empty() {
-        ".".into()
+/// werf's normalisation of a COPY/ADD source: `path.Clean`, `/` as `.`,
+/// leading `/` removed.
+pub fn normalize_source(src: &str) -> String {
+    let c = davit_gotmpl::funcs::paths::clean(src);
+    if c == "/" {
+        ".".to_string()
     } else {
-        joined
+        c.trim_start_matches('/').to_string()
     }
 }
 
@@ -242,7 +228,7 @@ pub fn dockerfile_digest(input: &DigestInput<'_>) -> Result<DockerfileDigest, Di
                         paths.pop();
                         let srcs: Vec<String> = paths
                             .iter()
-                            .map(|p| pw(p).map(|s| normalize(&s)))
+                            .map(|p| pw(p).map(|s| normalize_source(&s)))
                             .collect::<Result<_, _>>()?;
                         let sum = (input.files_checksum)(&srcs).map_err(|message| {
                             DigestError::Expand {
