@@ -78,21 +78,43 @@ pub fn build_context(
     context: &str,
     dockerfile: &str,
 ) -> Result<ContextArchive, ContextError> {
-    build_context_with(repo, context, dockerfile, None, &[])
+    let ignore = load_dockerignore(repo, context.trim_matches('/'), dockerfile)?;
+    build_context_with(
+        repo,
+        &ContextSpec {
+            context,
+            dockerfile,
+            dockerfile_text: None,
+            add_files: &[],
+            ignore: &ignore,
+        },
+    )
 }
 
-/// [`build_context`] with the Dockerfile's content replaced by
-/// `dockerfile_text` (the committed file still decides that it exists),
-/// plus `add_files` from the work tree, which win over committed files of
-/// the same path and are not filtered by `.dockerignore`.
+/// Everything [`build_context_with`] needs besides the repository.
+pub struct ContextSpec<'a> {
+    /// Repository-relative; `""` or `.` is the root.
+    pub context: &'a str,
+    /// Context-relative.
+    pub dockerfile: &'a str,
+    /// Replaces the Dockerfile's content; it then need not be committed.
+    pub dockerfile_text: Option<&'a str>,
+    /// From the work tree; they win over committed files of the same path
+    /// and are not filtered by `.dockerignore`.
+    pub add_files: &'a [AddFile],
+    /// The `.dockerignore` in effect and its path, from [`load_dockerignore`].
+    pub ignore: &'a (Dockerignore, Option<String>),
+}
+
+/// [`build_context`] with the settings of a build.
 pub fn build_context_with(
     repo: &Repo,
-    context: &str,
-    dockerfile: &str,
-    dockerfile_text: Option<&str>,
-    add_files: &[AddFile],
+    spec: &ContextSpec<'_>,
 ) -> Result<ContextArchive, ContextError> {
-    let context = context.trim_matches('/');
+    let (dockerfile, dockerfile_text, add_files) =
+        (spec.dockerfile, spec.dockerfile_text, spec.add_files);
+    let (ignore, dockerignore) = spec.ignore;
+    let context = spec.context.trim_matches('/');
     if !repo.is_dir(context) {
         return Err(ContextError::MissingContext(context.to_string()));
     }
@@ -103,7 +125,6 @@ pub fn build_context_with(
             path: dockerfile.to_string(),
         });
     }
-    let (ignore, dockerignore) = load_dockerignore(repo, context, dockerfile)?;
     let prefix = match context {
         "" | "." => String::new(),
         c => format!("{c}/"),
@@ -182,6 +203,6 @@ pub fn build_context_with(
     Ok(ContextArchive {
         tar,
         paths,
-        dockerignore,
+        dockerignore: dockerignore.clone(),
     })
 }

@@ -12,7 +12,7 @@ use super::error::{dockerfile_error, BuildError};
 use super::record::StoredImage;
 use super::{Conveyor, Event, ImageOutcome, PLATFORM};
 use crate::context::add_files::read_add_files;
-use crate::context::archive::{build_context_with, load_dockerignore, ContextError};
+use crate::context::archive::{build_context_with, load_dockerignore, ContextError, ContextSpec};
 use crate::context::sources::{sources_checksum, untracked_in_context};
 use crate::docker::{BuildRequest, DockerError};
 use crate::dockerfile::labels::with_labels;
@@ -150,7 +150,8 @@ impl Conveyor<'_> {
         // Dependencies: their results become build args and labels.
         let (dependency_args, mut labels) = dependency_inputs(name, df, &args, done)?;
 
-        let (ignore, _) = load_dockerignore(self.repo, &context, &dockerfile).map_err(ctx_err)?;
+        let dockerignore = load_dockerignore(self.repo, &context, &dockerfile).map_err(ctx_err)?;
+        let ignore = &dockerignore.0;
         let add_entries: Vec<String> = df
             .context_add_files
             .0
@@ -168,8 +169,7 @@ impl Conveyor<'_> {
         let uncommitted = RefCell::new(std::collections::BTreeSet::new());
         let untracked = untracked_in_context(self.repo, &context);
         let files = |srcs: &[String]| {
-            let sums =
-                sources_checksum(self.repo, &context, &ignore, srcs, &add_files, &untracked)?;
+            let sums = sources_checksum(self.repo, &context, ignore, srcs, &add_files, &untracked)?;
             uncommitted.borrow_mut().extend(sums.uncommitted);
             Ok(sums.checksum)
         };
@@ -254,10 +254,13 @@ impl Conveyor<'_> {
                         .map_err(|e| dockerfile_error(name, &df_path, &e.to_string()))?;
                 let archive = build_context_with(
                     self.repo,
-                    &context,
-                    &dockerfile,
-                    Some(&labelled),
-                    &add_files,
+                    &ContextSpec {
+                        context: &context,
+                        dockerfile: &dockerfile,
+                        dockerfile_text: Some(&labelled),
+                        add_files: &add_files,
+                        ignore: &dockerignore,
+                    },
                 )
                 .map_err(ctx_err)?;
                 let mut build_args = args.clone();
