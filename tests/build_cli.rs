@@ -247,6 +247,22 @@ fn builds_once_then_reuses_everywhere() {
             Some(p.project.as_str())
         );
     }
+    // The image↔commit records for cleanup's git-history policy: one per
+    // image and commit, however often the commit is built.
+    let commit1 = head_commit(&p.dir);
+    let meta = meta_records(&tags);
+    assert_eq!(meta.len(), 2, "{tags:?}");
+    for img in ["base", "app"] {
+        let stage = first["Images"][img]["DockerTag"].as_str().expect("tag");
+        let tag = meta
+            .iter()
+            .find(|t| t.ends_with(&format!("_{commit1}_{stage}")))
+            .unwrap_or_else(|| panic!("no meta record for {img}: {meta:?}"));
+        assert_eq!(
+            config_label(&host, &path, tag, "werf").as_deref(),
+            Some(p.project.as_str())
+        );
+    }
     assert_no_broken_tags(&host, &path);
 
     // A file that only `app` copies changes: only `app` is rebuilt.
@@ -255,6 +271,19 @@ fn builds_once_then_reuses_everywhere() {
     let (log, fourth) = build(&p, &repo, "fourth.json");
     assert!(!rebuilt(&fourth, "base"), "{log}");
     assert!(rebuilt(&fourth, "app"), "{log}");
+    // The new commit is recorded for both images, the reused base too.
+    let commit2 = head_commit(&p.dir);
+    let tags = registry_tags(&host, &path);
+    let meta = meta_records(&tags);
+    assert_eq!(meta.len(), 4, "{meta:?}");
+    for img in ["base", "app"] {
+        let stage = fourth["Images"][img]["DockerTag"].as_str().expect("tag");
+        assert!(
+            meta.iter()
+                .any(|t| t.ends_with(&format!("_{commit2}_{stage}"))),
+            "no meta record for {img} at {commit2}: {meta:?}"
+        );
+    }
     // A file in the context that no COPY names changes nothing.
     write(&p.dir, "app/README.md", "still not copied\n");
     git(&p.dir, &["commit", "-qam", "docs"]);
@@ -266,6 +295,28 @@ fn builds_once_then_reuses_everywhere() {
     let log = ok(&out);
     assert!(!log.contains("Concurrent build plan"), "{log}");
     assert!(log.contains("└ app: reused"), "{log}");
+}
+
+#[test]
+fn cleanup_settings_turn_the_commit_records_off() {
+    let p = project();
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &yaml.replacen(
+            "configVersion: 1\n",
+            "configVersion: 1\ncleanup:\n  disableGitHistoryBasedPolicy: true\n",
+            1,
+        ),
+    );
+    git(&p.dir, &["commit", "-qam", "no git-history policy"]);
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{}", p.project);
+    let (log, _) = build(&p, &format!("{host}/{path}"), "r.json");
+    let tags = registry_tags(&host, &path);
+    assert!(meta_records(&tags).is_empty(), "{log}\n{tags:?}");
+    assert!(tags.contains(&"managed-image-app".to_string()), "{tags:?}");
 }
 
 #[test]
@@ -296,6 +347,11 @@ fn concurrent_builds_leave_one_stage_per_digest() {
         stage_tags(&tags).len(),
         2,
         "one stage per image digest: {tags:?}"
+    );
+    assert_eq!(
+        meta_records(&tags).len(),
+        2,
+        "one record per image: {tags:?}"
     );
 }
 
@@ -442,6 +498,20 @@ fn bad_input_is_named() {
         err.contains("\"nosuch\"") && err.contains("no such image"),
         "{err}"
     );
+}
+
+/// werf's `meta-<hash>_<commit>_<stage id>` records among `tags`.
+fn meta_records(tags: &[String]) -> Vec<&String> {
+    tags.iter().filter(|t| t.starts_with("meta-")).collect()
+}
+
+fn head_commit(dir: &Path) -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .expect("git rev-parse");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Tags that are stages (`<56 hex>-<millis>`).

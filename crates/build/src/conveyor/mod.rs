@@ -166,7 +166,55 @@ impl Conveyor<'_> {
                 }
             }
         }
+        if let Err(e) = self.record_image_metadata(&report, &on_event).await {
+            return (report, Some(e));
+        }
         (report, None)
+    }
+
+    /// werf's `meta-*` records: which commit produced which stage of each
+    /// image, read later by cleanup's git-history policy. Skipped when the
+    /// config turns that policy (or cleanup) off. A registry that forbids
+    /// the push (HTTP 403) only gets a warning, as in werf.
+    async fn record_image_metadata(
+        &self,
+        report: &BuildReport,
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
+    ) -> Result<(), BuildError> {
+        let cleanup = &self.config.meta.cleanup;
+        if cleanup.disable || cleanup.disable_git_history_based_policy {
+            return Ok(());
+        }
+        for (name, record) in &report.images {
+            let written = self
+                .storage
+                .add_image_metadata(self.project, name, self.commit, &record.docker_tag)
+                .await;
+            match written {
+                Ok(_) => {}
+                Err(StorageError::Registry(davit_registry::RegistryError::Status {
+                    status: 403,
+                    message,
+                    ..
+                })) => {
+                    let warning = format!(
+                        "the registry refused the image metadata record (HTTP 403: {message}); \
+                         cleanup's git-history policy will not know this commit"
+                    );
+                    (on_event.borrow_mut())(Event::Warning {
+                        image: name,
+                        message: &warning,
+                    });
+                }
+                Err(source) => {
+                    return Err(BuildError::Storage {
+                        image: name.clone(),
+                        source: Box::new(source),
+                    })
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The oldest readable stage with `digest` in the primary storage. One

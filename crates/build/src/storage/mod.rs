@@ -91,6 +91,24 @@ impl Storage {
         }
     }
 
+    /// Writes the `meta-*` image↔commit record of an image (registry only;
+    /// werf keeps no such record locally).
+    pub async fn add_image_metadata(
+        &self,
+        project: &str,
+        image_name: &str,
+        commit: &str,
+        stage_id: &str,
+    ) -> Result<bool, StorageError> {
+        match self {
+            Storage::Repo(r) => {
+                r.add_image_metadata(project, image_name, commit, stage_id)
+                    .await
+            }
+            Storage::Local(_) => Ok(false),
+        }
+    }
+
     /// Marks a stage that cannot be read so that it is never selected again:
     /// werf's `<digest>-<ts>-rejected` record in a registry; locally, the
     /// broken name is removed.

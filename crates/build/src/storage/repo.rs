@@ -258,6 +258,31 @@ impl RepoStorage {
         Ok(true)
     }
 
+    /// Records that `commit` produced `image_name` as the stage `stage_id`
+    /// (`meta-*`), unless this run's tag list already has the record, so
+    /// that a no-op build writes nothing. Returns whether it was written.
+    pub async fn add_image_metadata(
+        &self,
+        project: &str,
+        image_name: &str,
+        commit: &str,
+        stage_id: &str,
+    ) -> Result<bool, StorageError> {
+        let tag = super::stage_id::image_metadata_tag(image_name, commit, stage_id);
+        let known = self
+            .tag_cache
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|tags| tags.contains(&tag));
+        if known {
+            return Ok(false);
+        }
+        self.push_project_record(project, &tag).await?;
+        self.remember_tag(tag).await;
+        Ok(true)
+    }
+
     /// A manifest-only record `tag` labelled `werf=<project>`.
     async fn push_project_record(&self, project: &str, tag: &str) -> Result<(), StorageError> {
         let labels = std::collections::BTreeMap::from([("werf".to_string(), project.to_string())]);

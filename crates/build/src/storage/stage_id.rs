@@ -120,6 +120,15 @@ pub fn managed_image_tag(image_name: &str) -> String {
     format!("managed-image-{id}")
 }
 
+/// `meta-<murmur3(name)>_<commit>_<stage id>`: werf's record that `commit`
+/// produced the image `image_name` as the stage `stage_id`; cleanup's git
+/// history policy reads it. The hash is murmur3-32 (seed 0) of the image
+/// name as unpadded lowercase hex, as werf writes it.
+pub fn image_metadata_tag(image_name: &str, commit: &str, stage_id: &str) -> String {
+    let hash = murmur3::murmur3_32(&mut image_name.as_bytes(), 0).unwrap_or_default();
+    format!("meta-{hash:x}_{commit}_{stage_id}")
+}
+
 /// True for a tag Docker accepts: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
 pub fn is_valid_tag(tag: &str) -> bool {
     let b = tag.as_bytes();
@@ -176,6 +185,18 @@ mod tests {
         let ids = stages_for_digest(&tags, D, 1_700_000_000_250);
         assert_eq!(ids.len(), 1);
         assert!(stages_for_digest(&tags, &"1".repeat(56), 0).is_empty());
+    }
+
+    #[test]
+    fn image_metadata_names() {
+        // werf's own vectors for its murmur3 (spec: werf-build.md, notation).
+        assert!(image_metadata_tag("A", "c", "s").starts_with("meta-54dcf7ce_"));
+        assert_eq!(
+            image_metadata_tag(&"x".repeat(43), &"a".repeat(40), "d-1"),
+            format!("meta-27e2f02f_{}_d-1", "a".repeat(40))
+        );
+        // Unpadded: the empty name hashes to 0.
+        assert_eq!(image_metadata_tag("", "c", "s"), "meta-0_c_s");
     }
 
     #[test]
