@@ -7,5 +7,6 @@ pub mod docker;
 pub mod dockerfile;
 pub mod gojson;
 pub mod hash;
+pub mod image_spec;
 pub mod report;
 pub mod storage;

@@ -9,7 +9,7 @@ use davit_config::model::DockerfileImage;
 use davit_config::parse::{ImageDoc, ImageKind};
 
 use super::error::{dockerfile_error, BuildError};
-use super::record::StoredImage;
+use super::record::{StoredImage, StoredStage};
 use super::{Conveyor, Event, ImageOutcome, PLATFORM};
 use crate::context::add_files::read_add_files;
 use crate::context::archive::{build_context_with, load_dockerignore, ContextError, ContextSpec};
@@ -18,6 +18,7 @@ use crate::docker::{BuildRequest, DockerError};
 use crate::dockerfile::labels::with_labels;
 use crate::dockerfile::{dockerfile_digest, DigestInput};
 use crate::hash::{h256, h3};
+use crate::image_spec::ImageSpecStage;
 use crate::report::ImageRecord;
 use crate::storage::Published;
 
@@ -76,14 +77,6 @@ impl Conveyor<'_> {
         if !df.secrets.is_empty() || text(&df.ssh).is_some() {
             return Err(cfg_err(
                 "`secrets` and `ssh` need BuildKit, which davit does not drive yet".into(),
-            ));
-        }
-        // Refused rather than ignored: the image would silently lack what
-        // the spec asks for.
-        if df.image_spec.is_some() || self.config.meta.build.image_spec.is_some() {
-            return Err(cfg_err(
-                "`imageSpec` is not supported by davit yet; build this project with werf for now"
-                    .into(),
             ));
         }
         let context = davit_gotmpl::funcs::paths::clean(&format!(
@@ -210,7 +203,7 @@ impl Conveyor<'_> {
             source: Box::new(source),
         };
         let existing = self
-            .oldest_readable_stage(&digest, |id| {
+            .oldest_readable_stage(&digest, 0, |id| {
                 emit(Event::Warning {
                     image: name,
                     message: &format!(
@@ -225,7 +218,7 @@ impl Conveyor<'_> {
         let from_secondary = match existing {
             Some(_) => None,
             None => self
-                .copy_from_secondary(&digest)
+                .copy_from_secondary(&digest, 0)
                 .await
                 .map_err(storage_err)?,
         };
@@ -309,17 +302,35 @@ impl Conveyor<'_> {
                 (self.describe(name, published.id()).await?, rebuilt)
             }
         };
-        if rebuilt {
-            self.copy_to_cache_repos(&desc.id)
+        let mut stages = vec![StoredStage {
+            name: "dockerfile",
+            desc,
+            rebuilt,
+            source_type,
+            seconds: started.elapsed().as_secs_f64(),
+        }];
+        let image_spec = ImageSpecStage::for_image(
+            df.image_spec.as_ref(),
+            self.config.meta.build.image_spec.as_ref(),
+            img.is_final,
+        );
+        if let Some(spec) = image_spec {
+            let prev = &stages[0].desc;
+            let stage = self.image_spec_stage(name, &spec, prev, on_event).await?;
+            stages.push(stage);
+        }
+        for stage in stages.iter().filter(|s| s.rebuilt) {
+            self.copy_to_cache_repos(&stage.desc.id)
                 .await
                 .map_err(storage_err)?;
         }
         let seconds = started.elapsed().as_secs_f64();
         // A final image also goes to --final-repo, and the report points there.
-        let final_copy = match (self.final_repo, self.storage.as_repo()) {
-            (Some(final_repo), Some(primary)) if img.is_final => {
+        let last = stages.last().map(|s| &s.desc.id);
+        let final_copy = match (self.final_repo, self.storage.as_repo(), last) {
+            (Some(final_repo), Some(primary), Some(id)) if img.is_final => {
                 let digest = final_repo
-                    .copy_stage_from(primary, &desc.id)
+                    .copy_stage_from(primary, id)
                     .await
                     .map_err(storage_err)?;
                 Some((final_repo.address(), digest))
@@ -331,9 +342,7 @@ impl Conveyor<'_> {
             is_final: img.is_final,
             storage_address: self.storage.address(),
             final_copy,
-            desc,
-            rebuilt,
-            source_type,
+            stages,
             seconds,
         }
         .record();

@@ -16,6 +16,7 @@ use crate::storage::{RepoStorage, StageDescription, StageId, Storage, StorageErr
 
 mod error;
 mod image;
+mod image_spec_stage;
 mod plan;
 mod record;
 
@@ -217,16 +218,18 @@ impl Conveyor<'_> {
         Ok(())
     }
 
-    /// The oldest readable stage with `digest` in the primary storage. One
+    /// The oldest readable stage with `digest` in the primary storage,
+    /// created no earlier than `parent_ts` (the previous stage's time). One
     /// that is listed but cannot be read (a missing manifest or config) gets
     /// werf's `-rejected` record, so it is never selected again, and the
     /// next one is tried; `on_rejected` hears of each.
     async fn oldest_readable_stage(
         &self,
         digest: &str,
+        parent_ts: i64,
         mut on_rejected: impl FnMut(&StageId),
     ) -> Result<Option<StageDescription>, StorageError> {
-        for id in self.storage.stages(self.engine, digest, 0).await? {
+        for id in self.storage.stages(self.engine, digest, parent_ts).await? {
             match self.storage.describe(self.engine, &id).await? {
                 Some(desc) => return Ok(Some(desc)),
                 None => {
@@ -243,18 +246,25 @@ impl Conveyor<'_> {
     async fn copy_from_secondary(
         &self,
         digest: &str,
+        parent_ts: i64,
     ) -> Result<Option<(StageId, bool)>, StorageError> {
         let Some(primary) = self.storage.as_repo() else {
             return Ok(None);
         };
         for secondary in self.secondary_repos {
-            let Some(id) = secondary.stages(digest, 0).await?.into_iter().next() else {
+            let Some(id) = secondary
+                .stages(digest, parent_ts)
+                .await?
+                .into_iter()
+                .next()
+            else {
                 continue;
             };
             let _lock =
                 crate::storage::lock::StageLock::acquire(primary.lock_dir(), self.project, digest)
                     .await?;
-            if let Some(existing) = primary.stages_fresh(digest, 0).await?.into_iter().next() {
+            let fresh = primary.stages_fresh(digest, parent_ts).await?;
+            if let Some(existing) = fresh.into_iter().next() {
                 return Ok(Some((existing, false)));
             }
             primary.copy_stage_from(secondary, &id).await?;

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{
-    BuildImageOptions, BuilderVersion, ListImagesOptions, PushImageOptions, RemoveImageOptions,
-    TagImageOptions,
+    BuildImageOptions, BuilderVersion, ImportImageOptions, ListImagesOptions, PushImageOptions,
+    RemoveImageOptions, TagImageOptions,
 };
 use bollard::Docker;
 use davit_registry::Credential;
@@ -276,5 +276,44 @@ impl DockerEngine {
             .await?
             .map(|(_, _, labels)| labels)
             .unwrap_or_default())
+    }
+
+    /// `docker save` of one image, held in memory.
+    pub async fn save(&self, reference: &str) -> Result<Vec<u8>, DockerError> {
+        let mut out = Vec::new();
+        let mut stream = self.docker.export_image(reference);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|source| DockerError::Api {
+                what: "save image",
+                source,
+            })?;
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    /// `docker load` of an archive made by [`DockerEngine::save`].
+    pub async fn load(&self, archive: Vec<u8>) -> Result<(), DockerError> {
+        let mut stream = self.docker.import_image(
+            ImportImageOptions {
+                quiet: true,
+                ..Default::default()
+            },
+            bollard::body_full(archive.into()),
+            None,
+        );
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|source| DockerError::Api {
+                what: "load image",
+                source,
+            })?;
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(DockerError::BuildFailed {
+                    message,
+                    log_tail: Vec::new(),
+                });
+            }
+        }
+        Ok(())
     }
 }

@@ -82,4 +82,29 @@ impl LocalStorage {
         engine.tag(local, &self.project, &id.to_string()).await?;
         Ok(Published::Pushed(id))
     }
+
+    /// The stage `prev` with a rewritten config, as `<project>:<digest>-<now>`:
+    /// saved, rewritten and loaded back (the daemon keeps the layers).
+    pub async fn publish_rewritten(
+        &self,
+        engine: &DockerEngine,
+        prev: &StageId,
+        digest: &str,
+        rewrite: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<Published, StorageError> {
+        let _lock = StageLock::acquire(&self.lock_dir, &self.project, digest).await?;
+        let existing = self.stages(engine, digest, prev.creation_ts).await?;
+        if let Some(existing) = existing.into_iter().next() {
+            return Ok(Published::AlreadyThere(existing));
+        }
+        let id = StageId::now(digest);
+        let saved = engine.save(&format!("{}:{prev}", self.project)).await?;
+        let archive = super::docker_archive::rewrite_config(
+            &saved,
+            &format!("{}:{id}", self.project),
+            rewrite,
+        )?;
+        engine.load(archive).await?;
+        Ok(Published::Pushed(id))
+    }
 }

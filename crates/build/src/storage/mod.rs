@@ -2,6 +2,7 @@
 //! daemon, addressed by stage digest (../shared/spec/werf-build.md §5).
 //! Secondary, cache and final repositories build on the same pieces.
 
+pub mod docker_archive;
 pub mod local;
 pub mod lock;
 pub mod records;
@@ -75,6 +76,23 @@ impl Storage {
         match self {
             Storage::Repo(r) => r.publish(engine, local, project, digest).await,
             Storage::Local(l) => l.publish(engine, local, digest).await,
+        }
+    }
+
+    /// Publishes a stage `digest` that is the stage `prev` with its image
+    /// config passed through `rewrite` (no build, no pull). Under the host
+    /// lock, a stage that appeared meanwhile (created after `prev`) wins.
+    pub async fn publish_rewritten(
+        &self,
+        engine: &DockerEngine,
+        project: &str,
+        prev: &StageId,
+        digest: &str,
+        rewrite: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<Published, StorageError> {
+        match self {
+            Storage::Repo(r) => r.publish_rewritten(project, prev, digest, rewrite).await,
+            Storage::Local(l) => l.publish_rewritten(engine, prev, digest, rewrite).await,
         }
     }
 

@@ -24,12 +24,16 @@ pub enum StorageError {
     Docker(#[from] DockerError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    Archive(#[from] super::docker_archive::ArchiveError),
+    #[error("{reference}: {message}")]
+    Unexpected { reference: String, message: String },
     #[error("pushed {reference}, but the registry does not show it; nothing else was changed")]
     NotVisibleAfterPush { reference: String },
 }
 
 /// A stored stage as the registry describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StageDescription {
     pub id: StageId,
     /// `sha256:` of the image config: the image ID.
@@ -281,6 +285,66 @@ impl RepoStorage {
         self.push_project_record(project, &tag).await?;
         self.remember_tag(tag).await;
         Ok(true)
+    }
+
+    /// Publishes the stage `digest` as the stage `prev` with its config
+    /// passed through `rewrite`, inside the registry: the new config blob
+    /// first, then a manifest with the same layers under the new tag. No
+    /// layer moves. Under the host lock, a stage that appeared meanwhile
+    /// (created after `prev`) wins.
+    pub async fn publish_rewritten(
+        &self,
+        project: &str,
+        prev: &StageId,
+        digest: &str,
+        rewrite: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<Published, StorageError> {
+        let _lock = StageLock::acquire(&self.lock_dir, project, digest).await?;
+        let existing = self.stages_fresh(digest, prev.creation_ts).await?;
+        if let Some(existing) = existing.into_iter().next() {
+            return Ok(Published::AlreadyThere(existing));
+        }
+        let unexpected = |message: &str| StorageError::Unexpected {
+            reference: self.reference(prev),
+            message: message.to_string(),
+        };
+        let (desc, body) = self
+            .client
+            .manifest_get(&self.host, &self.repo, &prev.to_string())
+            .await?
+            .ok_or_else(|| unexpected("the stage is gone"))?;
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| unexpected(&e.to_string()))?;
+        let config_digest = manifest["config"]["digest"]
+            .as_str()
+            .ok_or_else(|| unexpected("not a single-platform image manifest"))?
+            .to_string();
+        let config = self
+            .client
+            .blob_get(&self.host, &self.repo, &config_digest)
+            .await?
+            .ok_or_else(|| unexpected("its image config is missing"))?;
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&config).map_err(|e| unexpected(&e.to_string()))?;
+        rewrite(&mut config);
+        let config = serde_json::to_vec(&config).map_err(|e| unexpected(&e.to_string()))?;
+        let size = config.len();
+        let new_config = self.client.blob_put(&self.host, &self.repo, config).await?;
+        manifest["config"]["digest"] = new_config.into();
+        manifest["config"]["size"] = size.into();
+        let manifest = serde_json::to_vec(&manifest).map_err(|e| unexpected(&e.to_string()))?;
+        let id = StageId::now(digest);
+        self.client
+            .manifest_put(
+                &self.host,
+                &self.repo,
+                &id.to_string(),
+                &desc.media_type,
+                manifest,
+            )
+            .await?;
+        self.remember_tag(id.to_string()).await;
+        Ok(Published::Pushed(id))
     }
 
     /// A manifest-only record `tag` labelled `werf=<project>`.

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Length of a stage digest (SHA3-224, hex).
 pub const DIGEST_LEN: usize = 56;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StageId {
     pub digest: String,
     /// Creation time in Unix milliseconds; 0 for a multi-platform index.
