@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use davit_build::conveyor::{Conveyor, Parallelism};
-use davit_build::docker::DockerEngine;
+use davit_build::docker::{BuilderChoice, DockerEngine};
 use davit_build::report::report_path;
 use davit_build::storage::{LocalStorage, RepoStorage, Storage};
 use davit_config::project::{self, Mode};
@@ -124,6 +124,9 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         }
     };
 
+    let builder = BuilderChoice::from_env_value(std::env::var("DOCKER_BUILDKIT").ok().as_deref())
+        .map_err(anyhow::Error::msg)?;
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -147,6 +150,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             secondary_repos: &secondary_repos,
             cache_repos: &cache_repos,
             engine: &engine,
+            builder,
         };
         let parallelism = match (args.parallel, args.parallel_tasks_limit) {
             (false, _) => Parallelism::Sequential,

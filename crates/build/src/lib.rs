@@ -9,4 +9,5 @@ pub mod gojson;
 pub mod hash;
 pub mod image_spec;
 pub mod report;
+pub mod secrets;
 pub mod storage;

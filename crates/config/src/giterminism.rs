@@ -33,6 +33,19 @@ impl PathGlob {
     }
 }
 
+/// `~` and `~/x` with `$HOME`, as werf expands secret file paths and
+/// their `allowFiles` globs.
+pub fn expand_home(path: &str) -> String {
+    let home = std::env::var("HOME").unwrap_or_default();
+    if path == "~" {
+        home
+    } else if let Some(rest) = path.strip_prefix("~/") {
+        format!("{}/{rest}", home.trim_end_matches('/'))
+    } else {
+        path.to_string()
+    }
+}
+
 /// An allowed environment variable: an exact name or an anchored `/REGEX/`.
 #[derive(Debug, Clone)]
 pub enum EnvRule {
@@ -186,7 +199,13 @@ impl Giterminism {
         };
         if let Some(sec) = get(config, "secrets") {
             g.allow_secret_env = names(get(sec, "allowEnvVariables"));
-            g.allow_secret_files = globs(get(sec, "allowFiles"))?;
+            g.allow_secret_files = strings(get(sec, "allowFiles"))
+                .into_iter()
+                .map(|(p, line)| {
+                    PathGlob::new(&expand_home(&p))
+                        .map_err(|e| Diagnostic::new(file, e).at(line, 1))
+                })
+                .collect::<Result<_, _>>()?;
             g.allow_secret_value_ids = names(get(sec, "allowValueIds"));
         }
         if let Some(st) = get(config, "stapel") {
@@ -249,6 +268,24 @@ mod tests {
         let g = PathGlob::new("**/*.tmpl").unwrap_or_else(|e| panic!("{e}"));
         assert!(g.matches(".werf/a/b.tmpl"));
         assert!(!g.matches("a.yaml"));
+    }
+
+    #[test]
+    fn secret_files_are_absolute_globs_with_home() {
+        let g = Giterminism::parse(
+            "werf-giterminism.yaml",
+            "giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowFiles: [/etc/.hidden/token, ~/.secrets/*]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let allowed = |p: &str| {
+            g.allow_secret_files
+                .iter()
+                .any(|gl| gl.matches(&expand_home(p)))
+        };
+        assert!(allowed("/etc/.hidden/token"));
+        assert!(allowed("~/.secrets/npm"));
+        assert!(!allowed("/etc/passwd"));
+        assert!(!allowed("etc/.hidden/token"));
     }
 
     #[test]

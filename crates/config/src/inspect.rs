@@ -123,7 +123,7 @@ pub fn inspect(file: &str, cfg: &WerfConfig, g: &Giterminism) -> Result<(), Conf
                 if !g
                     .allow_secret_files
                     .iter()
-                    .any(|gl| gl.matches(src.0.trim_start_matches('/')))
+                    .any(|gl| gl.matches(&crate::giterminism::expand_home(&src.0)))
                 {
                     diags.push(deny(
                         file,

@@ -74,11 +74,23 @@ impl Conveyor<'_> {
                 "platform {platforms:?}: davit builds only {PLATFORM} today"
             )));
         }
-        if !df.secrets.is_empty() || text(&df.ssh).is_some() {
-            return Err(cfg_err(
-                "`secrets` and `ssh` need BuildKit, which davit does not drive yet".into(),
-            ));
-        }
+        let secrets =
+            crate::secrets::resolve(&df.secrets, &self.repo.work_tree().join(self.project_dir))
+                .map_err(cfg_err)?;
+        let ssh = match text(&df.ssh) {
+            None => false,
+            Some("default") if std::env::var_os("SSH_AUTH_SOCK").is_some() => true,
+            Some("default") => {
+                return Err(cfg_err(
+                    "`ssh: default` forwards the ssh-agent of SSH_AUTH_SOCK, which is not set".into(),
+                ))
+            }
+            Some(other) => {
+                return Err(cfg_err(format!(
+                    "`ssh: {other}`: davit forwards only the agent of SSH_AUTH_SOCK; write `ssh: default`"
+                )))
+            }
+        };
         let context = davit_gotmpl::funcs::paths::clean(&format!(
             "{}/{}",
             self.project_dir,
@@ -186,6 +198,15 @@ impl Conveyor<'_> {
         {
             uncommitted.borrow_mut().insert((df_path.clone(), false));
         }
+        let needs = if !secrets.is_empty() || ssh {
+            Some("`secrets`/`ssh` in werf.yaml".to_string())
+        } else {
+            crate::dockerfile::features::needs_buildkit(&dockerfile_text)
+        };
+        let builder = self
+            .builder
+            .for_dockerfile(needs.as_deref())
+            .map_err(|message| dockerfile_error(name, &df_path, &message))?;
         let uncommitted = uncommitted.into_inner();
         if !uncommitted.is_empty() {
             return Err(BuildError::Uncommitted {
@@ -272,6 +293,9 @@ impl Conveyor<'_> {
                             network,
                             tag: &local_tag,
                             registry_auth: auth.as_ref().map(|(h, c)| (h.as_str(), c)),
+                            builder,
+                            secrets: &secrets,
+                            ssh,
                         },
                         |line| emit(Event::Line { image: name, line }),
                     )
@@ -286,6 +310,21 @@ impl Conveyor<'_> {
                                 },
                             ..
                         } => dockerfile_error(name, &df_path, &message),
+                        // BuildKit reports them inside its solve error.
+                        DockerError::BuildFailed { message, .. }
+                            if message.contains("dockerfile parse error")
+                                || message.contains("failed to create LLB definition") =>
+                        {
+                            let start = message
+                                .find("dockerfile parse error")
+                                .or_else(|| {
+                                    message
+                                        .find("failed to create LLB definition: ")
+                                        .map(|i| i + "failed to create LLB definition: ".len())
+                                })
+                                .unwrap_or(0);
+                            dockerfile_error(name, &df_path, &message[start..])
+                        }
                         source => BuildError::Docker {
                             image: name.to_string(),
                             source: Box::new(source),

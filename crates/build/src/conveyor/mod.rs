@@ -86,6 +86,8 @@ pub struct Conveyor<'a> {
     /// `--cache-repo`: every stage stored in the primary is copied there too.
     pub cache_repos: &'a [RepoStorage],
     pub engine: &'a DockerEngine,
+    /// `DOCKER_BUILDKIT`: which of the daemon's builders runs Dockerfiles.
+    pub builder: crate::docker::BuilderChoice,
 }
 
 impl Conveyor<'_> {

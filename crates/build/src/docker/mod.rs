@@ -2,13 +2,14 @@
 //! default socket): building a Dockerfile stage from a context archive and
 //! asking about local images.
 //!
-//! Builds use the classic builder today. BuildKit through the Engine API
-//! needs a gRPC session (bollard's `buildkit` feature); it comes with
-//! `RUN --mount`, secrets and ssh.
+//! Builds use the classic builder, or BuildKit through a session
+//! (`buildkit.rs`) when the Dockerfile needs it or `DOCKER_BUILDKIT=1`;
+//! secrets and ssh go through BuildKit's control API (`session_build.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::auth::DockerCredentials;
+use bollard::models::{BuildInfoAux, ImageId};
 use bollard::query_parameters::{
     BuildImageOptions, BuilderVersion, ImportImageOptions, ListImagesOptions, PushImageOptions,
     RemoveImageOptions, TagImageOptions,
@@ -16,6 +17,10 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use davit_registry::Credential;
 use futures_util::StreamExt;
+
+mod buildkit;
+mod session_build;
+pub use buildkit::{Builder, BuilderChoice};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
@@ -54,6 +59,11 @@ pub struct BuildRequest<'a> {
     /// Credentials for the registry the base images come from (the
     /// stages repository), for the daemon's pulls.
     pub registry_auth: Option<(&'a str, &'a Credential)>,
+    pub builder: Builder,
+    /// Build secrets and ssh-agent forwarding: BuildKit with session
+    /// services (`session_build.rs`).
+    pub secrets: &'a [crate::secrets::BuildSecret],
+    pub ssh: bool,
 }
 
 /// An error in a progress stream: the daemon's own message (a failed step,
@@ -117,6 +127,10 @@ impl DockerEngine {
         let to_map = |m: &BTreeMap<String, String>| -> HashMap<String, String> {
             m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
         };
+        if !req.secrets.is_empty() || req.ssh {
+            return self.build_with_session(req, &mut on_line).await;
+        }
+        let buildkit = req.builder == Builder::BuildKit;
         let options = BuildImageOptions {
             dockerfile: req.dockerfile.to_string(),
             t: Some(req.tag.to_string()),
@@ -127,7 +141,12 @@ impl DockerEngine {
             networkmode: req.network.map(str::to_string),
             rm: true,
             forcerm: true,
-            version: BuilderVersion::BuilderV1,
+            version: if buildkit {
+                BuilderVersion::BuilderBuildKit
+            } else {
+                BuilderVersion::BuilderV1
+            },
+            session: buildkit.then(buildkit::session_id),
             ..Default::default()
         };
         let body = bollard::body_full(bytes::Bytes::from(req.context_tar));
@@ -137,6 +156,14 @@ impl DockerEngine {
         let mut stream = self.docker.build_image(options, auth, Some(body));
         let mut image_id = None;
         let mut tail: Vec<String> = Vec::new();
+        let mut status_lines = buildkit::StatusLines::default();
+        let mut show = |line: &str, tail: &mut Vec<String>| {
+            on_line(line);
+            if tail.len() == 20 {
+                tail.remove(0);
+            }
+            tail.push(line.to_string());
+        };
         while let Some(item) = stream.next().await {
             let failed = |message| DockerError::BuildFailed {
                 message,
@@ -148,15 +175,17 @@ impl DockerEngine {
             }
             if let Some(text) = info.stream.as_deref() {
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    on_line(line);
-                    if tail.len() == 20 {
-                        tail.remove(0);
-                    }
-                    tail.push(line.to_string());
+                    show(line, &mut tail);
                 }
             }
-            if let Some(id) = info.aux.and_then(|a| a.id) {
-                image_id = Some(id);
+            match info.aux {
+                Some(BuildInfoAux::Default(ImageId { id: Some(id) })) => image_id = Some(id),
+                Some(BuildInfoAux::BuildKit(status)) => {
+                    for line in status_lines.lines(&status) {
+                        show(&line, &mut tail);
+                    }
+                }
+                _ => {}
             }
         }
         image_id.ok_or(DockerError::NoImageId)

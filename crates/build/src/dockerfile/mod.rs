@@ -2,6 +2,7 @@
 //! rules and the inputs of its digest (../shared/spec/werf-build.md §4.6).
 
 pub mod deps;
+pub mod features;
 pub mod labels;
 pub mod parse;
 pub mod shell;
