@@ -79,6 +79,9 @@ fn builds_the_commit_context_with_args_and_labels() {
                         network: None,
                         tag,
                         registry_auth: None,
+                        builder: davit_build::docker::Builder::Classic,
+                        secrets: &[],
+                        ssh: false,
                     },
                     |l| lines.push(l.to_string()),
                 )
@@ -124,6 +127,9 @@ fn a_failing_instruction_is_reported_with_its_output() {
                         network: None,
                         tag: "davit-test/docker-build:fail",
                         registry_auth: None,
+                        builder: davit_build::docker::Builder::Classic,
+                        secrets: &[],
+                        ssh: false,
                     },
                     |_| {},
                 )

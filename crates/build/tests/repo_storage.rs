@@ -57,6 +57,9 @@ async fn local_image(engine: &DockerEngine, name: &str) -> String {
                 network: None,
                 tag: &tag,
                 registry_auth: None,
+                builder: davit_build::docker::Builder::Classic,
+                secrets: &[],
+                ssh: false,
             },
             |_| {},
         )
