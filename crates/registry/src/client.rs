@@ -16,6 +16,8 @@ use crate::challenge::{self, Challenge};
 use crate::credentials::{Credential, Credentials};
 use crate::error::RegistryError;
 
+mod blob_stream;
+
 /// A manifest's identity as the registry reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
@@ -35,6 +37,9 @@ pub struct RegistryOptions {
     pub max_per_host: usize,
     /// Attempts per request for transport errors, 429 and 5xx.
     pub attempts: u32,
+    /// Bytes per `PATCH` when a blob is copied between registries: the
+    /// most of a blob held in memory at once.
+    pub chunk_size: usize,
 }
 
 impl Default for RegistryOptions {
@@ -44,6 +49,7 @@ impl Default for RegistryOptions {
             skip_tls_verify: false,
             max_per_host: 8,
             attempts: 4,
+            chunk_size: 16 << 20,
         }
     }
 }
@@ -686,8 +692,8 @@ impl RegistryClient {
     }
 
     /// Copies `src_repo:tag` to `dst_repo:tag` on registries `src_host` and
-    /// `dst_host`: blobs first (mounted on the same host, else read and
-    /// uploaded whole), the manifest last. Returns the manifest digest.
+    /// `dst_host`: blobs first (mounted on the same host, else streamed
+    /// across in chunks), the manifest last. Returns the manifest digest.
     pub async fn copy_image(
         &self,
         (src_host, src_repo): (&str, &str),
@@ -736,15 +742,16 @@ impl RegistryClient {
             {
                 continue;
             }
-            let data = self
-                .blob_get(src_host, src_repo, digest)
-                .await?
-                .ok_or_else(|| RegistryError::Transport {
+            let copied = self
+                .blob_copy_streamed((src_host, src_repo), (dst_host, dst_repo), digest)
+                .await?;
+            if !copied {
+                return Err(RegistryError::Transport {
                     host: src_host.into(),
                     operation: op.clone(),
                     message: format!("blob {digest} is missing"),
-                })?;
-            self.blob_put(dst_host, dst_repo, data).await?;
+                });
+            }
         }
         let stored = self
             .manifest_put(dst_host, dst_repo, tag, &desc.media_type, body)

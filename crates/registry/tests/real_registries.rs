@@ -205,3 +205,53 @@ async fn refused_credentials_name_host_method_and_source_but_not_the_secret() {
         assert!(msg.contains("no credentials found for this host"), "{msg}");
     }
 }
+
+/// An image copied between two registries (different hosts, so no mount):
+/// its layer goes across in several chunks and arrives intact; the tag is
+/// written last.
+#[tokio::test]
+async fn images_are_streamed_between_registries_in_chunks() {
+    let e = env();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let creds = docker_config(dir.path(), &auths(&e.basic, &e.user, &e.password));
+    let options = RegistryOptions {
+        chunk_size: 256 << 10,
+        ..RegistryOptions::default()
+    };
+    let client = RegistryClient::new(creds, options).expect("client");
+    let (_, body) = client
+        .manifest_get(&e.anon, "davit/busybox", "local")
+        .await
+        .expect("manifest")
+        .expect("base image");
+    let manifest: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let layer = manifest["layers"][0]["digest"].as_str().expect("layer");
+    let size = manifest["layers"][0]["size"].as_u64().expect("size");
+    assert!(
+        size > 2 * (256 << 10),
+        "the layer spans chunks: {size} bytes"
+    );
+    let target = format!("davit-test/streamed-{}", std::process::id());
+    let digest = client
+        .copy_image((&e.anon, "davit/busybox"), (&e.basic, &target), "local")
+        .await
+        .expect("copy");
+    let copied = client
+        .blob_get(&e.basic, &target, layer)
+        .await
+        .expect("read back")
+        .expect("the layer arrived");
+    assert_eq!(copied.len() as u64, size);
+    let head = client
+        .manifest_head(&e.basic, &target, "local")
+        .await
+        .expect("head")
+        .expect("tagged");
+    assert_eq!(head.digest, digest);
+    // A blob the source does not have is reported, not invented.
+    let missing = format!("sha256:{}", "0".repeat(64));
+    assert!(!client
+        .blob_copy_streamed((&e.anon, "davit/busybox"), (&e.basic, &target), &missing)
+        .await
+        .expect("a missing blob is not an error of the transfer"));
+}
