@@ -738,6 +738,62 @@ fn uncommitted_sources_are_refused_unless_giterminism_allows_the_dockerfile() {
 }
 
 #[test]
+fn an_uncommitted_dockerignore_is_refused_unless_giterminism_allows_it() {
+    let p = project();
+    let repo = format!(
+        "{}/davit-test/{}",
+        env("DAVIT_TEST_REGISTRY_ANON"),
+        p.project
+    );
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY . /app/\nCMD [\"ls\", \"/app\"]\n",
+    );
+    git(&p.dir, &["commit", "-qam", "copy the whole context"]);
+    // An untracked .dockerignore would change what the image gets.
+    write(&p.dir, "app/.dockerignore", "README.md\n");
+    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the untracked file \"app/.dockerignore\" must be committed"),
+        "{err}"
+    );
+    // Committed, then changed on disk: refused as modified.
+    git(&p.dir, &["add", "app/.dockerignore"]);
+    git(&p.dir, &["commit", "-qm", "dockerignore"]);
+    write(&p.dir, "app/.dockerignore", "README.md\nhello.sh\n");
+    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the file \"app/.dockerignore\" must be committed"),
+        "{err}"
+    );
+    // Allowed: the version on disk is used.
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  dockerfile:\n    allowUncommittedDockerignoreFiles: [app/.dockerignore]\n",
+    );
+    git(&p.dir, &["add", "werf-giterminism.yaml"]);
+    git(&p.dir, &["commit", "-qm", "allow the dockerignore"]);
+    let (log, r) = build(&p, &repo, "d.json");
+    let name = r["Images"]["app"]["DockerImageName"]
+        .as_str()
+        .expect("name");
+    let run = Command::new("docker")
+        .args(["run", "--rm", name])
+        .output()
+        .expect("docker run");
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "Dockerfile\n",
+        "{log}"
+    );
+}
+
+#[test]
 fn a_terminal_gets_spinners_and_ci_logs_get_lines() {
     let p = project();
     let repo = format!(

@@ -56,9 +56,26 @@ pub fn load_dockerignore(
     context: &str,
     dockerfile: &str,
 ) -> Result<(Dockerignore, Option<String>), ContextError> {
+    load_dockerignore_from(repo, context, dockerfile, &|_| false)
+}
+
+/// Like [`load_dockerignore`], reading the candidates for which
+/// `from_work_tree(repository-relative path)` holds from the work tree
+/// (giterminism's `allowUncommittedDockerignoreFiles`) instead of the commit.
+pub fn load_dockerignore_from(
+    repo: &Repo,
+    context: &str,
+    dockerfile: &str,
+    from_work_tree: &dyn Fn(&str) -> bool,
+) -> Result<(Dockerignore, Option<String>), ContextError> {
     for candidate in [format!("{dockerfile}.dockerignore"), ".dockerignore".into()] {
         let path = join(context, &candidate);
-        if let Some(bytes) = repo.read(&path)? {
+        let bytes = if from_work_tree(&path) {
+            std::fs::read(repo.work_tree().join(&path)).ok()
+        } else {
+            repo.read(&path)?
+        };
+        if let Some(bytes) = bytes {
             let text = String::from_utf8_lossy(&bytes);
             let matcher =
                 Dockerignore::parse(&text).map_err(|source| ContextError::Dockerignore {
@@ -69,6 +86,15 @@ pub fn load_dockerignore(
         }
     }
     Ok((Dockerignore::default(), None))
+}
+
+/// The `.dockerignore` candidates of a Dockerfile, repository-relative, in
+/// lookup order.
+pub fn dockerignore_candidates(context: &str, dockerfile: &str) -> [String; 2] {
+    [
+        join(context, &format!("{dockerfile}.dockerignore")),
+        join(context, ".dockerignore"),
+    ]
 }
 
 /// Builds the context archive of `context` (repository-relative; `""` or

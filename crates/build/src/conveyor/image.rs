@@ -12,7 +12,9 @@ use super::error::{dockerfile_error, BuildError};
 use super::record::{StoredImage, StoredStage};
 use super::{Conveyor, Event, ImageOutcome, PLATFORM};
 use crate::context::add_files::read_add_files;
-use crate::context::archive::{build_context_with, load_dockerignore, ContextError, ContextSpec};
+use crate::context::archive::{
+    build_context_with, dockerignore_candidates, load_dockerignore_from, ContextError, ContextSpec,
+};
 use crate::context::sources::{sources_checksum, untracked_in_context};
 use crate::docker::{BuildRequest, DockerError};
 use crate::dockerfile::labels::with_labels;
@@ -155,7 +157,20 @@ impl Conveyor<'_> {
         // Dependencies: their results become build args and labels.
         let (dependency_args, mut labels) = dependency_inputs(name, df, &args, done)?;
 
-        let dockerignore = load_dockerignore(self.repo, &context, &dockerfile).map_err(ctx_err)?;
+        // `config.dockerfile.allowUncommittedDockerignoreFiles` (project-
+        // relative globs): such a .dockerignore is read from the work tree.
+        let dockerignore_allowed = |path: &str| {
+            let in_project = path
+                .strip_prefix(&format!("{}/", self.project_dir))
+                .unwrap_or(path);
+            self.giterminism
+                .allow_uncommitted_dockerignore
+                .iter()
+                .any(|g| g.matches(in_project))
+        };
+        let dockerignore =
+            load_dockerignore_from(self.repo, &context, &dockerfile, &dockerignore_allowed)
+                .map_err(ctx_err)?;
         let ignore = &dockerignore.0;
         let add_entries: Vec<String> = df
             .context_add_files
@@ -175,7 +190,12 @@ impl Conveyor<'_> {
         let untracked = untracked_in_context(self.repo, &context);
         let files = |srcs: &[String]| {
             let sums = sources_checksum(self.repo, &context, ignore, srcs, &add_files, &untracked)?;
-            uncommitted.borrow_mut().extend(sums.uncommitted);
+            // An allowed .dockerignore may differ even where a COPY takes it.
+            uncommitted.borrow_mut().extend(
+                sums.uncommitted
+                    .into_iter()
+                    .filter(|(path, _)| !dockerignore_allowed(path)),
+            );
             Ok(sums.checksum)
         };
         let cache_version = text(&df.cache_version).or(text(&self.config.meta.build.cache_version));
@@ -207,6 +227,25 @@ impl Conveyor<'_> {
             .builder
             .for_dockerfile(needs.as_deref())
             .map_err(|message| dockerfile_error(name, &df_path, &message))?;
+        // The .dockerignore decides what the image gets: the one in effect
+        // (or one that would take effect) must be as committed.
+        for path in dockerignore_candidates(&context, &dockerfile) {
+            if dockerignore_allowed(&path) {
+                continue;
+            }
+            match self.repo.worktree_state(&path) {
+                davit_git::WorktreeState::Unchanged | davit_git::WorktreeState::Absent => {}
+                davit_git::WorktreeState::Untracked => {
+                    uncommitted.borrow_mut().insert((path.clone(), true));
+                }
+                _ => {
+                    uncommitted.borrow_mut().insert((path.clone(), false));
+                }
+            }
+            if dockerignore.1.as_deref() == Some(path.as_str()) {
+                break;
+            }
+        }
         let uncommitted = uncommitted.into_inner();
         if !uncommitted.is_empty() {
             return Err(BuildError::Uncommitted {
