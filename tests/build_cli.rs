@@ -871,3 +871,51 @@ fn an_unreadable_stage_is_rejected_and_rebuilt() {
     assert!(!log.contains("warning"), "{log}");
     assert_eq!(r3["Images"]["app"]["DockerTag"], fresh);
 }
+
+#[test]
+fn log_debug_adds_stage_cache_and_operations_to_the_report() {
+    let p = project();
+    let repo = format!(
+        "{}/davit-test/{}",
+        env("DAVIT_TEST_REGISTRY_ANON"),
+        p.project
+    );
+    let run = |name: &str, debug: bool| {
+        let mut args = vec![
+            "build",
+            "--repo",
+            &repo,
+            "--save-build-report",
+            "--build-report-path",
+            name,
+        ];
+        if debug {
+            args.push("--log-debug");
+        }
+        ok(&davit(&p.dir, &args, &[]));
+        report(&p.dir, name)
+    };
+    let first = run("first.json", true);
+    assert_eq!(first["StageCache"], serde_json::json!({"built": 2}));
+    let ops = &first["Operations"];
+    for op in ["image build", "image push"] {
+        assert_eq!(ops[op]["Count"], 2, "{ops}");
+        let total = ops[op]["TotalTimeSeconds"].as_f64().expect("total");
+        let wall = ops[op]["WallTimeSeconds"].as_f64().expect("wall");
+        let max = ops[op]["MaxTimeSeconds"].as_f64().expect("max");
+        assert!(
+            total > 0.0 && wall <= total + 1e-9 && max <= total + 1e-9,
+            "{ops}"
+        );
+    }
+    // Nothing built: the cache says so and no operation ran.
+    let second = run("second.json", true);
+    assert_eq!(
+        second["StageCache"],
+        serde_json::json!({"found in repo stages storage": 2})
+    );
+    assert!(second.get("Operations").is_none(), "{second}");
+    // Without --log-debug neither section is written, as in werf.
+    let third = run("third.json", false);
+    assert!(third.get("StageCache").is_none() && third.get("Operations").is_none());
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use davit_build::conveyor::{Conveyor, Parallelism};
 use davit_build::docker::{BuilderChoice, DockerEngine};
+use davit_build::opstats::OpStats;
 use davit_build::report::report_path;
 use davit_build::storage::{LocalStorage, RepoStorage, Storage};
 use davit_config::project::{self, Mode};
@@ -127,6 +128,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     let builder = BuilderChoice::from_env_value(std::env::var("DOCKER_BUILDKIT").ok().as_deref())
         .map_err(anyhow::Error::msg)?;
 
+    let op_stats = OpStats::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -151,6 +153,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             cache_repos: &cache_repos,
             engine: &engine,
             builder,
+            op_stats: &op_stats,
         };
         let parallelism = match (args.parallel, args.parallel_tasks_limit) {
             (false, _) => Parallelism::Sequential,
@@ -171,9 +174,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             .await;
         (report, err.map(anyhow::Error::new))
     });
-    // werf adds where each stage came from to the report with --log-debug.
+    // werf adds operation timings and where each stage came from to the
+    // report with --log-debug.
     let mut report = report;
     if lvl == Level::Debug {
+        report.operations = op_stats.summary();
         for record in report.images.values() {
             for stage in record.stages.iter().flatten() {
                 let event = match (stage.rebuilt, stage.source_type.as_str()) {

@@ -8,6 +8,7 @@ pub mod dockerfile;
 pub mod gojson;
 pub mod hash;
 pub mod image_spec;
+pub mod opstats;
 pub mod report;
 pub mod secrets;
 pub mod storage;

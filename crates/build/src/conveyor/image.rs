@@ -320,7 +320,9 @@ impl Conveyor<'_> {
                 build_args.extend(dependency_args.clone());
                 let network = text(&df.network);
                 let auth = self.storage.registry_auth().map_err(storage_err)?;
-                self.engine
+                let build_started = Instant::now();
+                let built = self
+                    .engine
                     .build(
                         BuildRequest {
                             context_tar: archive.tar,
@@ -368,14 +370,22 @@ impl Conveyor<'_> {
                             image: name.to_string(),
                             source: Box::new(source),
                         },
-                    })?;
+                    });
+                self.op_stats
+                    .record(crate::opstats::IMAGE_BUILD, build_started);
+                built?;
                 // Keep `<repo>:<stage id>` locally too: a later image built on
                 // this one then finds it without a pull.
+                let push_started = Instant::now();
                 let published = self
                     .storage
                     .publish(self.engine, &local_tag, self.project, &digest)
                     .await
                     .map_err(storage_err)?;
+                if matches!(published, Published::Pushed(_)) && !self.storage.is_local() {
+                    self.op_stats
+                        .record(crate::opstats::IMAGE_PUSH, push_started);
+                }
                 let rebuilt = matches!(published, Published::Pushed(_));
                 (self.describe(name, published.id()).await?, rebuilt)
             }

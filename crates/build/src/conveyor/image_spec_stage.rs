@@ -75,6 +75,7 @@ impl Conveyor<'_> {
             service_labels: &service_labels,
         };
         let mut warnings = Vec::new();
+        let rewrite_started = Instant::now();
         let published = self
             .storage
             .publish_rewritten(self.engine, self.project, &prev.id, &digest, |config| {
@@ -82,6 +83,10 @@ impl Conveyor<'_> {
             })
             .await
             .map_err(storage_err)?;
+        if self.storage.is_local() {
+            self.op_stats
+                .record(crate::opstats::IMAGE_SAVE_LOAD, rewrite_started);
+        }
         for warning in &warnings {
             emit(Event::Warning {
                 image: name,

@@ -88,6 +88,8 @@ pub struct Conveyor<'a> {
     pub engine: &'a DockerEngine,
     /// `DOCKER_BUILDKIT`: which of the daemon's builders runs Dockerfiles.
     pub builder: crate::docker::BuilderChoice,
+    /// Timings for the report's `Operations` (`--log-debug`).
+    pub op_stats: &'a crate::opstats::OpStats,
 }
 
 impl Conveyor<'_> {
