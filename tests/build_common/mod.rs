@@ -143,7 +143,9 @@ pub fn forget_local_images(p: &Project, repo: &str) {
     let names = local_images_of(p, repo);
     if !names.is_empty() {
         let st = Command::new("docker")
-            .arg("rmi")
+            // --no-prune: untagged parent layers may be the cache another
+            // test's build is using right now.
+            .args(["rmi", "--no-prune"])
             .args(&names)
             .output()
             .expect("docker rmi");

@@ -709,28 +709,26 @@ impl RegistryClient {
                 operation: op.clone(),
                 message: "the source tag does not exist".into(),
             })?;
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| RegistryError::Transport {
-                host: src_host.into(),
-                operation: op.clone(),
-                message: format!("the manifest is not JSON: {e}"),
-            })?;
-        if manifest.get("manifests").is_some() {
-            return Err(RegistryError::Transport {
-                host: src_host.into(),
-                operation: op,
-                message: "copying multi-platform indexes is not supported yet".into(),
-            });
-        }
-        let mut blobs: Vec<&str> = Vec::new();
-        if let Some(d) = manifest["config"]["digest"].as_str() {
-            blobs.push(d);
-        }
-        for layer in manifest["layers"].as_array().into_iter().flatten() {
-            if let Some(d) = layer["digest"].as_str() {
-                blobs.push(d);
+        let manifest = match crate::parse_manifest(&body) {
+            Ok(crate::OciManifest::Image(m)) => m,
+            Ok(crate::OciManifest::ImageIndex(_)) => {
+                return Err(RegistryError::Transport {
+                    host: src_host.into(),
+                    operation: op,
+                    message: "copying multi-platform indexes is not supported yet".into(),
+                })
             }
-        }
+            Err(message) => {
+                return Err(RegistryError::Transport {
+                    host: src_host.into(),
+                    operation: op,
+                    message,
+                })
+            }
+        };
+        let blobs = std::iter::once(&manifest.config)
+            .chain(&manifest.layers)
+            .map(|d| d.digest.as_str());
         for digest in blobs {
             if self.blob_exists(dst_host, dst_repo, digest).await? {
                 continue;

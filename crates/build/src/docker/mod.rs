@@ -211,10 +211,15 @@ impl DockerEngine {
             })
     }
 
-    /// Removes a local name (the image stays while other names point at it).
+    /// Removes a local name (the image stays while other names point at
+    /// it). Untagged parents are kept: a concurrent build may use them.
     pub async fn untag(&self, reference: &str) -> Result<(), DockerError> {
+        let options = RemoveImageOptions {
+            noprune: true,
+            ..Default::default()
+        };
         self.docker
-            .remove_image(reference, None::<RemoveImageOptions>, None)
+            .remove_image(reference, Some(options), None)
             .await
             .map(|_| ())
             .map_err(|source| DockerError::Api {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use davit_registry::{media, RegistryClient, RegistryError};
+use davit_registry::{media, OciDescriptor, OciImageManifest, RegistryClient, RegistryError};
 use sha2::{Digest, Sha256};
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -53,20 +53,24 @@ pub async fn push_manifest_only_image(
     let config = serde_json::to_vec(&config).unwrap_or_default();
     let config_size = config.len();
     let config_digest = client.blob_put(host, repo, config).await?;
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": media::DOCKER_MANIFEST,
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": config_size,
-            "digest": config_digest,
-        },
-        "layers": [{
-            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-            "size": layer_size,
-            "digest": layer_digest,
-        }],
-    });
+    let descriptor = |media_type: &str, size: usize, digest: String| OciDescriptor {
+        media_type: media_type.to_string(),
+        digest,
+        size: i64::try_from(size).unwrap_or(i64::MAX),
+        urls: None,
+        annotations: None,
+        artifact_type: None,
+    };
+    let manifest = OciImageManifest {
+        media_type: Some(media::DOCKER_MANIFEST.to_string()),
+        config: descriptor(media::DOCKER_CONFIG, config_size, config_digest),
+        layers: vec![descriptor(
+            media::DOCKER_LAYER_GZIP,
+            layer_size,
+            layer_digest,
+        )],
+        ..OciImageManifest::default()
+    };
     let manifest = serde_json::to_vec(&manifest).unwrap_or_default();
     let stored = client
         .manifest_put(host, repo, tag, media::DOCKER_MANIFEST, manifest)

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use davit_registry::{Credentials, RegistryClient, RegistryError};
+use davit_registry::{Credentials, OciManifest, RegistryClient, RegistryError};
 
 use super::lock::{LockError, StageLock};
 use super::stage_id::{stages_for_digest, StageId};
@@ -179,14 +179,12 @@ impl RepoStorage {
         else {
             return Ok(None);
         };
-        let manifest: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let Some(config_digest) = manifest["config"]["digest"].as_str() else {
+        // Anything but a single-platform image manifest is not a stage.
+        let Ok(OciManifest::Image(manifest)) = davit_registry::parse_manifest(&body) else {
             return Ok(None);
         };
-        let size = manifest["layers"]
-            .as_array()
-            .map(|ls| ls.iter().filter_map(|l| l["size"].as_i64()).sum())
-            .unwrap_or(0);
+        let config_digest = manifest.config.digest.as_str();
+        let size = manifest.layers.iter().map(|l| l.size).sum();
         let Some(config) = self
             .client
             .blob_get(&self.host, &self.repo, config_digest)
@@ -313,25 +311,21 @@ impl RepoStorage {
             .manifest_get(&self.host, &self.repo, &prev.to_string())
             .await?
             .ok_or_else(|| unexpected("the stage is gone"))?;
-        let mut manifest: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| unexpected(&e.to_string()))?;
-        let config_digest = manifest["config"]["digest"]
-            .as_str()
-            .ok_or_else(|| unexpected("not a single-platform image manifest"))?
-            .to_string();
+        let Ok(OciManifest::Image(mut manifest)) = davit_registry::parse_manifest(&body) else {
+            return Err(unexpected("not a single-platform image manifest"));
+        };
         let config = self
             .client
-            .blob_get(&self.host, &self.repo, &config_digest)
+            .blob_get(&self.host, &self.repo, &manifest.config.digest)
             .await?
             .ok_or_else(|| unexpected("its image config is missing"))?;
         let mut config: serde_json::Value =
             serde_json::from_slice(&config).map_err(|e| unexpected(&e.to_string()))?;
         rewrite(&mut config);
         let config = serde_json::to_vec(&config).map_err(|e| unexpected(&e.to_string()))?;
-        let size = config.len();
-        let new_config = self.client.blob_put(&self.host, &self.repo, config).await?;
-        manifest["config"]["digest"] = new_config.into();
-        manifest["config"]["size"] = size.into();
+        let size = i64::try_from(config.len()).unwrap_or(i64::MAX);
+        manifest.config.digest = self.client.blob_put(&self.host, &self.repo, config).await?;
+        manifest.config.size = size;
         let manifest = serde_json::to_vec(&manifest).map_err(|e| unexpected(&e.to_string()))?;
         let id = StageId::now(digest);
         self.client
