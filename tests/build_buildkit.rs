@@ -1,6 +1,6 @@
-//! BuildKit builds through the daemon's session API: Dockerfiles that only
-//! BuildKit can build (`RUN --mount`) pick it by themselves, and
-//! `DOCKER_BUILDKIT` forces either builder as it does for the Docker CLI.
+//! BuildKit builds through the daemon's session API: the default on a
+//! daemon that has BuildKit, required by Dockerfiles that only BuildKit can
+//! build (`RUN --mount`); `DOCKER_BUILDKIT` forces either builder.
 //! Real git, dockerd and registries; fails (never skips) without them.
 
 mod build_common;
@@ -62,7 +62,7 @@ fn run_mount_builds_with_buildkit_and_is_reused() {
 }
 
 #[test]
-fn docker_buildkit_forces_either_builder() {
+fn docker_buildkit_forces_either_builder_and_both_give_one_digest() {
     let p = project_with_mounts();
     let repo = format!(
         "{}/davit-test/{}",
@@ -84,21 +84,46 @@ fn docker_buildkit_forces_either_builder() {
         "{err}"
     );
 
-    // A plain Dockerfile with DOCKER_BUILDKIT=1 builds with BuildKit; the
-    // same digest as the classic builder would give (the builder is not
-    // an input).
+    // A plain Dockerfile builds with BuildKit by default (the daemon has
+    // it); DOCKER_BUILDKIT=0 gives the classic builder and the same digest
+    // (the builder is not an input).
     let plain = project();
     let repo = format!(
         "{}/davit-test/{}",
         env("DAVIT_TEST_REGISTRY_ANON"),
         plain.project
     );
-    let (log, report) = build_env(&plain, &repo, "r.json", &[("DOCKER_BUILDKIT", "1")]);
+    let (log, report) = build(&plain, &repo, "r.json");
     assert!(rebuilt(&report, "app"), "{log}");
     assert!(log.contains("[1/2] FROM"), "BuildKit step names: {log}");
     assert!(!log.contains("Step 1/"), "not the classic builder: {log}");
     let (log, again) = build_env(&plain, &repo, "again.json", &[("DOCKER_BUILDKIT", "0")]);
     assert!(!rebuilt(&again, "app"), "{log}");
+    let classic = project();
+    let classic_repo = format!(
+        "{}/davit-test/{}",
+        env("DAVIT_TEST_REGISTRY_ANON"),
+        classic.project
+    );
+    let (log, r) = build_env(
+        &classic,
+        &classic_repo,
+        "c.json",
+        &[("DOCKER_BUILDKIT", "0")],
+    );
+    assert!(
+        rebuilt(&r, "app") && log.contains("Step 1/"),
+        "classic: {log}"
+    );
+    // `base` does not depend on the repository name, so its digest can be
+    // compared across the two projects.
+    assert_eq!(
+        r["Images"]["base"]["DockerTag"].as_str().map(|t| &t[..56]),
+        report["Images"]["base"]["DockerTag"]
+            .as_str()
+            .map(|t| &t[..56]),
+        "both builders give the same digest"
+    );
 
     // BuildKit's own Dockerfile errors name the file and line too.
     write(
@@ -107,11 +132,7 @@ fn docker_buildkit_forces_either_builder() {
         "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY --nope\n",
     );
     git(&plain.dir, &["commit", "-qam", "broken"]);
-    let out = davit(
-        &plain.dir,
-        &["build", "--repo", &repo, "app"],
-        &[("DOCKER_BUILDKIT", "1")],
-    );
+    let out = davit(&plain.dir, &["build", "--repo", &repo, "app"], &[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -225,7 +225,7 @@ impl Conveyor<'_> {
         };
         let builder = self
             .builder
-            .for_dockerfile(needs.as_deref())
+            .for_dockerfile(needs.as_deref(), self.engine.has_buildkit())
             .map_err(|message| dockerfile_error(name, &df_path, &message))?;
         // The .dockerignore decides what the image gets: the one in effect
         // (or one that would take effect) must be as committed.

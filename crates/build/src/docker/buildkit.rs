@@ -16,9 +16,9 @@ pub enum Builder {
     BuildKit,
 }
 
-/// `DOCKER_BUILDKIT`, as the Docker CLI reads it: `1` always BuildKit, `0`
-/// never; unset, BuildKit only for Dockerfiles that need it, so that the
-/// classic builder keeps serving the rest as before.
+/// `DOCKER_BUILDKIT`: `1` always BuildKit, `0` never; unset, BuildKit
+/// whenever the daemon has it (a Linux daemon with API 1.39 or later), the
+/// classic builder otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuilderChoice {
     Auto,
@@ -37,15 +37,24 @@ impl BuilderChoice {
         }
     }
 
-    /// The builder for a Dockerfile; `needs` names its first
-    /// BuildKit-only feature. An error when BuildKit is needed but off.
-    pub fn for_dockerfile(self, needs: Option<&str>) -> Result<Builder, String> {
+    /// The builder for a Dockerfile on a daemon that has BuildKit or not;
+    /// `needs` names the Dockerfile's first BuildKit-only feature. An
+    /// error when BuildKit is needed but off or missing.
+    pub fn for_dockerfile(
+        self,
+        needs: Option<&str>,
+        daemon_has_buildkit: bool,
+    ) -> Result<Builder, String> {
         match (self, needs) {
             (BuilderChoice::Always(Builder::Classic), Some(feature)) => Err(format!(
                 "this Dockerfile needs BuildKit ({feature}), but DOCKER_BUILDKIT=0 asks for the classic builder"
             )),
             (BuilderChoice::Always(b), _) => Ok(b),
-            (BuilderChoice::Auto, Some(_)) => Ok(Builder::BuildKit),
+            (BuilderChoice::Auto, _) if daemon_has_buildkit => Ok(Builder::BuildKit),
+            (BuilderChoice::Auto, Some(feature)) => Err(format!(
+                "this Dockerfile needs BuildKit ({feature}), which the Docker daemon does not offer \
+                 (it needs a Linux daemon with API 1.39 or later)"
+            )),
             (BuilderChoice::Auto, None) => Ok(Builder::Classic),
         }
     }
@@ -112,17 +121,18 @@ mod tests {
     #[test]
     fn docker_buildkit_picks_the_builder() {
         let auto = BuilderChoice::from_env_value(None).expect("auto");
-        assert_eq!(auto.for_dockerfile(None), Ok(Builder::Classic));
-        assert_eq!(
-            auto.for_dockerfile(Some("RUN --mount")),
-            Ok(Builder::BuildKit)
-        );
+        assert_eq!(auto.for_dockerfile(None, true), Ok(Builder::BuildKit));
+        assert_eq!(auto.for_dockerfile(None, false), Ok(Builder::Classic));
+        let e = auto
+            .for_dockerfile(Some("RUN --mount"), false)
+            .expect_err("no BuildKit");
+        assert!(e.contains("does not offer"), "{e}");
         let on = BuilderChoice::from_env_value(Some("1")).expect("on");
-        assert_eq!(on.for_dockerfile(None), Ok(Builder::BuildKit));
+        assert_eq!(on.for_dockerfile(None, false), Ok(Builder::BuildKit));
         let off = BuilderChoice::from_env_value(Some("0")).expect("off");
-        assert_eq!(off.for_dockerfile(None), Ok(Builder::Classic));
+        assert_eq!(off.for_dockerfile(None, true), Ok(Builder::Classic));
         let e = off
-            .for_dockerfile(Some("RUN --mount (line 2)"))
+            .for_dockerfile(Some("RUN --mount (line 2)"), true)
             .expect_err("off");
         assert!(
             e.contains("RUN --mount (line 2)") && e.contains("DOCKER_BUILDKIT=0"),

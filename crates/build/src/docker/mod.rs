@@ -2,8 +2,8 @@
 //! default socket): building a Dockerfile stage from a context archive and
 //! asking about local images.
 //!
-//! Builds use the classic builder, or BuildKit through a session
-//! (`buildkit.rs`) when the Dockerfile needs it or `DOCKER_BUILDKIT=1`;
+//! Builds use BuildKit through a session (`buildkit.rs`) when the daemon
+//! has it, the classic builder otherwise or with `DOCKER_BUILDKIT=0`;
 //! secrets and ssh go through BuildKit's control API (`session_build.rs`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -79,6 +79,13 @@ fn stream_error(
     }
 }
 
+/// `"1.41" >= (1, 39)`.
+fn api_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let v = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    v >= (major, minor)
+}
+
 /// A credential as the Engine API takes it.
 fn docker_credentials(c: &Credential, server: Option<&str>) -> DockerCredentials {
     let mut d = if c.username == "<token>" {
@@ -99,6 +106,8 @@ fn docker_credentials(c: &Credential, server: Option<&str>) -> DockerCredentials
 
 pub struct DockerEngine {
     docker: Docker,
+    /// A Linux daemon with the session API (1.39+) runs BuildKit builds.
+    has_buildkit: bool,
 }
 
 impl DockerEngine {
@@ -114,7 +123,18 @@ impl DockerEngine {
         };
         let docker = Docker::connect_with_defaults().map_err(connect_err)?;
         docker.ping().await.map_err(connect_err)?;
-        Ok(DockerEngine { docker })
+        let version = docker.version().await.map_err(connect_err)?;
+        let api = version.api_version.as_deref().unwrap_or("0");
+        let has_buildkit = version.os.as_deref() == Some("linux") && api_at_least(api, (1, 39));
+        Ok(DockerEngine {
+            docker,
+            has_buildkit,
+        })
+    }
+
+    /// Whether the daemon runs BuildKit builds.
+    pub fn has_buildkit(&self) -> bool {
+        self.has_buildkit
     }
 
     /// Builds and returns the image ID (`sha256:…`). Every output line of
