@@ -25,6 +25,11 @@ pub enum Command {
     /// Each stage is addressed by a digest of its inputs (the Dockerfile,
     /// build args, the committed files it copies). A stage already in the
     /// registry is reused without pulling or running anything.
+    ///
+    /// Builds run on the Docker daemon (DOCKER_HOST): with BuildKit when the
+    /// daemon has it, else the classic builder. DOCKER_BUILDKIT=0 or 1
+    /// forces one. Registry credentials come from the docker config
+    /// (DOCKER_CONFIG, ~/.docker/config.json).
     Build(Box<BuildArgs>),
     /// Print the davit version.
     Version,
