@@ -92,6 +92,8 @@ struct Shared {
     limits: Limits,
     steps: std::cell::Cell<u64>,
     source_map: RefCell<Vec<SourceMapEntry>>,
+    /// Action delimiters for later `parse` calls (Go's `Delims`).
+    delims: RefCell<(String, String)>,
 }
 
 /// Where a run of output bytes came from.
@@ -173,16 +175,42 @@ impl Template {
                 limits,
                 steps: std::cell::Cell::new(0),
                 source_map: RefCell::new(Vec::new()),
+                delims: RefCell::new((
+                    parse::lex::LEFT_DELIM.to_string(),
+                    parse::lex::RIGHT_DELIM.to_string(),
+                )),
             }),
         }
+    }
+
+    /// Sets the action delimiters for later [`Template::parse`] calls, as
+    /// Go's `Delims`: an empty string keeps the default (`{{`, `}}`).
+    pub fn delims(&self, left: &str, right: &str) {
+        let pick = |d: &str, default: &str| {
+            if d.is_empty() {
+                default.to_string()
+            } else {
+                d.to_string()
+            }
+        };
+        *self.shared.delims.borrow_mut() = (
+            pick(left, parse::lex::LEFT_DELIM),
+            pick(right, parse::lex::RIGHT_DELIM),
+        );
     }
 
     /// Parses `text` as the template `name`; its `define`s join the set.
     /// As in Go, a body that is empty does not replace an existing template.
     pub fn parse(&self, name: &str, text: &str) -> Result<(), Error> {
         let has_func = |f: &str| self.shared.funcs.contains_key(f) || builtins::is_builtin(f);
-        let trees =
-            parse::parser::parse(name, text, &has_func).map_err(|e| Error::new(e.message))?;
+        let delims = self.shared.delims.borrow().clone();
+        let trees = parse::parser::parse_with_delims(
+            name,
+            text,
+            &has_func,
+            (delims.0.as_str(), delims.1.as_str()),
+        )
+        .map_err(|e| Error::new(e.message))?;
         let mut map = self.shared.trees.borrow_mut();
         for tree in trees {
             let replace = match map.get(&tree.name) {

@@ -43,6 +43,7 @@ type tcase struct {
 	Env        map[string]string `json:"env"`
 	EnvStrict  bool              `json:"envStrict"`
 	MissingKey string            `json:"missingkey"`
+	Delims     []string          `json:"delims,omitempty"`
 }
 
 type result struct {
@@ -315,6 +316,9 @@ func render(c tcase) (out string, err error) {
 		}
 	}
 	root.Funcs(funcs)
+	if len(c.Delims) == 2 {
+		root.Delims(c.Delims[0], c.Delims[1])
+	}
 	switch c.MissingKey {
 	case "":
 		if helm {

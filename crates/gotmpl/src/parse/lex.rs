@@ -88,8 +88,9 @@ impl std::fmt::Display for Item {
     }
 }
 
-const LEFT_DELIM: &str = "{{";
-const RIGHT_DELIM: &str = "}}";
+/// Go's default action delimiters.
+pub const LEFT_DELIM: &str = "{{";
+pub const RIGHT_DELIM: &str = "}}";
 const LEFT_COMMENT: &str = "/*";
 const RIGHT_COMMENT: &str = "*/";
 
@@ -122,11 +123,21 @@ pub struct Lexer<'a> {
     paren_depth: usize,
     items: Vec<Item>,
     inside_action: bool,
+    left_delim: &'a str,
+    right_delim: &'a str,
 }
 
 impl<'a> Lexer<'a> {
     pub fn lex(input: &'a str) -> Vec<Item> {
+        Self::lex_with_delims(input, LEFT_DELIM, RIGHT_DELIM)
+    }
+
+    /// Lexes with other action delimiters (Go's `Template.Delims`), such
+    /// as werf's `%` … `%`.
+    pub fn lex_with_delims(input: &'a str, left_delim: &'a str, right_delim: &'a str) -> Vec<Item> {
         let mut l = Lexer {
+            left_delim,
+            right_delim,
             input,
             pos: 0,
             start: 0,
@@ -215,11 +226,11 @@ impl<'a> Lexer<'a> {
 
     /// Returns false at EOF or error.
     fn lex_text(&mut self) -> bool {
-        if let Some(x) = self.rest().find(LEFT_DELIM) {
+        if let Some(x) = self.rest().find(self.left_delim) {
             if x > 0 {
                 self.pos += x;
                 let mut trim = 0;
-                let after = &self.input[self.pos + LEFT_DELIM.len()..];
+                let after = &self.input[self.pos + self.left_delim.len()..];
                 if has_left_trim(after) {
                     trim = self.input[self.start..self.pos].len().saturating_sub(
                         self.input[self.start..self.pos]
@@ -265,17 +276,17 @@ impl<'a> Lexer<'a> {
 
     fn at_right_delim(&self) -> (bool, bool) {
         let r = self.rest();
-        if has_right_trim(r) && r[2..].starts_with(RIGHT_DELIM) {
+        if has_right_trim(r) && r[2..].starts_with(self.right_delim) {
             return (true, true);
         }
-        if r.starts_with(RIGHT_DELIM) {
+        if r.starts_with(self.right_delim) {
             return (true, false);
         }
         (false, false)
     }
 
     fn lex_left_delim(&mut self) -> bool {
-        self.pos += LEFT_DELIM.len();
+        self.pos += self.left_delim.len();
         let trim = has_left_trim(self.rest());
         let after_marker = if trim { 2 } else { 0 };
         if self.rest()[after_marker..].starts_with(LEFT_COMMENT) {
@@ -304,7 +315,7 @@ impl<'a> Lexer<'a> {
         if trim {
             self.pos += 2;
         }
-        self.pos += RIGHT_DELIM.len();
+        self.pos += self.right_delim.len();
         if trim {
             let skip = self.rest().len() - self.rest().trim_start_matches(is_space).len();
             self.pos += skip;
@@ -319,7 +330,7 @@ impl<'a> Lexer<'a> {
             self.pos += 2;
             self.ignore();
         }
-        self.pos += RIGHT_DELIM.len();
+        self.pos += self.right_delim.len();
         self.emit(ItemType::RightDelim);
         if trim {
             let skip = self.rest().len() - self.rest().trim_start_matches(is_space).len();
@@ -417,7 +428,7 @@ impl<'a> Lexer<'a> {
         }
         // A space followed by "-}}" is a trim marker, not a space item.
         let prev = &self.input[self.pos - 1..];
-        if has_right_trim(prev) && prev[2..].starts_with(RIGHT_DELIM) {
+        if has_right_trim(prev) && prev[2..].starts_with(self.right_delim) {
             self.backup(self.input[..self.pos].chars().next_back().unwrap_or(' '));
             if num_spaces == 1 {
                 return true;
@@ -488,7 +499,7 @@ impl<'a> Lexer<'a> {
             None => true,
             Some(c) if is_space(c) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
-            _ => self.rest().starts_with(RIGHT_DELIM),
+            _ => self.rest().starts_with(self.right_delim),
         }
     }
 

@@ -38,8 +38,23 @@ pub struct Parser<'a> {
 /// Parses `text` named `name`: returns the body tree and all `define`d and
 /// `block` trees. `has_func` tells whether a function name exists.
 pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult<Vec<Tree>> {
+    parse_with_delims(
+        name,
+        text,
+        has_func,
+        (super::lex::LEFT_DELIM, super::lex::RIGHT_DELIM),
+    )
+}
+
+/// [`parse`] with other action delimiters (Go's `Template.Delims`).
+pub fn parse_with_delims(
+    name: &str,
+    text: &str,
+    has_func: &dyn Fn(&str) -> bool,
+    (left, right): (&str, &str),
+) -> PResult<Vec<Tree>> {
     let text: Rc<str> = Rc::from(text);
-    let items = Lexer::lex(&text);
+    let items = Lexer::lex_with_delims(&text, left, right);
     let mut p = Parser {
         items,
         idx: 0,

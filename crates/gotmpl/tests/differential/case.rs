@@ -29,6 +29,9 @@ pub struct Case {
     #[serde(rename = "envStrict")]
     pub env_strict: bool,
     pub missingkey: String,
+    /// Action delimiters (Go's `Delims`), when not `{{` `}}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delims: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -53,6 +56,7 @@ impl Case {
             env: BTreeMap::new(),
             env_strict: false,
             missingkey: String::new(),
+            delims: Vec::new(),
         }
     }
 
@@ -190,6 +194,9 @@ pub fn render(c: &Case) -> Outcome {
         ..Limits::default()
     };
     let t = Template::with_options(&c.entry, funcs, missing, limits);
+    if let [left, right] = c.delims.as_slice() {
+        t.delims(left, right);
+    }
     let fail = |e: davit_gotmpl::Error| Outcome {
         out: String::new(),
         err: Some(e.message),

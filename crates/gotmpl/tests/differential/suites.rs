@@ -39,6 +39,7 @@ pub fn data_sets() -> BTreeMap<String, serde_json::Value> {
 
 /// Parses a `.cases` file: one template per line (`⏎` stands for a newline),
 /// `#` comments, and `@data NAME`, `@mode werf|helm`, `@missingkey K`,
+/// `@delims LEFT RIGHT` (`@delims default` resets),
 /// `@env K=V`, `@strict on|off` directives for the lines that follow.
 pub fn load_case_file(path: &Path, data: &BTreeMap<String, serde_json::Value>) -> Vec<Case> {
     let text =
@@ -50,6 +51,7 @@ pub fn load_case_file(path: &Path, data: &BTreeMap<String, serde_json::Value>) -
     let mut data_name = "default".to_string();
     let mut mode = "werf".to_string();
     let mut missing = String::new();
+    let mut delims: Vec<String> = Vec::new();
     let mut env = BTreeMap::new();
     let mut strict = false;
     let mut files: Option<BTreeMap<String, String>> = None;
@@ -68,6 +70,13 @@ pub fn load_case_file(path: &Path, data: &BTreeMap<String, serde_json::Value>) -
         }
         if let Some(m) = line.strip_prefix("@missingkey ") {
             missing = m.trim().to_string();
+            continue;
+        }
+        if let Some(d) = line.strip_prefix("@delims ") {
+            delims = match d.trim() {
+                "default" => Vec::new(),
+                pair => pair.split_whitespace().map(str::to_string).collect(),
+            };
             continue;
         }
         if let Some(kv) = line.strip_prefix("@env ") {
@@ -101,6 +110,7 @@ pub fn load_case_file(path: &Path, data: &BTreeMap<String, serde_json::Value>) -
         });
         let mut c = Case::simple(format!("{stem}:{}", n + 1), &tmpl, d, &mode);
         c.missingkey = missing.clone();
+        c.delims = delims.clone();
         c.env = env.clone();
         c.env_strict = strict;
         c.files = files.clone();
@@ -228,6 +238,7 @@ pub fn corpus() -> Vec<Case> {
                 env: BTreeMap::new(),
                 env_strict: false,
                 missingkey: String::new(),
+                delims: Vec::new(),
             });
         }
     }
