@@ -112,6 +112,7 @@ spec:
         env: BTreeMap::new(),
         env_strict: false,
         missingkey: String::new(),
+        delims: Vec::new(),
     }
 }
 
