@@ -69,9 +69,16 @@ impl Conveyor<'_> {
             ("werf.io/parent-stage-id".to_string(), prev.id.to_string()),
             ("werf.io/base-image-id".to_string(), prev.image_id.clone()),
         ]);
+        // Rendered before anything is written: a bad template fails the
+        // image, not the registry.
+        let labels =
+            spec.render_labels(self.project, name)
+                .map_err(|message| BuildError::Config {
+                    image: name.to_string(),
+                    message,
+                })?;
         let context = ApplyContext {
-            project: self.project,
-            image: name,
+            labels: &labels,
             service_labels: &service_labels,
         };
         let mut warnings = Vec::new();

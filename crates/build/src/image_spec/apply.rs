@@ -25,8 +25,8 @@ const ALWAYS_REMOVED_ENV: [&str; 4] = [
 ];
 
 pub struct ApplyContext<'a> {
-    pub project: &'a str,
-    pub image: &'a str,
+    /// The spec's `labels`, rendered ([`super::ImageSpecStage::render_labels`]).
+    pub labels: &'a BTreeMap<String, String>,
     /// The labels of the new stage (`werf`, `werf-stage-content-digest`,
     /// `werf.io/parent-stage-id`, ...), added before the removals.
     pub service_labels: &'a BTreeMap<String, String>,
@@ -46,12 +46,6 @@ fn matches(pattern: &str, name: &str) -> bool {
 
 fn is_werf_label(key: &str) -> bool {
     key == "werf" || key.starts_with("werf-") || key.starts_with("werf.io/")
-}
-
-/// werf's `%project%` and `%image%` in label keys and values.
-fn expand_label(s: &str, ctx: &ApplyContext<'_>) -> String {
-    s.replace("%project%", ctx.project)
-        .replace("%image%", ctx.image)
 }
 
 /// Rewrites `config` (the whole image config JSON) and returns warnings
@@ -103,9 +97,7 @@ pub fn apply(spec: &ImageSpecStage, config: &mut Value, ctx: &ApplyContext<'_>) 
             kept_essential.join(", ")
         ));
     }
-    for (k, v) in &spec.labels {
-        labels.insert(expand_label(k, ctx), expand_label(v, ctx));
-    }
+    labels.extend(ctx.labels.clone());
     c.insert("Labels".into(), json!(labels));
 
     // Env: removals first, then the spec's values expanded against the
@@ -233,13 +225,17 @@ fn set_or_remove(c: &mut Map<String, Value>, key: &str, set: Map<String, Value>)
 mod tests {
     use super::*;
 
-    fn ctx(service: &BTreeMap<String, String>) -> ApplyContext<'_> {
+    fn ctx<'a>(
+        labels: &'a BTreeMap<String, String>,
+        service: &'a BTreeMap<String, String>,
+    ) -> ApplyContext<'a> {
         ApplyContext {
-            project: "proj",
-            image: "app",
+            labels,
             service_labels: service,
         }
     }
+
+    const NONE: &BTreeMap<String, String> = &BTreeMap::new();
 
     #[test]
     fn labels_are_removed_but_essential_ones_stay() {
@@ -253,7 +249,8 @@ mod tests {
             labels: BTreeMap::from([("built-by".into(), "%project%/%image%".into())]),
             ..Default::default()
         };
-        let warnings = apply(&spec, &mut cfg, &ctx(&service));
+        let rendered = spec.render_labels("proj", "app").expect("labels");
+        let warnings = apply(&spec, &mut cfg, &ctx(&rendered, &service));
         let labels = cfg["config"]["Labels"].as_object().expect("labels");
         let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
         assert_eq!(
@@ -271,7 +268,7 @@ mod tests {
             keep_essential_werf_labels: true,
             ..spec
         };
-        assert!(apply(&quiet, &mut cfg, &ctx(&service)).is_empty());
+        assert!(apply(&quiet, &mut cfg, &ctx(&rendered, &service)).is_empty());
     }
 
     #[test]
@@ -282,7 +279,7 @@ mod tests {
             keep_essential_werf_labels: true,
             ..Default::default()
         };
-        apply(&spec, &mut cfg, &ctx(&BTreeMap::new()));
+        apply(&spec, &mut cfg, &ctx(NONE, NONE));
         assert_eq!(cfg["config"]["Labels"], json!({"a": "b", "werf": "p"}));
     }
 
@@ -299,7 +296,7 @@ mod tests {
             remove_env: vec!["/DROP_.*/".into()],
             ..Default::default()
         };
-        apply(&spec, &mut cfg, &ctx(&BTreeMap::new()));
+        apply(&spec, &mut cfg, &ctx(NONE, NONE));
         assert_eq!(
             cfg["config"]["Env"],
             json!(["PATH=/usr/bin:/app/bin", "LANG=C", "NEW=C-x"])
@@ -330,7 +327,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        apply(&spec, &mut cfg, &ctx(&BTreeMap::new()));
+        apply(&spec, &mut cfg, &ctx(NONE, NONE));
         assert_eq!(cfg["author"], "Team <t@example.com>");
         assert_eq!(cfg["history"], json!([]));
         let c = &cfg["config"];

@@ -192,6 +192,40 @@ impl ImageSpecStage {
         h256(&refs)
     }
 
+    /// The spec's `labels` with keys and values rendered as werf renders
+    /// them: Go templates with `%` delimiters and the functions `project`
+    /// and `image` (`%project%-%image%`). An error names the label.
+    pub fn render_labels(
+        &self,
+        project: &str,
+        image: &str,
+    ) -> Result<BTreeMap<String, String>, String> {
+        use davit_gotmpl::{Func, FuncMap, Template, Value};
+        let constant = |v: &str| {
+            let v = v.to_string();
+            Func::simple(&[], None, move |_| Ok(Value::str(v.as_str())))
+        };
+        let mut funcs = FuncMap::new();
+        funcs.insert("project".into(), constant(project));
+        funcs.insert("image".into(), constant(image));
+        let render = |text: &str, what: &str| -> Result<String, String> {
+            let t = Template::new(funcs.clone());
+            t.delims("%", "%");
+            t.parse("main", text)
+                .and_then(|()| t.execute("main", &Value::empty_map()))
+                .map_err(|e| format!("imageSpec label {what}: {e}"))
+        };
+        self.labels
+            .iter()
+            .map(|(k, v)| {
+                Ok((
+                    render(k, &format!("key {k:?}"))?,
+                    render(v, &format!("{k:?}"))?,
+                ))
+            })
+            .collect()
+    }
+
     /// The stage digest on top of the stage `prev_digest`.
     pub fn digest(&self, prev_digest: &str) -> String {
         h3(&["1.2", "imageSpec", &self.dependencies(), prev_digest, ""])
@@ -227,6 +261,39 @@ mod tests {
         assert_eq!(s.labels["a"], "meta");
         assert_eq!(s.labels["b"], "own");
         assert_eq!(s.remove_labels, vec!["x".to_string(), "/.*/".to_string()]);
+    }
+
+    #[test]
+    fn labels_are_templates_with_percent_delimiters() {
+        let s = ImageSpecStage {
+            labels: BTreeMap::from([
+                (
+                    "%project%.app".into(),
+                    "%image% of %project% (%len project%)".into(),
+                ),
+                ("plain".into(), "{{ not a template here }}".into()),
+            ]),
+            ..Default::default()
+        };
+        let got = s.render_labels("shop", "api").expect("render");
+        assert_eq!(got["shop.app"], "api of shop (4)");
+        assert_eq!(got["plain"], "{{ not a template here }}");
+        let bad = ImageSpecStage {
+            labels: BTreeMap::from([("k".into(), "50%".into())]),
+            ..Default::default()
+        };
+        let e = bad.render_labels("p", "i").expect_err("unclosed");
+        assert!(
+            e.contains("imageSpec label \"k\"") && e.contains("unclosed action"),
+            "{e}"
+        );
+        // Only werf's two functions (and Go's builtins) exist there.
+        let sprig = ImageSpecStage {
+            labels: BTreeMap::from([("k".into(), "%upper project%".into())]),
+            ..Default::default()
+        };
+        let e = sprig.render_labels("p", "i").expect_err("no sprig");
+        assert!(e.contains("function \"upper\" not defined"), "{e}");
     }
 
     #[test]

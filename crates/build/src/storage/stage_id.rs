@@ -117,7 +117,19 @@ pub fn managed_image_tag(image_name: &str) -> String {
             .replace('/', "__slash__")
             .replace('+', "__plus__")
     };
+    // A name that makes no valid tag is slugged, as werf does.
+    let id = if davit_slug::is_docker_tag(&format!("managed-image-{id}")) {
+        id
+    } else {
+        davit_slug::limited_slug(&id, 128 - 14)
+    };
     format!("managed-image-{id}")
+}
+
+/// `custom-tag-meta-<limited slug of tag>`: werf's record of a custom tag
+/// (`--add-custom-tag`) and the stage it points at.
+pub fn custom_tag_meta_tag(tag: &str) -> String {
+    format!("custom-tag-meta-{}", davit_slug::limited_slug(tag, 48))
 }
 
 /// `meta-<murmur3(name)>_<commit>_<stage id>`: werf's record that `commit`
@@ -125,18 +137,10 @@ pub fn managed_image_tag(image_name: &str) -> String {
 /// history policy reads it. The hash is murmur3-32 (seed 0) of the image
 /// name as unpadded lowercase hex, as werf writes it.
 pub fn image_metadata_tag(image_name: &str, commit: &str, stage_id: &str) -> String {
-    let hash = murmur3::murmur3_32(&mut image_name.as_bytes(), 0).unwrap_or_default();
-    format!("meta-{hash:x}_{commit}_{stage_id}")
-}
-
-/// True for a tag Docker accepts: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-pub fn is_valid_tag(tag: &str) -> bool {
-    let b = tag.as_bytes();
-    !b.is_empty()
-        && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    format!(
+        "meta-{}_{commit}_{stage_id}",
+        davit_slug::murmur(image_name)
+    )
 }
 
 #[cfg(test)]
@@ -206,9 +210,9 @@ mod tests {
             managed_image_tag("back end/api+x"),
             "managed-image-back__space__end__slash__api__plus__x"
         );
-        assert!(is_valid_tag(&managed_image_tag("backend")));
-        assert!(!is_valid_tag("-x"));
-        assert!(!is_valid_tag(&"a".repeat(129)));
+        assert!(davit_slug::is_docker_tag(&managed_image_tag("backend")));
+        assert!(!davit_slug::is_docker_tag("-x"));
+        assert!(!davit_slug::is_docker_tag(&"a".repeat(129)));
     }
 
     #[test]
