@@ -52,6 +52,12 @@ pub struct BuildArgs {
     /// Also copy final images here (same tags); the report then points here.
     #[arg(long, env = "WERF_FINAL_REPO")]
     pub final_repo: Option<String>,
+    /// Also tag each final image in the repository with TEMPLATE (repeatable):
+    /// a Go template with % delimiters and %image%, %image_slug%,
+    /// %image_safe_slug%, %image_content_based_tag%, e.g. "%image%-latest".
+    /// WERF_ADD_CUSTOM_TAG_<ANY> variables add more. Needs --repo.
+    #[arg(long = "add-custom-tag", value_name = "TEMPLATE")]
+    pub add_custom_tag: Vec<String>,
     /// Write the build report (see --build-report-path).
     #[arg(long, env = "WERF_SAVE_BUILD_REPORT", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub save_build_report: bool,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use davit_build::conveyor::{Conveyor, Parallelism};
+use davit_build::custom_tags::CustomTags;
 use davit_build::docker::{BuilderChoice, DockerEngine};
 use davit_build::opstats::OpStats;
 use davit_build::report::report_path;
@@ -129,6 +130,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
 
     let op_stats = OpStats::default();
+    let custom_tags = CustomTags::new(custom_tag_templates(&args.add_custom_tag));
+    if !custom_tags.is_empty() && repo_arg.is_none() {
+        bail!("--add-custom-tag needs --repo: custom tags are registry tags");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -154,6 +159,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             engine: &engine,
             builder,
             op_stats: &op_stats,
+            custom_tags: &custom_tags,
         };
         let parallelism = match (args.parallel, args.parallel_tasks_limit) {
             (false, _) => Parallelism::Sequential,
@@ -202,4 +208,18 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// `--add-custom-tag` values, then the `WERF_ADD_CUSTOM_TAG_*` variables
+/// in name order, as werf collects them.
+fn custom_tag_templates(flags: &[String]) -> Vec<String> {
+    let mut from_env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, v)| k.starts_with("WERF_ADD_CUSTOM_TAG_") && !v.is_empty())
+        .collect();
+    from_env.sort();
+    flags
+        .iter()
+        .cloned()
+        .chain(from_env.into_iter().map(|(_, v)| v))
+        .collect()
 }

@@ -91,6 +91,9 @@ impl BuildOutput {
                         writeln!(err, "│ {image}: {line}")
                     }
                     Event::Line { .. } => Ok(()),
+                    Event::Tagged { image, reference } => {
+                        writeln!(err, "└ {image}: tagged {reference}")
+                    }
                     Event::Warning { image, message } => {
                         writeln!(err, "warning: {image}: {message}")
                     }
@@ -120,6 +123,9 @@ impl BuildOutput {
                 }
                 Event::Warning { image, message } => {
                     let _ = bars.println(format!("warning: {image}: {message}"));
+                }
+                Event::Tagged { image, reference } => {
+                    let _ = bars.println(format!("└ {image}: tagged {reference}"));
                 }
                 Event::Line { image, line } => {
                     if let Some(bar) = running.get(image) {

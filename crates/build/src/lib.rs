@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod conveyor;
+pub mod custom_tags;
 pub mod docker;
 pub mod dockerfile;
 pub mod gojson;

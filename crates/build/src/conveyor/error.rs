@@ -7,6 +7,9 @@ use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// A bad `--add-custom-tag`, found before anything is built.
+    #[error("{0}")]
+    CustomTag(String),
     #[error("image {image:?}: {message}")]
     Config { image: String, message: String },
     #[error("image {image:?}: {source}")]

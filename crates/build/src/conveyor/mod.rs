@@ -64,6 +64,11 @@ pub enum Event<'a> {
         image: &'a str,
         line: &'a str,
     },
+    /// A custom tag was given to a final image (`--add-custom-tag`).
+    Tagged {
+        image: &'a str,
+        reference: &'a str,
+    },
     Done(&'a ImageOutcome),
 }
 
@@ -90,6 +95,8 @@ pub struct Conveyor<'a> {
     pub builder: crate::docker::BuilderChoice,
     /// Timings for the report's `Operations` (`--log-debug`).
     pub op_stats: &'a crate::opstats::OpStats,
+    /// `--add-custom-tag` templates (need a registry `--repo`).
+    pub custom_tags: &'a crate::custom_tags::CustomTags,
 }
 
 impl Conveyor<'_> {
@@ -113,6 +120,16 @@ impl Conveyor<'_> {
             Ok(s) => s,
             Err(e) => return (report, Some(e)),
         };
+        // Custom tags are checked before anything is built.
+        let final_names: Vec<&str> = sets
+            .iter()
+            .flatten()
+            .filter(|img| img.is_final)
+            .map(|img| img.name.as_str())
+            .collect();
+        if let Err(message) = self.custom_tags.validate(&final_names) {
+            return (report, Some(BuildError::CustomTag(message)));
+        }
         let total: usize = sets.iter().map(Vec::len).sum();
         // Sequential unless asked for and useful.
         let limit = match parallel {
@@ -174,7 +191,60 @@ impl Conveyor<'_> {
         if let Err(e) = self.record_image_metadata(&report, &on_event).await {
             return (report, Some(e));
         }
+        if let Err(e) = self.add_custom_tags(&report, selected, &on_event).await {
+            return (report, Some(e));
+        }
         (report, None)
+    }
+
+    /// `--add-custom-tag`: each final image of the processed list (all
+    /// final images when none were named) gets the rendered tags where its
+    /// report entry points (the final repo, else the primary), and werf's
+    /// `custom-tag-meta-*` record goes to the primary.
+    async fn add_custom_tags(
+        &self,
+        report: &BuildReport,
+        selected: &[String],
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
+    ) -> Result<(), BuildError> {
+        if self.custom_tags.is_empty() {
+            return Ok(());
+        }
+        let Some(primary) = self.storage.as_repo() else {
+            return Err(BuildError::CustomTag(
+                "--add-custom-tag needs a registry --repo".into(),
+            ));
+        };
+        let target = self.final_repo.unwrap_or(primary);
+        for (name, record) in &report.images {
+            if !record.is_final || !(selected.is_empty() || selected.contains(name)) {
+                continue;
+            }
+            let storage_err = |source| BuildError::Storage {
+                image: name.clone(),
+                source: Box::new(source),
+            };
+            let Some(id) = StageId::from_tag(&record.docker_tag) else {
+                continue;
+            };
+            let tags = self
+                .custom_tags
+                .tags_for(name, &record.docker_tag)
+                .map_err(BuildError::CustomTag)?;
+            for tag in tags {
+                target.tag_stage(&id, &tag).await.map_err(storage_err)?;
+                primary
+                    .push_custom_tag_record(self.project, &tag, &record.docker_tag)
+                    .await
+                    .map_err(storage_err)?;
+                let reference = format!("{}:{tag}", target.address());
+                (on_event.borrow_mut())(Event::Tagged {
+                    image: name,
+                    reference: &reference,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// werf's `meta-*` records: which commit produced which stage of each

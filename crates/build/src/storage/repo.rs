@@ -341,6 +341,51 @@ impl RepoStorage {
         Ok(Published::Pushed(id))
     }
 
+    /// Gives the stage `id` the extra tag `tag` in this repository (a
+    /// manifest copy; the blobs are there). Returns the manifest digest.
+    pub async fn tag_stage(&self, id: &StageId, tag: &str) -> Result<String, StorageError> {
+        let (desc, body) = self
+            .client
+            .manifest_get(&self.host, &self.repo, &id.to_string())
+            .await?
+            .ok_or_else(|| StorageError::Unexpected {
+                reference: self.reference(id),
+                message: "the stage is gone".into(),
+            })?;
+        let stored = self
+            .client
+            .manifest_put(&self.host, &self.repo, tag, &desc.media_type, body)
+            .await?;
+        Ok(stored.digest)
+    }
+
+    /// werf's `custom-tag-meta-*` record: which stage a custom tag names,
+    /// for cleanup.
+    pub async fn push_custom_tag_record(
+        &self,
+        project: &str,
+        tag: &str,
+        stage_id: &str,
+    ) -> Result<(), StorageError> {
+        let labels = std::collections::BTreeMap::from([
+            ("werf".to_string(), project.to_string()),
+            ("stage-id".to_string(), stage_id.to_string()),
+            ("tag".to_string(), tag.to_string()),
+        ]);
+        let record = super::stage_id::custom_tag_meta_tag(tag);
+        super::records::push_manifest_only_image(
+            &self.client,
+            &self.host,
+            &self.repo,
+            &record,
+            &labels,
+            &rfc3339_now(),
+        )
+        .await?;
+        self.remember_tag(record).await;
+        Ok(())
+    }
+
     /// A manifest-only record `tag` labelled `werf=<project>`.
     async fn push_project_record(&self, project: &str, tag: &str) -> Result<(), StorageError> {
         let labels = std::collections::BTreeMap::from([("werf".to_string(), project.to_string())]);
