@@ -75,6 +75,25 @@ pub struct BuildArgs {
         allow_negative_numbers = true
     )]
     pub parallel_tasks_limit: i64,
+    /// Docker config directory with registry credentials (default:
+    /// $DOCKER_CONFIG, else ~/.docker).
+    #[arg(long, env = "WERF_DOCKER_CONFIG")]
+    pub docker_config: Option<PathBuf>,
+    /// Target platforms (also DOCKER_DEFAULT_PLATFORM). davit builds
+    /// linux/amd64 only today; another platform is an error, never ignored.
+    #[arg(long, env = "WERF_PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// werf's lock server address. davit needs none (content-addressed
+    /// stages, host locks and a re-check before publishing); other values
+    /// than ":local" are accepted with a note, for drop-in use.
+    #[arg(long, env = "WERF_SYNCHRONIZATION")]
+    pub synchronization: Option<String>,
+    /// Where davit keeps its host locks (werf's home dir; default ~/.davit).
+    #[arg(long, env = "WERF_HOME")]
+    pub home_dir: Option<PathBuf>,
+    /// Directory for temporary files (build secrets given as values).
+    #[arg(long, env = "WERF_TMP_DIR")]
+    pub tmp_dir: Option<PathBuf>,
     /// Reach the registries of this build over plain HTTP (loopback hosts always are).
     #[arg(long, env = "WERF_INSECURE_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub insecure_registry: bool,

@@ -923,3 +923,66 @@ fn log_debug_adds_stage_cache_and_operations_to_the_report() {
     let third = run("third.json", false);
     assert!(third.get("StageCache").is_none() && third.get("Operations").is_none());
 }
+
+/// werf's common build flags work as drop-ins: --platform (linux/amd64
+/// only, never ignored), --synchronization, --home-dir, --tmp-dir and
+/// --docker-config.
+#[test]
+fn werfs_common_build_flags_are_accepted() {
+    let p = project();
+    let host = env("DAVIT_TEST_REGISTRY_BASIC");
+    let repo = format!("{host}/davit-test/{}", p.project);
+    let home = tempfile::tempdir().expect("home");
+    let creds = tempfile::tempdir().expect("docker config");
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        env("DAVIT_TEST_REGISTRY_USER"),
+        env("DAVIT_TEST_REGISTRY_PASSWORD")
+    ));
+    std::fs::write(
+        creds.path().join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .expect("config.json");
+    let home_dir = home.path().to_string_lossy().into_owned();
+    let creds_dir = creds.path().to_string_lossy().into_owned();
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--platform",
+            "linux/amd64",
+            "--synchronization",
+            "https://synchronization.werf.io",
+            "--home-dir",
+            &home_dir,
+            "--tmp-dir",
+            &home_dir,
+            "--docker-config",
+            &creds_dir,
+        ],
+        // The default docker config has no credentials for this registry.
+        &[("DOCKER_CONFIG", "/nonexistent")],
+    );
+    let log = ok(&out);
+    assert!(log.contains("davit uses no lock server"), "{log}");
+    assert!(
+        home.path().join("davit-locks").is_dir(),
+        "locks under --home-dir"
+    );
+
+    for (args, env_vars) in [
+        (vec!["--platform", "linux/arm64"], vec![]),
+        (vec![], vec![("DOCKER_DEFAULT_PLATFORM", "linux/arm64")]),
+    ] {
+        let mut all = vec!["build", "--repo", &repo];
+        all.extend(args);
+        let out = davit(&p.dir, &all, &env_vars);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("davit builds only linux/amd64"), "{err}");
+    }
+}

@@ -21,12 +21,41 @@ use super::config::{prepare, Level};
 use crate::cli::BuildArgs;
 
 /// Where host locks live: `$WERF_HOME/davit-locks`, else `~/.davit/locks`.
-fn lock_dir() -> PathBuf {
-    if let Ok(home) = std::env::var("WERF_HOME") {
-        return PathBuf::from(home).join("davit-locks");
+/// Host locks live in `--home-dir`/`WERF_HOME` when given, else `~/.davit`.
+fn lock_dir(home_dir: Option<&std::path::Path>) -> PathBuf {
+    if let Some(home) = home_dir {
+        return home.join("davit-locks");
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
     PathBuf::from(home).join(".davit/locks")
+}
+
+/// `--platform` (or `DOCKER_DEFAULT_PLATFORM`) must name linux/amd64: davit
+/// builds nothing else yet, and a silently different platform would be
+/// worse than an error.
+fn check_platforms(flags: &[String]) -> anyhow::Result<()> {
+    let from_env;
+    let requested: &[String] = if flags.is_empty() {
+        from_env = std::env::var("DOCKER_DEFAULT_PLATFORM")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_default();
+        &from_env
+    } else {
+        flags
+    };
+    for p in requested {
+        let normal = p.trim().to_ascii_lowercase();
+        let amd64 = matches!(
+            normal.as_str(),
+            "linux/amd64" | "amd64" | "linux/x86_64" | "x86_64" | "linux/amd64/v1"
+        ) || (normal == "local" && std::env::consts::ARCH == "x86_64");
+        if !amd64 {
+            bail!("--platform {p:?}: davit builds only linux/amd64 today (multi-platform builds are planned)");
+        }
+    }
+    Ok(())
 }
 
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {
@@ -34,6 +63,18 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     if opts.mode != Mode::Giterministic {
         bail!("davit build reads the build context from the commit only; --dev and --loose-giterminism are not supported by build yet");
     }
+    check_platforms(&args.platform)?;
+    if let Some(sync) = args.synchronization.as_deref().filter(|s| *s != ":local") {
+        if lvl != Level::Quiet {
+            eprintln!("note: --synchronization {sync}: davit uses no lock server; stages are content-addressed and published under a host lock with a re-check");
+        }
+    }
+    if let Some(tmp) = &args.tmp_dir {
+        // Before any thread starts: temporary files (value secrets) go there.
+        std::env::set_var("TMPDIR", tmp);
+    }
+    let home_dir = args.home_dir.as_deref();
+    let lock_dir = || lock_dir(home_dir);
     // Resolve the report path first: a bad extension should fail before any work.
     let report_target = if args.save_build_report {
         Some(report_path(args.build_report_path.as_deref())?)
@@ -76,7 +117,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         bail!("--final-repo, --secondary-repo and --cache-repo need --repo: stages are copied to and from the stages repository");
     }
     let registry = || -> anyhow::Result<(Arc<RegistryClient>, Credentials)> {
-        let credentials = Credentials::from_env()?;
+        let credentials = match &args.docker_config {
+            Some(dir) => Credentials::from_dir(dir)?,
+            None => Credentials::from_env()?,
+        };
         let hosts = [repo_arg, final_arg]
             .into_iter()
             .flatten()
