@@ -986,3 +986,68 @@ fn werfs_common_build_flags_are_accepted() {
         assert!(err.contains("davit builds only linux/amd64"), "{err}");
     }
 }
+
+/// `--dev` builds the work tree (tracked changes and untracked files,
+/// minus `--dev-ignore`) and records no commit; `--loose-giterminism`
+/// takes the context from the commit without checking the work tree.
+#[test]
+fn dev_mode_builds_the_work_tree_and_loose_mode_the_commit_unchecked() {
+    let p = project();
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{}", p.project);
+    let repo = format!("{host}/{path}");
+    let output_of = |r: &serde_json::Value| {
+        let name = r["Images"]["app"]["DockerImageName"]
+            .as_str()
+            .expect("name");
+        let run = Command::new("docker")
+            .args(["run", "--rm", name])
+            .output()
+            .expect("docker run");
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    write(&p.dir, "app/hello.sh", "echo uncommitted; cat /base.txt\n");
+    let (log, dev) = build_env(&p, &repo, "dev.json", &[("WERF_DEV", "true")]);
+    assert_eq!(output_of(&dev), "uncommitted\nbase\n", "{log}");
+    assert!(
+        meta_records(&registry_tags(&host, &path)).is_empty(),
+        "a dev build belongs to no commit"
+    );
+    let (log, again) = build_env(&p, &repo, "dev2.json", &[("WERF_DEV", "true")]);
+    assert!(
+        !rebuilt(&again, "app"),
+        "the same work tree is reused: {log}"
+    );
+
+    // --dev-ignore keeps the committed version of a path.
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--dev",
+            "--dev-ignore",
+            "app/hello.sh",
+            "--save-build-report",
+            "--build-report-path",
+            "ignored.json",
+        ],
+        &[],
+    );
+    ok(&out);
+    assert_eq!(output_of(&report(&p.dir, "ignored.json")), "hello\nbase\n");
+
+    // Loose: no uncommitted-file error, and the commit's content.
+    let (log, loose) = build_env(
+        &p,
+        &repo,
+        "loose.json",
+        &[("WERF_LOOSE_GITERMINISM", "true")],
+    );
+    assert_eq!(output_of(&loose), "hello\nbase\n", "{log}");
+    // Without either, the same work tree is refused.
+    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be committed"));
+}

@@ -12,6 +12,7 @@ use davit_build::docker::{BuilderChoice, DockerEngine};
 use davit_build::opstats::OpStats;
 use davit_build::report::report_path;
 use davit_build::storage::{LocalStorage, RepoStorage, Storage};
+use davit_config::giterminism::PathGlob;
 use davit_config::project::{self, Mode};
 use davit_git::Repo;
 use davit_registry::{Credentials, RegistryClient, RegistryOptions};
@@ -60,8 +61,8 @@ fn check_platforms(flags: &[String]) -> anyhow::Result<()> {
 
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     let (opts, lvl) = prepare(&args.project);
-    if opts.mode != Mode::Giterministic {
-        bail!("davit build reads the build context from the commit only; --dev and --loose-giterminism are not supported by build yet");
+    if opts.mode == Mode::Dev && std::env::var_os("CI").is_some() && lvl != Level::Quiet {
+        eprintln!("warning: --dev in CI: images are built from the uncommitted work tree, so they may differ from any commit");
     }
     check_platforms(&args.platform)?;
     if let Some(sync) = args.synchronization.as_deref().filter(|s| *s != ":local") {
@@ -97,6 +98,26 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         .strip_prefix(&work_tree)
         .map(|p| p.to_string_lossy().replace('\\', "/"))
         .unwrap_or_default();
+    // --dev: the work tree (minus --dev-ignore, project-relative globs)
+    // stands in for HEAD in everything the build reads.
+    let repo = if opts.mode == Mode::Dev {
+        let ignore: Vec<PathGlob> = opts
+            .dev_ignore
+            .iter()
+            .filter_map(|g| PathGlob::new(g).ok())
+            .collect();
+        let prefix = if project_dir.is_empty() {
+            String::new()
+        } else {
+            format!("{project_dir}/")
+        };
+        repo.into_dev_snapshot(&|path: &str| {
+            path.strip_prefix(&prefix)
+                .is_some_and(|p| ignore.iter().any(|g| g.matches(p)))
+        })
+    } else {
+        repo
+    };
 
     if project_name.is_empty() {
         bail!(
@@ -204,6 +225,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             builder,
             op_stats: &op_stats,
             custom_tags: &custom_tags,
+            mode: opts.mode,
         };
         let parallelism = match (args.parallel, args.parallel_tasks_limit) {
             (false, _) => Parallelism::Sequential,

@@ -47,6 +47,9 @@ pub enum EntryKind {
 struct TreeFile {
     oid: gix::ObjectId,
     kind: EntryKind,
+    /// Read from the work tree rather than the object database (a file
+    /// of the `--dev` snapshot that differs from HEAD).
+    on_disk: bool,
 }
 
 /// How a work-tree path compares with the commit.
@@ -125,7 +128,14 @@ impl Repo {
             } else {
                 EntryKind::File
             };
-            files.insert(r.filepath.to_string(), TreeFile { oid: r.oid, kind });
+            files.insert(
+                r.filepath.to_string(),
+                TreeFile {
+                    oid: r.oid,
+                    kind,
+                    on_disk: false,
+                },
+            );
         }
         Ok((head, files))
     }
@@ -161,8 +171,80 @@ impl Repo {
     }
 
     fn blob(&self, oid: gix::ObjectId, path: &str) -> Result<Vec<u8>, GitError> {
+        if self.files.get(path).is_some_and(|f| f.on_disk) {
+            return disk_content(&self.work_tree.join(path)).ok_or_else(|| GitError::Object {
+                what: path.to_string(),
+                message: "the file changed on disk while davit read it".into(),
+            });
+        }
         let obj = self.repo.find_object(oid).map_err(|e| obj_err(path, e))?;
         Ok(obj.data.clone())
+    }
+
+    /// werf's `--dev` mode: the files of the work tree that git does not
+    /// ignore, tracked or not, replace HEAD's for everything read later
+    /// (contexts, checksums, Dockerfiles). Paths for which `keep_committed`
+    /// holds (`--dev-ignore`) keep HEAD's version; submodules stay as
+    /// committed. Nothing is written to the repository.
+    pub fn into_dev_snapshot(mut self, keep_committed: &dyn Fn(&str) -> bool) -> Repo {
+        let mut files: BTreeMap<String, TreeFile> = self
+            .files
+            .iter()
+            .filter(|(path, f)| f.kind == EntryKind::Submodule || keep_committed(path))
+            .map(|(p, f)| (p.clone(), f.clone()))
+            .collect();
+        for path in self.worktree_entries() {
+            if keep_committed(&path) || files.contains_key(&path) {
+                continue;
+            }
+            let disk = self.work_tree.join(&path);
+            let Ok(meta) = std::fs::symlink_metadata(&disk) else {
+                continue;
+            };
+            let kind = if meta.file_type().is_symlink() {
+                EntryKind::Symlink
+            } else if is_executable(&meta) {
+                EntryKind::Executable
+            } else {
+                EntryKind::File
+            };
+            let Some(content) = disk_content(&disk) else {
+                continue;
+            };
+            let Ok(oid) =
+                gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &content)
+            else {
+                continue;
+            };
+            let on_disk = self.files.get(&path).is_none_or(|f| f.oid != oid);
+            files.insert(path, TreeFile { oid, kind, on_disk });
+        }
+        self.files = files;
+        self
+    }
+
+    /// Work-tree files and symlinks git does not ignore, repository-relative.
+    fn worktree_entries(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let walker = ignore::WalkBuilder::new(&self.work_tree)
+            .hidden(false)
+            .git_ignore(true)
+            .require_git(false)
+            .build();
+        for entry in walker.flatten() {
+            let Some(t) = entry.file_type() else { continue };
+            if !(t.is_file() || t.is_symlink()) {
+                continue;
+            }
+            if let Ok(rel) = entry.path().strip_prefix(&self.work_tree) {
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                if !rel.starts_with(".git/") && rel != ".git" {
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     /// Files on disk under `dir` (repository-relative; `""` for the whole
@@ -236,15 +318,8 @@ impl Repo {
             (None, Some(m)) if m.is_dir() => WorktreeState::Absent,
             (None, Some(_)) => WorktreeState::Untracked,
             (Some(_), None) => WorktreeState::Deleted,
-            (Some(f), Some(m)) => {
-                let content = if m.file_type().is_symlink() {
-                    std::fs::read_link(&disk)
-                        .ok()
-                        .map(|t| t.to_string_lossy().into_owned().into_bytes())
-                } else {
-                    std::fs::read(&disk).ok()
-                };
-                let Some(content) = content else {
+            (Some(f), Some(_)) => {
+                let Some(content) = disk_content(&disk) else {
                     return WorktreeState::Modified;
                 };
                 match gix::objs::compute_hash(
@@ -258,6 +333,29 @@ impl Repo {
             }
         }
     }
+}
+
+/// A file's content as git stores it: a symlink's target, else the bytes.
+fn disk_content(path: &Path) -> Option<Vec<u8>> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.file_type().is_symlink() {
+        std::fs::read_link(path)
+            .ok()
+            .map(|t| t.to_string_lossy().into_owned().into_bytes())
+    } else {
+        std::fs::read(path).ok()
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// Joins a symlink target to its directory; `None` when it leaves the repo.

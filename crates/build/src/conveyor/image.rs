@@ -126,11 +126,13 @@ impl Conveyor<'_> {
         let df_in_project = df_path
             .strip_prefix(&format!("{}/", self.project_dir))
             .unwrap_or(&df_path);
-        let dockerfile_from_disk = self
-            .giterminism
-            .allow_uncommitted_dockerfiles
-            .iter()
-            .any(|g| g.matches(df_in_project));
+        let loose = self.mode == davit_config::project::Mode::Loose;
+        let dockerfile_from_disk = loose
+            || self
+                .giterminism
+                .allow_uncommitted_dockerfiles
+                .iter()
+                .any(|g| g.matches(df_in_project));
         let read = if dockerfile_from_disk {
             std::fs::read(self.repo.work_tree().join(&df_path)).ok()
         } else {
@@ -163,10 +165,12 @@ impl Conveyor<'_> {
             let in_project = path
                 .strip_prefix(&format!("{}/", self.project_dir))
                 .unwrap_or(path);
-            self.giterminism
-                .allow_uncommitted_dockerignore
-                .iter()
-                .any(|g| g.matches(in_project))
+            loose
+                || self
+                    .giterminism
+                    .allow_uncommitted_dockerignore
+                    .iter()
+                    .any(|g| g.matches(in_project))
         };
         let dockerignore =
             load_dockerignore_from(self.repo, &context, &dockerfile, &dockerignore_allowed)
@@ -247,7 +251,10 @@ impl Conveyor<'_> {
             }
         }
         let uncommitted = uncommitted.into_inner();
-        if !uncommitted.is_empty() {
+        // Only giterministic builds check the work tree: --dev builds it
+        // (minus --dev-ignore, which keeps the commit's version), and
+        // --loose-giterminism checks nothing.
+        if !uncommitted.is_empty() && self.mode == davit_config::project::Mode::Giterministic {
             return Err(BuildError::Uncommitted {
                 image: name.to_string(),
                 files: uncommitted.into_iter().collect(),

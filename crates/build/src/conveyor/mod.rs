@@ -97,6 +97,10 @@ pub struct Conveyor<'a> {
     pub op_stats: &'a crate::opstats::OpStats,
     /// `--add-custom-tag` templates (need a registry `--repo`).
     pub custom_tags: &'a crate::custom_tags::CustomTags,
+    /// Giterministic (the commit), `--dev` (`repo` is the work-tree
+    /// snapshot) or `--loose-giterminism` (Dockerfiles and .dockerignore
+    /// from disk, no uncommitted-file checks; the context from the commit).
+    pub mode: davit_config::project::Mode,
 }
 
 impl Conveyor<'_> {
@@ -257,7 +261,11 @@ impl Conveyor<'_> {
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<(), BuildError> {
         let cleanup = &self.config.meta.cleanup;
-        if cleanup.disable || cleanup.disable_git_history_based_policy {
+        // A dev build belongs to no commit.
+        if cleanup.disable
+            || cleanup.disable_git_history_based_policy
+            || self.mode == davit_config::project::Mode::Dev
+        {
             return Ok(());
         }
         for (name, record) in &report.images {
