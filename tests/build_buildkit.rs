@@ -28,22 +28,13 @@ fn project_with_mounts() -> Project {
 #[test]
 fn run_mount_builds_with_buildkit_and_is_reused() {
     let p = project_with_mounts();
-    let host = env("DAVIT_TEST_REGISTRY_ANON");
-    let path = format!("davit-test/{}", p.project);
-    let repo = format!("{host}/{path}");
+    let (host, path, repo) = anon_repo(&p);
 
     let (log, first) = build(&p, &repo, "first.json");
     assert!(rebuilt(&first, "app"), "{log}");
     // BuildKit's step names reach the log.
     assert!(log.contains("RUN --mount=type=cache"), "{log}");
-    let app = first["Images"]["app"]["DockerImageName"]
-        .as_str()
-        .expect("name");
-    let run = Command::new("docker")
-        .args(["run", "--rm", app])
-        .output()
-        .expect("docker run");
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello\nbase\n");
+    assert_eq!(run_image(&first, "app", &[]), "hello\nbase\n");
     // werf's labels are on the BuildKit-built stage too.
     let tag = first["Images"]["app"]["DockerTag"].as_str().expect("tag");
     assert_eq!(
@@ -218,19 +209,10 @@ fn secrets_and_ssh_reach_run_mounts_and_stay_out_of_digests_and_logs() {
     ];
     let (log, first) = build_env(&p, &repo, "first.json", &envs);
     assert!(rebuilt(&first, "app"), "{log}");
-    let name = first["Images"]["app"]["DockerImageName"]
-        .as_str()
-        .expect("name");
-    let run = Command::new("docker")
-        .args(["run", "--rm", name])
-        .output()
-        .expect("docker run");
     assert_eq!(
-        String::from_utf8_lossy(&run.stdout),
+        run_image(&first, "app", &[]),
         // The value secret is the YAML string itself, without a newline.
         "from-the-env\nfrom-werf-yamlfrom-a-file\nagent\n",
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
     );
     for secret in ["from-the-env", "from-werf-yaml", "from-a-file"] {
         assert!(!log.contains(secret), "a secret reached the log: {log}");

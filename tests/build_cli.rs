@@ -629,14 +629,11 @@ fn context_add_files_come_from_the_work_tree_when_allowed() {
         p.project
     );
     let (log, r1) = build(&p, &repo, "a1.json");
-    let name = r1["Images"]["app"]["DockerImageName"]
-        .as_str()
-        .expect("name");
-    let run = Command::new("docker")
-        .args(["run", "--rm", name, "cat", "/generated.txt"])
-        .output()
-        .expect("docker run");
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "v1\n", "{log}");
+    assert_eq!(
+        run_image(&r1, "app", &["cat", "/generated.txt"]),
+        "v1\n",
+        "{log}"
+    );
 
     // The file is part of the digest: a change rebuilds app only.
     write(&p.dir, "app/generated.txt", "v2\n");
@@ -727,14 +724,11 @@ fn uncommitted_sources_are_refused_unless_giterminism_allows_the_dockerfile() {
     );
     let (log, r) = build(&p, &repo, "u2.json");
     assert!(rebuilt(&r, "app"), "{log}");
-    let name = r["Images"]["app"]["DockerImageName"]
-        .as_str()
-        .expect("name");
-    let run = Command::new("docker")
-        .args(["run", "--rm", name, "cat", "/marker"])
-        .output()
-        .expect("docker run");
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "from-disk\n", "{log}");
+    assert_eq!(
+        run_image(&r, "app", &["cat", "/marker"]),
+        "from-disk\n",
+        "{log}"
+    );
 }
 
 #[test]
@@ -779,18 +773,7 @@ fn an_uncommitted_dockerignore_is_refused_unless_giterminism_allows_it() {
     git(&p.dir, &["add", "werf-giterminism.yaml"]);
     git(&p.dir, &["commit", "-qm", "allow the dockerignore"]);
     let (log, r) = build(&p, &repo, "d.json");
-    let name = r["Images"]["app"]["DockerImageName"]
-        .as_str()
-        .expect("name");
-    let run = Command::new("docker")
-        .args(["run", "--rm", name])
-        .output()
-        .expect("docker run");
-    assert_eq!(
-        String::from_utf8_lossy(&run.stdout),
-        "Dockerfile\n",
-        "{log}"
-    );
+    assert_eq!(run_image(&r, "app", &[]), "Dockerfile\n", "{log}");
 }
 
 #[test]
@@ -993,19 +976,8 @@ fn werfs_common_build_flags_are_accepted() {
 #[test]
 fn dev_mode_builds_the_work_tree_and_loose_mode_the_commit_unchecked() {
     let p = project();
-    let host = env("DAVIT_TEST_REGISTRY_ANON");
-    let path = format!("davit-test/{}", p.project);
-    let repo = format!("{host}/{path}");
-    let output_of = |r: &serde_json::Value| {
-        let name = r["Images"]["app"]["DockerImageName"]
-            .as_str()
-            .expect("name");
-        let run = Command::new("docker")
-            .args(["run", "--rm", name])
-            .output()
-            .expect("docker run");
-        String::from_utf8_lossy(&run.stdout).into_owned()
-    };
+    let (host, path, repo) = anon_repo(&p);
+    let output_of = |r: &serde_json::Value| run_image(r, "app", &[]);
     write(&p.dir, "app/hello.sh", "echo uncommitted; cat /base.txt\n");
     let (log, dev) = build_env(&p, &repo, "dev.json", &[("WERF_DEV", "true")]);
     assert_eq!(output_of(&dev), "uncommitted\nbase\n", "{log}");

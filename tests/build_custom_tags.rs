@@ -11,9 +11,7 @@ use davit_testkit::fixtures::{git, testenv as env, write};
 #[test]
 fn final_images_get_custom_tags_and_records() {
     let p = project();
-    let host = env("DAVIT_TEST_REGISTRY_ANON");
-    let path = format!("davit-test/{}", p.project);
-    let repo = format!("{host}/{path}");
+    let (host, path, repo) = anon_repo(&p);
     let out = davit(
         &p.dir,
         &[

@@ -8,7 +8,7 @@ mod build_common;
 use std::process::Command;
 
 use build_common::*;
-use davit_testkit::fixtures::{git, testenv as env, write};
+use davit_testkit::fixtures::{git, write};
 use serde_json::{json, Value};
 
 /// The two-image project, with werf's meta-level imageSpec (final images
@@ -42,9 +42,7 @@ fn stage<'a>(report: &'a Value, image: &str, index: usize) -> &'a Value {
 #[test]
 fn image_spec_rewrites_the_config_in_the_registry_and_is_reused() {
     let p = project_with_image_spec("1000");
-    let host = env("DAVIT_TEST_REGISTRY_ANON");
-    let path = format!("davit-test/{}", p.project);
-    let repo = format!("{host}/{path}");
+    let (host, path, repo) = anon_repo(&p);
 
     let (log, first) = build(&p, &repo, "first.json");
     assert!(
@@ -97,12 +95,8 @@ fn image_spec_rewrites_the_config_in_the_registry_and_is_reused() {
     assert_no_broken_tags(&host, &path);
 
     // The image runs with the new entrypoint and user.
+    assert_eq!(run_image(&first, "app", &[]), "hello\nbase\n");
     let name = app["DockerImageName"].as_str().expect("name");
-    let run = Command::new("docker")
-        .args(["run", "--rm", name])
-        .output()
-        .expect("docker run");
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello\nbase\n");
     let run = Command::new("docker")
         .args(["run", "--rm", "--entrypoint", "id", name, "-u"])
         .output()

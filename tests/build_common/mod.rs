@@ -247,3 +247,26 @@ pub fn assert_no_broken_tags(host: &str, path: &str) {
         }
     }
 }
+
+/// `(host, path, "host/path")`: the project's repository in the anonymous
+/// test registry.
+pub fn anon_repo(p: &Project) -> (String, String, String) {
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{}", p.project);
+    let repo = format!("{host}/{path}");
+    (host, path, repo)
+}
+
+/// Runs the image the report names for `image` (`docker run --rm`, then
+/// `args`) and returns its standard output.
+pub fn run_image(report: &Value, image: &str, args: &[&str]) -> String {
+    let name = report["Images"][image]["DockerImageName"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the report has no image {image}: {report}"));
+    let out = Command::new("docker")
+        .args(["run", "--rm", name])
+        .args(args)
+        .output()
+        .expect("docker run");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

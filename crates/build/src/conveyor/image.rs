@@ -270,17 +270,8 @@ impl Conveyor<'_> {
             source: Box::new(source),
         };
         let existing = self
-            .oldest_readable_stage(&digest, 0, |id| {
-                emit(Event::Warning {
-                    image: name,
-                    message: &format!(
-                        "stage {id} cannot be read from {}; marking it rejected",
-                        self.storage.address()
-                    ),
-                })
-            })
-            .await
-            .map_err(storage_err)?;
+            .oldest_readable_stage(name, &digest, 0, on_event)
+            .await?;
         let mut source_type = String::new();
         let from_secondary = match existing {
             Some(_) => None,

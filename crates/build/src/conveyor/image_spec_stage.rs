@@ -28,17 +28,8 @@ impl Conveyor<'_> {
         let digest = spec.digest(&prev.id.digest);
         let parent_ts = prev.id.creation_ts;
         let existing = self
-            .oldest_readable_stage(&digest, parent_ts, |id| {
-                emit(Event::Warning {
-                    image: name,
-                    message: &format!(
-                        "stage {id} cannot be read from {}; marking it rejected",
-                        self.storage.address()
-                    ),
-                })
-            })
-            .await
-            .map_err(storage_err)?;
+            .oldest_readable_stage(name, &digest, parent_ts, on_event)
+            .await?;
         if let Some(desc) = existing {
             return Ok(stored(desc, false, "", started));
         }

@@ -303,20 +303,45 @@ impl Conveyor<'_> {
     /// The oldest readable stage with `digest` in the primary storage,
     /// created no earlier than `parent_ts` (the previous stage's time). One
     /// that is listed but cannot be read (a missing manifest or config) gets
-    /// werf's `-rejected` record, so it is never selected again, and the
-    /// next one is tried; `on_rejected` hears of each.
+    /// werf's `-rejected` record, so it is never selected again, with a
+    /// warning for `image`, and the next one is tried.
     async fn oldest_readable_stage(
         &self,
+        image: &str,
         digest: &str,
         parent_ts: i64,
-        mut on_rejected: impl FnMut(&StageId),
-    ) -> Result<Option<StageDescription>, StorageError> {
-        for id in self.storage.stages(self.engine, digest, parent_ts).await? {
-            match self.storage.describe(self.engine, &id).await? {
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
+    ) -> Result<Option<StageDescription>, BuildError> {
+        let storage_err = |source| BuildError::Storage {
+            image: image.to_string(),
+            source: Box::new(source),
+        };
+        let stages = self
+            .storage
+            .stages(self.engine, digest, parent_ts)
+            .await
+            .map_err(storage_err)?;
+        for id in stages {
+            match self
+                .storage
+                .describe(self.engine, &id)
+                .await
+                .map_err(storage_err)?
+            {
                 Some(desc) => return Ok(Some(desc)),
                 None => {
-                    on_rejected(&id);
-                    self.storage.reject(self.engine, self.project, &id).await?;
+                    let message = format!(
+                        "stage {id} cannot be read from {}; marking it rejected",
+                        self.storage.address()
+                    );
+                    (on_event.borrow_mut())(Event::Warning {
+                        image,
+                        message: &message,
+                    });
+                    self.storage
+                        .reject(self.engine, self.project, &id)
+                        .await
+                        .map_err(storage_err)?;
                 }
             }
         }
