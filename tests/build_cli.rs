@@ -1023,3 +1023,80 @@ fn dev_mode_builds_the_work_tree_and_loose_mode_the_commit_unchecked() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be committed"));
 }
+
+/// werf's retry on an unexpected storage state: a stage found in the
+/// registry loses a layer before it is copied to the final repository. The
+/// stage is rejected, the build runs again with a fresh tag list, rebuilds
+/// it, and the final repository gets a whole image.
+#[test]
+fn a_stage_that_breaks_while_in_use_is_rejected_and_the_build_retried() {
+    let p = project();
+    let (host, path, repo) = anon_repo(&p);
+    let first_final = format!("{repo}-final1");
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--final-repo",
+            &first_final,
+            "--save-build-report",
+        ],
+        &[],
+    );
+    ok(&out);
+    let first = report(&p.dir, ".werf-build-report.json");
+    let stage = first["Images"]["app"]["DockerTag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    // The app stage's own layer (its COPY) disappears from the primary.
+    let layers = manifest(&host, &path, &stage)["layers"].clone();
+    let top = layers
+        .as_array()
+        .and_then(|l| l.last())
+        .and_then(|l| l["digest"].as_str())
+        .expect("top layer")
+        .to_string();
+    let deleted = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "DELETE",
+            &format!("http://{host}/v2/{path}/blobs/{top}"),
+        ])
+        .status()
+        .expect("curl");
+    assert!(deleted.success(), "the registry deletes blobs");
+
+    let second_final_path = format!("{path}-final2");
+    let second_final = format!("{host}/{second_final_path}");
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--final-repo",
+            &second_final,
+            "--save-build-report",
+        ],
+        &[],
+    );
+    let log = ok(&out);
+    assert!(
+        log.contains("changed in the stages storage while in use")
+            && log.contains("attempt 2 of 4"),
+        "{log}"
+    );
+    let second = report(&p.dir, ".werf-build-report.json");
+    assert!(rebuilt(&second, "app"), "{log}");
+    assert_ne!(second["Images"]["app"]["DockerTag"], stage.as_str());
+    assert!(
+        registry_tags(&host, &path).contains(&format!("{stage}-rejected")),
+        "the broken stage is rejected"
+    );
+    assert_no_broken_tags(&host, &second_final_path);
+    assert_eq!(run_image(&second, "app", &[]), "hello\nbase\n");
+}

@@ -44,6 +44,15 @@ fn plan_lines(sets: &[Vec<&davit_config::parse::ImageDoc>], limit: Option<usize>
     out
 }
 
+/// `warning: IMAGE: MESSAGE`, or without the image for build-wide ones.
+fn warning_line(image: &str, message: &str) -> String {
+    if image.is_empty() {
+        format!("warning: {message}")
+    } else {
+        format!("warning: {image}: {message}")
+    }
+}
+
 fn done_line(o: &ImageOutcome) -> String {
     let from_secondary = o
         .record
@@ -75,7 +84,7 @@ impl BuildOutput {
             // Warnings are shown even when quiet.
             BuildOutput::Quiet => {
                 if let Event::Warning { image, message } = event {
-                    eprintln!("warning: {image}: {message}");
+                    eprintln!("{}", warning_line(image, message));
                 }
             }
             BuildOutput::Lines { builder_lines } => {
@@ -95,7 +104,7 @@ impl BuildOutput {
                         writeln!(err, "└ {image}: tagged {reference}")
                     }
                     Event::Warning { image, message } => {
-                        writeln!(err, "warning: {image}: {message}")
+                        writeln!(err, "{}", warning_line(image, message))
                     }
                     Event::Done(o) => writeln!(err, "{}", done_line(o)),
                 };
@@ -122,7 +131,7 @@ impl BuildOutput {
                     running.insert(image.to_string(), bar);
                 }
                 Event::Warning { image, message } => {
-                    let _ = bars.println(format!("warning: {image}: {message}"));
+                    let _ = bars.println(warning_line(image, message));
                 }
                 Event::Tagged { image, reference } => {
                     let _ = bars.println(format!("└ {image}: tagged {reference}"));

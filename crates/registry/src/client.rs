@@ -704,10 +704,10 @@ impl RegistryClient {
         let (desc, body) = self
             .manifest_get(src_host, src_repo, tag)
             .await?
-            .ok_or_else(|| RegistryError::Transport {
+            .ok_or_else(|| RegistryError::Missing {
                 host: src_host.into(),
                 operation: op.clone(),
-                message: "the source tag does not exist".into(),
+                what: format!("the tag {tag}"),
             })?;
         let manifest = match crate::parse_manifest(&body) {
             Ok(crate::OciManifest::Image(m)) => m,
@@ -744,10 +744,10 @@ impl RegistryClient {
                 .blob_copy_streamed((src_host, src_repo), (dst_host, dst_repo), digest)
                 .await?;
             if !copied {
-                return Err(RegistryError::Transport {
+                return Err(RegistryError::Missing {
                     host: src_host.into(),
                     operation: op.clone(),
-                    message: format!("blob {digest} is missing"),
+                    what: format!("blob {digest}"),
                 });
             }
         }

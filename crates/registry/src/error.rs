@@ -19,6 +19,14 @@ pub enum RegistryError {
         status: u16,
         message: String,
     },
+    /// Content a manifest names is not in the registry (a stage deleted
+    /// or broken while it was in use).
+    #[error("{host}: {operation}: {what} is missing from the registry")]
+    Missing {
+        host: String,
+        operation: String,
+        what: String,
+    },
     #[error("{host}: {operation}: {message}")]
     Transport {
         host: String,

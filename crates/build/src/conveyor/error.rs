@@ -45,6 +45,16 @@ pub enum BuildError {
     },
     #[error("image {image:?}: stage {stage} is listed in the registry but cannot be read")]
     BrokenStage { image: String, stage: String },
+    /// The stages storage changed under the build (a stage in use was
+    /// deleted or broke); the stage is rejected and the build is retried.
+    #[error(
+        "image {image:?}: stage {stage} changed in the stages storage while in use: {message}"
+    )]
+    StorageChanged {
+        image: String,
+        stage: String,
+        message: String,
+    },
 }
 
 /// werf's wording for files that differ from the commit.
@@ -87,5 +97,16 @@ pub(super) fn dockerfile_error(image: &str, path: &str, message: &str) -> BuildE
         image: image.to_string(),
         location,
         message,
+    }
+}
+
+impl BuildError {
+    /// Whether running the build again can succeed: the storage changed
+    /// (werf's whole-conveyor retry on unexpected storage states).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            BuildError::StorageChanged { .. } | BuildError::BrokenStage { .. }
+        )
     }
 }

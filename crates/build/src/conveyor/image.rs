@@ -406,20 +406,19 @@ impl Conveyor<'_> {
             stages.push(stage);
         }
         for stage in stages.iter().filter(|s| s.rebuilt) {
-            self.copy_to_cache_repos(&stage.desc.id)
-                .await
-                .map_err(storage_err)?;
+            if let Err(e) = self.copy_to_cache_repos(&stage.desc.id).await {
+                return Err(self.stage_in_use_error(name, &stage.desc.id, e).await);
+            }
         }
         let seconds = started.elapsed().as_secs_f64();
         // A final image also goes to --final-repo, and the report points there.
         let last = stages.last().map(|s| &s.desc.id);
         let final_copy = match (self.final_repo, self.storage.as_repo(), last) {
             (Some(final_repo), Some(primary), Some(id)) if img.is_final => {
-                let digest = final_repo
-                    .copy_stage_from(primary, id)
-                    .await
-                    .map_err(storage_err)?;
-                Some((final_repo.address(), digest))
+                match final_repo.copy_stage_from(primary, id).await {
+                    Ok(digest) => Some((final_repo.address(), digest)),
+                    Err(e) => return Err(self.stage_in_use_error(name, id, e).await),
+                }
             }
             _ => None,
         };

@@ -74,13 +74,16 @@ impl Conveyor<'_> {
         };
         let mut warnings = Vec::new();
         let rewrite_started = Instant::now();
-        let published = self
+        let published = match self
             .storage
             .publish_rewritten(self.engine, self.project, &prev.id, &digest, |config| {
                 warnings = apply(spec, config, &context);
             })
             .await
-            .map_err(storage_err)?;
+        {
+            Ok(p) => p,
+            Err(e) => return Err(self.stage_in_use_error(name, &prev.id, e).await),
+        };
         if self.storage.is_local() {
             self.op_stats
                 .record(crate::opstats::IMAGE_SAVE_LOAD, rewrite_started);

@@ -25,6 +25,9 @@ pub use plan::{build_order, independent_sets};
 
 pub const PLATFORM: &str = "linux/amd64";
 
+/// Runs of a build whose stages storage changed under it (werf's 4).
+pub const MAX_ATTEMPTS: u32 = 4;
+
 /// What happened to one image.
 #[derive(Debug, Clone)]
 pub struct ImageOutcome {
@@ -107,11 +110,56 @@ impl Conveyor<'_> {
     /// Builds `selected` images (all when empty) and their dependencies.
     /// Finished images are in the returned report even when a later one
     /// fails; the error comes second.
+    ///
+    /// When the stages storage changes under the build (a stage in use is
+    /// deleted or breaks), the stage is rejected and the whole build runs
+    /// again with a fresh tag list, as werf does: at most
+    /// [`MAX_ATTEMPTS`] runs, waiting 2 s, 4 s, 8 s between them.
     pub async fn run(
         &self,
         selected: &[String],
         parallel: Parallelism,
         on_event: impl FnMut(Event<'_>),
+    ) -> (BuildReport, Option<BuildError>) {
+        let on_event = RefCell::new(on_event);
+        let mut attempt = 1;
+        loop {
+            let (report, error) = self.run_once(selected, parallel, &on_event).await;
+            match error {
+                Some(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
+                    let wait = std::time::Duration::from_secs((1u64 << attempt).min(10));
+                    let message = format!(
+                        "{e}; building again with a fresh look at the storage in {}s (attempt {} of {MAX_ATTEMPTS})",
+                        wait.as_secs(),
+                        attempt + 1
+                    );
+                    (on_event.borrow_mut())(Event::Warning {
+                        image: "",
+                        message: &message,
+                    });
+                    self.forget_listings().await;
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                error => return (report, error),
+            }
+        }
+    }
+
+    /// Drops every cached tag list, so the next attempt sees the storage
+    /// as it is now.
+    async fn forget_listings(&self) {
+        self.storage.forget_tags().await;
+        for repo in self.secondary_repos.iter().chain(self.cache_repos) {
+            repo.forget_tags().await;
+        }
+    }
+
+    async fn run_once(
+        &self,
+        selected: &[String],
+        parallel: Parallelism,
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> (BuildReport, Option<BuildError>) {
         let mut report = BuildReport {
             runtime: Runtime {
@@ -141,7 +189,7 @@ impl Conveyor<'_> {
             Parallelism::Limit(n) => n.max(1),
             Parallelism::Unlimited => total.max(1),
         };
-        let on_event = RefCell::new(on_event);
+
         if limit > 1 && total > 1 {
             (on_event.borrow_mut())(Event::Plan {
                 sets: &sets,
@@ -151,7 +199,7 @@ impl Conveyor<'_> {
         for set in &sets {
             let done = &report.images;
             let mut running =
-                futures_util::stream::iter(set.iter().map(|img| self.image(img, done, &on_event)))
+                futures_util::stream::iter(set.iter().map(|img| self.image(img, done, on_event)))
                     .buffer_unordered(limit);
             let mut finished = Vec::new();
             let mut failure = None;
@@ -192,10 +240,10 @@ impl Conveyor<'_> {
                 }
             }
         }
-        if let Err(e) = self.record_image_metadata(&report, &on_event).await {
+        if let Err(e) = self.record_image_metadata(&report, on_event).await {
             return (report, Some(e));
         }
-        if let Err(e) = self.add_custom_tags(&report, selected, &on_event).await {
+        if let Err(e) = self.add_custom_tags(&report, selected, on_event).await {
             return (report, Some(e));
         }
         (report, None)
@@ -346,6 +394,35 @@ impl Conveyor<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// The error for a storage failure on the stage `id` while it is in
+    /// use. When the storage lost the stage's content, the stage gets its
+    /// `-rejected` record (so the next attempt does not select it) and the
+    /// error asks for a retry.
+    async fn stage_in_use_error(
+        &self,
+        image: &str,
+        id: &StageId,
+        source: StorageError,
+    ) -> BuildError {
+        if !source.is_missing_content() {
+            return BuildError::Storage {
+                image: image.to_string(),
+                source: Box::new(source),
+            };
+        }
+        if let Err(reject) = self.storage.reject(self.engine, self.project, id).await {
+            return BuildError::Storage {
+                image: image.to_string(),
+                source: Box::new(reject),
+            };
+        }
+        BuildError::StorageChanged {
+            image: image.to_string(),
+            stage: id.to_string(),
+            message: source.to_string(),
+        }
     }
 
     /// The oldest stage with `digest` in a secondary repository, copied

@@ -127,6 +127,14 @@ impl Storage {
         }
     }
 
+    /// Forgets cached tag lists (a registry's; the local daemon is asked
+    /// each time).
+    pub async fn forget_tags(&self) {
+        if let Storage::Repo(r) = self {
+            r.forget_tags().await;
+        }
+    }
+
     /// Marks a stage that cannot be read so that it is never selected again:
     /// werf's `<digest>-<ts>-rejected` record in a registry; locally, the
     /// broken name is removed.

@@ -32,6 +32,18 @@ pub enum StorageError {
     NotVisibleAfterPush { reference: String },
 }
 
+impl StorageError {
+    /// The storage no longer has what a stage it listed needs (deleted or
+    /// broken meanwhile): werf's "unexpected stages storage state", after
+    /// which the stage is rejected and the build retried.
+    pub fn is_missing_content(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Registry(RegistryError::Missing { .. }) | StorageError::Unexpected { .. }
+        )
+    }
+}
+
 /// A stored stage as the registry describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StageDescription {
@@ -159,6 +171,11 @@ impl RepoStorage {
         let tags = Arc::new(self.client.tags(&self.host, &self.repo).await?);
         *self.tag_cache.lock().await = Some(tags.clone());
         Ok(stages_for_digest(&tags, digest, parent_ts))
+    }
+
+    /// Forgets the shared tag list; the next lookup reads it again.
+    pub async fn forget_tags(&self) {
+        *self.tag_cache.lock().await = None;
     }
 
     /// Adds a tag this process wrote to the shared tag list.
