@@ -243,3 +243,64 @@ fn secrets_and_ssh_reach_run_mounts_and_stay_out_of_digests_and_logs() {
         "{err}"
     );
 }
+
+/// Here-documents: on a daemon whose built-in Dockerfile frontend knows
+/// them (Docker 23+) they build, and a changed body is a new stage (werf
+/// would reuse the old one: its digest ignores heredoc bodies). Older
+/// daemons — Debian's Docker 20.10 here — fail with a hint that says why.
+#[test]
+fn heredoc_dockerfiles_build_on_new_daemons_and_explain_old_ones() {
+    let p = project();
+    let (_, _, repo) = anon_repo(&p);
+    let dockerfile = |v: &str| {
+        format!("ARG BASE_IMAGE\nFROM $BASE_IMAGE\nRUN <<EOF\necho {v} > /v\nEOF\nCOPY <<EOF /note\ninline {v}\nEOF\n")
+    };
+    write(&p.dir, "app/Dockerfile", &dockerfile("v1"));
+    git(&p.dir, &["commit", "-qam", "heredoc v1"]);
+    let version = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .expect("docker version");
+    let major: u32 = String::from_utf8_lossy(&version.stdout)
+        .split('.')
+        .next()
+        .and_then(|m| m.trim().parse().ok())
+        .expect("a server version");
+    if major < 23 {
+        let out = davit(&p.dir, &["build", "--repo", &repo, "app"], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success()
+                && err.contains("app/Dockerfile:4")
+                && err.contains("here-documents")
+                && err.contains("Docker 23"),
+            "{err}"
+        );
+    } else {
+        let (log, first) = build(&p, &repo, "h1.json");
+        assert_eq!(
+            run_image(&first, "app", &["cat", "/v", "/note"]),
+            "v1\ninline v1\n",
+            "{log}"
+        );
+        write(&p.dir, "app/Dockerfile", &dockerfile("v2"));
+        git(&p.dir, &["commit", "-qam", "heredoc v2"]);
+        let (log, second) = build(&p, &repo, "h2.json");
+        assert!(rebuilt(&second, "app"), "{log}");
+        assert_eq!(
+            run_image(&second, "app", &["cat", "/v", "/note"]),
+            "v2\ninline v2\n"
+        );
+    }
+    // The classic builder never takes here-documents.
+    let out = davit(
+        &p.dir,
+        &["build", "--repo", &repo, "app"],
+        &[("DOCKER_BUILDKIT", "0")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("here-document (line 3)"),
+        "{err}"
+    );
+}

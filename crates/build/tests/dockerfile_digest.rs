@@ -97,3 +97,63 @@ fn dockerfile_digest_matches_buildkit() {
         failures.join("\n")
     );
 }
+
+/// Here-documents: davit parses them as BuildKit does (the same
+/// instructions, lines and errors as the oracle), and — deliberately unlike
+/// werf — adds their bodies to the digest, so a changed heredoc is a new
+/// stage (docs/digests.md).
+#[test]
+fn heredocs_parse_as_buildkit_and_their_bodies_enter_the_digest() {
+    use davit_build::dockerfile::deps::HEREDOC_MARK;
+    let cases: Vec<Case> = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("tests/dockerfile_heredoc_cases.json")).expect("cases"),
+    )
+    .expect("parse cases");
+    let expected: Vec<Outcome> = common::expected("dockerfile", &cases, "dockerfile_heredoc.json");
+    let mut failures = Vec::new();
+    for (c, want) in cases.iter().zip(expected.iter()) {
+        let got = davit(c);
+        match (&want.err, &got.err, &got.deps, &want.deps) {
+            (Some(_), Some(_), _, _) => {}
+            (None, None, Some(got_deps), Some(want_deps)) => {
+                // davit's deps are werf's plus a marker and a body per heredoc.
+                let mut werf_part = Vec::new();
+                let mut it = got_deps.iter();
+                while let Some(d) = it.next() {
+                    if d.starts_with(HEREDOC_MARK) {
+                        it.next();
+                    } else {
+                        werf_part.push(d.clone());
+                    }
+                }
+                if &werf_part != want_deps {
+                    failures.push(format!(
+                        "{}: want {want_deps:?}\n  got {werf_part:?}",
+                        c.name
+                    ));
+                }
+            }
+            _ => failures.push(format!("{}: want {want:?}\n  got {got:?}", c.name)),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let digest = |name: &str| {
+        let c = cases.iter().find(|c| c.name == name).expect("case");
+        (
+            davit(c).digest,
+            expected[cases.iter().position(|x| x.name == name).expect("i")]
+                .digest
+                .clone(),
+        )
+    };
+    let (ours_a, werf_a) = digest("run-heredoc");
+    let (ours_b, werf_b) = digest("run-heredoc-changed");
+    assert_eq!(
+        werf_a, werf_b,
+        "werf's digest ignores heredoc bodies (the oracle)"
+    );
+    assert_ne!(ours_a, ours_b, "davit's digest follows the body");
+    // A Dockerfile without heredocs keeps werf's digest exactly.
+    let (ours, werf) = digest("not-heredocs");
+    assert_eq!(ours, werf);
+}

@@ -222,6 +222,9 @@ impl Conveyor<'_> {
         {
             uncommitted.borrow_mut().insert((df_path.clone(), false));
         }
+        let has_heredocs = crate::dockerfile::parse::parse(&dockerfile_text)
+            .map(|(instructions, _)| instructions.iter().any(|i| !i.heredocs.is_empty()))
+            .unwrap_or(false);
         let needs = if !secrets.is_empty() || ssh {
             Some("`secrets`/`ssh` in werf.yaml".to_string())
         } else {
@@ -362,7 +365,17 @@ impl Conveyor<'_> {
                                         .map(|i| i + "failed to create LLB definition: ".len())
                                 })
                                 .unwrap_or(0);
-                            dockerfile_error(name, &df_path, &message[start..])
+                            let mut text = message[start..].to_string();
+                            // An old daemon's built-in frontend reads a
+                            // heredoc body as instructions.
+                            if text.contains("unknown instruction") && has_heredocs {
+                                text.push_str(
+                                    "\n  hint: this Dockerfile uses here-documents (<<EOF), which the \
+                                     Docker daemon's built-in Dockerfile frontend supports from \
+                                     Docker 23 on; upgrade the daemon",
+                                );
+                            }
+                            dockerfile_error(name, &df_path, &text)
                         }
                         source => BuildError::Docker {
                             image: name.to_string(),

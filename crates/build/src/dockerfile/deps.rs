@@ -8,6 +8,9 @@ use super::parse::{json_or_words, parse, words, Instruction, ParseError};
 use super::shell::Lexer;
 use crate::hash::{h256, h3};
 
+/// Marks davit's own digest entries for here-document bodies (not werf's).
+pub const HEREDOC_MARK: &str = "davit:heredoc";
+
 /// What the digest depends on besides the Dockerfile text.
 pub struct DigestInput<'a> {
     pub dockerfile: &'a str,
@@ -226,6 +229,8 @@ pub fn dockerfile_digest(input: &DigestInput<'_>) -> Result<DockerfileDigest, Di
                     if ins.keyword == "add" || ins.flag("from").is_none() {
                         let mut paths = json_or_words(&ins.args);
                         paths.pop();
+                        // A here-document is inline content, not a context path.
+                        paths.retain(|p| !p.starts_with("<<"));
                         let srcs: Vec<String> = paths
                             .iter()
                             .map(|p| pw(p).map(|s| normalize_source(&s)))
@@ -241,6 +246,13 @@ pub fn dockerfile_digest(input: &DigestInput<'_>) -> Result<DockerfileDigest, Di
                 }
                 "onbuild" => return Err(DigestError::Onbuild { line: ins.line }),
                 _ => d.push(pw(&ins.original)?),
+            }
+            // Deviation from werf: BuildKit keeps here-document bodies out of
+            // the instruction line werf hashes, so werf reuses a stage whose
+            // heredoc changed. davit adds the bodies (docs/digests.md).
+            for h in &ins.heredocs {
+                d.push(format!("{HEREDOC_MARK} {}", h.name));
+                d.push(h.content.clone());
             }
         }
         deps.push(d);

@@ -5,8 +5,7 @@ use super::parse::{parse, Instruction};
 
 /// The first thing in `dockerfile` that only BuildKit builds, as
 /// `"RUN --mount (line 4)"`; `None` when the classic builder can build it.
-/// A Dockerfile that does not parse is left to the digest's error (heredocs
-/// among them: davit's parser does not take them yet).
+/// A Dockerfile that does not parse is left to the digest's error.
 pub fn needs_buildkit(dockerfile: &str) -> Option<String> {
     if let Some(line) = dockerfile
         .lines()
@@ -23,6 +22,17 @@ pub fn needs_buildkit(dockerfile: &str) -> Option<String> {
 }
 
 fn buildkit_feature(i: &Instruction) -> Option<String> {
+    if !i.heredocs.is_empty() {
+        return Some(format!(
+            "a {} here-document (line {})",
+            i.keyword.to_uppercase(),
+            i.line
+        ));
+    }
+    buildkit_flag(i)
+}
+
+fn buildkit_flag(i: &Instruction) -> Option<String> {
     let only_buildkit: &[&str] = match i.keyword.as_str() {
         "run" => &["mount", "network", "security"],
         "copy" => &["link", "parents", "exclude"],
@@ -66,5 +76,14 @@ mod tests {
             Some("the `# syntax=docker/dockerfile:1` parser directive")
         );
         assert_eq!(needs_buildkit("FROM a\nCOPY --chown=1 x /x\n"), None);
+        assert_eq!(
+            needs_buildkit("FROM a\nRUN <<EOF\necho hi\nEOF\n").as_deref(),
+            Some("a RUN here-document (line 2)")
+        );
+        // A here-string or a shift is not a here-document.
+        assert_eq!(
+            needs_buildkit("FROM a\nRUN cat <<< x; echo $((1 << 2))\n"),
+            None
+        );
     }
 }

@@ -17,6 +17,44 @@ pub struct Instruction {
     pub args: String,
     /// 1-based line where the instruction starts.
     pub line: usize,
+    /// Here-documents of a RUN, COPY or ADD (`<<EOF` … `EOF`), in order.
+    pub heredocs: Vec<Heredoc>,
+}
+
+/// A here-document: BuildKit keeps its body out of the instruction line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heredoc {
+    pub name: String,
+    /// The body, each line ending in `\n`; with `<<-`, leading tabs removed.
+    pub content: String,
+    /// `false` for a quoted name (`<<'EOF'`): no variable expansion.
+    pub expand: bool,
+}
+
+/// The here-document markers of an instruction's arguments: words
+/// `<<NAME`, `<<-NAME`, `<<'NAME'` or `<<"NAME"` (not `<<<`, not a bare
+/// `<<`). Returns `(name, strip leading tabs, expand)`.
+fn heredoc_markers(args: &str, escape: char) -> Vec<(String, bool, bool)> {
+    words(args, escape)
+        .iter()
+        .filter_map(|w| {
+            let rest = w.strip_prefix("<<")?;
+            if rest.starts_with('<') {
+                return None;
+            }
+            let (chomp, rest) = match rest.strip_prefix('-') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let (name, expand) = match rest.chars().next() {
+                Some(q @ ('\'' | '"')) => (rest.strip_prefix(q)?.strip_suffix(q)?, false),
+                _ => (rest, true),
+            };
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            valid.then(|| (name.to_string(), chomp, expand))
+        })
+        .collect()
 }
 
 impl Instruction {
@@ -110,23 +148,6 @@ pub fn parse(text: &str) -> Result<(Vec<Instruction>, char), ParseError> {
                 acc
             }
         };
-        if logical.contains("<<")
-            && logical
-                .split_whitespace()
-                .any(|w| w.starts_with("<<") && w.len() > 2)
-        {
-            let kw = logical
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            if matches!(kw.as_str(), "run" | "copy" | "add") {
-                return Err(ParseError {
-                    line: start,
-                    message: "heredocs (<<EOF) are not supported by davit yet".into(),
-                });
-            }
-        }
         let trimmed = logical.trim().to_string();
         let (keyword, rest) = match trimmed.split_once(char::is_whitespace) {
             Some((k, r)) => (k.to_string(), r.trim_start().to_string()),
@@ -134,12 +155,46 @@ pub fn parse(text: &str) -> Result<(Vec<Instruction>, char), ParseError> {
         };
         let (args, flags) = extract_flags(&rest);
         logical = trimmed;
+        let keyword_lower = keyword.to_ascii_lowercase();
+        let mut heredocs = Vec::new();
+        if matches!(keyword_lower.as_str(), "run" | "copy" | "add") {
+            for (name, chomp, expand) in heredoc_markers(&args, escape) {
+                let mut content = String::new();
+                let mut terminated = false;
+                while let Some(line) = lines.get(i) {
+                    i += 1;
+                    let line = if chomp {
+                        line.trim_start_matches('\t')
+                    } else {
+                        line
+                    };
+                    if line == name {
+                        terminated = true;
+                        break;
+                    }
+                    content.push_str(line);
+                    content.push('\n');
+                }
+                if !terminated {
+                    return Err(ParseError {
+                        line: start,
+                        message: format!("unterminated heredoc {name}"),
+                    });
+                }
+                heredocs.push(Heredoc {
+                    name,
+                    content,
+                    expand,
+                });
+            }
+        }
         out.push(Instruction {
             keyword: keyword.to_ascii_lowercase(),
             original: logical,
             flags,
             args: args.trim().to_string(),
             line: start,
+            heredocs,
         });
     }
     Ok((out, escape))
