@@ -157,3 +157,32 @@ fn heredocs_parse_as_buildkit_and_their_bodies_enter_the_digest() {
     let (ours, werf) = digest("not-heredocs");
     assert_eq!(ours, werf);
 }
+
+/// ONBUILD, read from the spec (the oracle does not cover it): the trigger
+/// is an input of its own stage, and, expanded, of stages built on it.
+#[test]
+fn onbuild_triggers_are_inputs() {
+    let case = |dockerfile: &str| Case {
+        name: "onbuild".into(),
+        dockerfile: dockerfile.into(),
+        args: BTreeMap::new(),
+        target: String::new(),
+        cache_version: String::new(),
+        add_host: Vec::new(),
+    };
+    let single = davit(&case("FROM alpine\nENV A=1\nONBUILD RUN echo $A\n"));
+    let deps = single.deps.expect("deps");
+    assert_eq!(deps.last().map(String::as_str), Some("RUN echo $A"));
+    let other = davit(&case("FROM alpine\nENV A=1\nONBUILD RUN echo other\n"));
+    assert_ne!(single.digest, other.digest);
+
+    let child = davit(&case(
+        "FROM alpine AS base\nENV A=1\nONBUILD RUN echo $A\nFROM base\nRUN echo x\n",
+    ));
+    let deps = child.deps.expect("deps");
+    assert_eq!(
+        deps.last().map(String::as_str),
+        Some("RUN echo 1"),
+        "{deps:?}"
+    );
+}

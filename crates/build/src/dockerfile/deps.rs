@@ -49,8 +49,6 @@ pub enum DigestError {
     NoStages,
     #[error("Dockerfile:{line}: the base image of this stage is empty")]
     EmptyBase { line: usize },
-    #[error("Dockerfile:{line}: ONBUILD is not supported by davit yet")]
-    Onbuild { line: usize },
 }
 
 struct Stage {
@@ -184,6 +182,8 @@ pub fn dockerfile_digest(input: &DigestInput<'_>) -> Result<DockerfileDigest, Di
     }
 
     let mut deps: Vec<Vec<String>> = Vec::with_capacity(stages.len());
+    // ONBUILD triggers of each stage: they run in stages built FROM it.
+    let mut onbuild: Vec<Vec<String>> = vec![Vec::new(); stages.len()];
     for st in &stages {
         let mut d: Vec<String> = input.add_host.to_vec();
         let base = exp(st.line, lex.process_with_map(&st.base, &meta))?;
@@ -244,7 +244,13 @@ pub fn dockerfile_digest(input: &DigestInput<'_>) -> Result<DockerfileDigest, Di
                         d.push(sum);
                     }
                 }
-                "onbuild" => return Err(DigestError::Onbuild { line: ins.line }),
+                // The spec's reading (§4.6; werf-unverified, the oracle
+                // does not cover ONBUILD): the trigger as written here, and
+                // expanded for the stages built on this one.
+                "onbuild" => {
+                    d.push(ins.args.clone());
+                    onbuild[deps.len()].push(pw(&ins.args)?);
+                }
                 _ => d.push(pw(&ins.original)?),
             }
             // Deviation from werf: BuildKit keeps here-document bodies out of
@@ -274,6 +280,7 @@ pub fn dockerfile_digest(input: &DigestInput<'_>) -> Result<DockerfileDigest, Di
             {
                 let extra = deps[j].clone();
                 deps[i].extend(extra);
+                deps[i].extend(onbuild[j].clone());
             }
         }
         for ins in &stages[i].commands {
