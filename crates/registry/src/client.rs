@@ -188,18 +188,36 @@ impl RegistryClient {
             return Ok(t.clone());
         }
         let cred = self.credential(host)?;
-        let mut req = self.http.get(realm);
-        let mut query: Vec<(&str, &str)> = Vec::new();
-        if let Some(s) = service {
-            query.push(("service", s));
-        }
-        for s in scope.split(' ').filter(|s| !s.is_empty()) {
-            query.push(("scope", s));
-        }
-        req = req.query(&query);
-        if let Some(c) = &cred {
-            req = req.header(AUTHORIZATION, c.basic_header());
-        }
+        let req = match &cred {
+            // An identity token is exchanged with the OAuth2 form POST of
+            // Docker's token specification.
+            Some(c) if c.is_identity_token() => {
+                let mut form: Vec<(&str, &str)> = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", c.secret()),
+                    ("client_id", "davit"),
+                    ("scope", scope),
+                ];
+                if let Some(s) = service {
+                    form.push(("service", s));
+                }
+                self.http.post(realm).form(&form)
+            }
+            _ => {
+                let mut query: Vec<(&str, &str)> = Vec::new();
+                if let Some(s) = service {
+                    query.push(("service", s));
+                }
+                for s in scope.split(' ').filter(|s| !s.is_empty()) {
+                    query.push(("scope", s));
+                }
+                let req = self.http.get(realm).query(&query);
+                match &cred {
+                    Some(c) => req.header(AUTHORIZATION, c.basic_header()),
+                    None => req,
+                }
+            }
+        };
         let resp = req.send().await.map_err(|e| RegistryError::Transport {
             host: host.into(),
             operation: format!("{op}: requesting a token from {realm}"),

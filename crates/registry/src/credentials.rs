@@ -45,6 +45,14 @@ pub struct Credential {
     pub source: CredentialSource,
 }
 
+impl Credential {
+    /// An identity (refresh) token, as `docker login` stores for registries
+    /// with OAuth2 (Azure, Harbor OIDC): Docker's `<token>` user name.
+    pub fn is_identity_token(&self) -> bool {
+        self.username == "<token>"
+    }
+}
+
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credential")

@@ -77,8 +77,11 @@ async fn roundtrip(client: &RegistryClient, host: &str, tag: &str) {
         .expect("tags of a missing repo")
         .is_empty());
     // Deleting by digest removes every tag of that manifest, so delete a copy
-    // with a distinct digest: the same manifest with a trailing newline.
+    // with a distinct digest: the same manifest with trailing whitespace,
+    // as much as the tag is long, so that two roundtrips on one registry
+    // (token and OAuth2) never delete each other's copy.
     let mut copy = body;
+    copy.extend(std::iter::repeat_n(b' ', tag.len()));
     copy.push(b'\n');
     let copy_desc = client
         .manifest_put(
@@ -153,6 +156,43 @@ async fn bearer_token_from_a_credential_helper() {
     );
     let client = RegistryClient::new(creds, RegistryOptions::default()).expect("client");
     roundtrip(&client, &e.token, "token-roundtrip").await;
+}
+
+/// An identity token (`docker login` for OAuth2 registries stores it as
+/// `identitytoken`) is exchanged with the OAuth2 form POST; a wrong one is
+/// refused without showing it.
+#[tokio::test]
+async fn identity_tokens_use_the_oauth2_refresh_flow() {
+    let e = env();
+    let refresh = std::env::var("DAVIT_TEST_REGISTRY_REFRESH_TOKEN")
+        .expect("DAVIT_TEST_REGISTRY_REFRESH_TOKEN: run `scripts/testenv up`");
+    let config = |token: &str| {
+        format!(
+            r#"{{"auths":{{"{}":{{"identitytoken":"{token}"}}}}}}"#,
+            e.token
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = RegistryClient::new(
+        docker_config(dir.path(), &config(&refresh)),
+        RegistryOptions::default(),
+    )
+    .expect("client");
+    roundtrip(&client, &e.token, "oauth2-roundtrip").await;
+
+    let bad = tempfile::tempdir().expect("tempdir");
+    let client = RegistryClient::new(
+        docker_config(bad.path(), &config("not-the-refresh-token")),
+        RegistryOptions::default(),
+    )
+    .expect("client");
+    let msg = client
+        .manifest_head(&e.token, "davit/busybox", "local")
+        .await
+        .expect_err("a wrong identity token fails")
+        .to_string();
+    assert!(msg.contains("tried bearer token"), "{msg}");
+    assert!(!msg.contains("not-the-refresh-token"), "{msg}");
 }
 
 #[tokio::test]

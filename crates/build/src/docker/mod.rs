@@ -88,7 +88,7 @@ fn api_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
 
 /// A credential as the Engine API takes it.
 fn docker_credentials(c: &Credential, server: Option<&str>) -> DockerCredentials {
-    let mut d = if c.username == "<token>" {
+    let mut d = if c.is_identity_token() {
         DockerCredentials {
             identitytoken: Some(c.secret().to_string()),
             ..Default::default()

@@ -1,10 +1,13 @@
 //! A Docker registry token server for tests: `GET /token?service=…&scope=…`
 //! with HTTP basic credentials answers an ES256 JWT granting the requested
 //! actions, signed with a key whose certificate the registry trusts (sent in
-//! the `x5c` header).
+//! the `x5c` header). `POST /token` is the OAuth2 form the Docker token
+//! specification describes for identity tokens: `grant_type=refresh_token`
+//! with `refresh_token`, `service`, `scope` (space-separated), `client_id`.
 //!
 //! Usage: davit-token-server --listen 127.0.0.1:5058 --key KEY.pk8.der
 //!        --cert CERT.der --user NAME:PASSWORD --issuer ISS
+//!        [--refresh-token TOKEN]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -21,6 +24,8 @@ struct Config {
     cert_b64: String,
     user: String,
     issuer: String,
+    /// The identity token `POST /token` accepts, if any.
+    refresh_token: Option<String>,
 }
 
 fn arg(args: &[String], name: &str) -> Result<String, String> {
@@ -43,6 +48,7 @@ fn config() -> Result<Config, String> {
         cert_b64: STANDARD.encode(cert),
         user: arg(&args, "--user")?,
         issuer: arg(&args, "--issuer")?,
+        refresh_token: arg(&args, "--refresh-token").ok(),
     })
 }
 
@@ -139,6 +145,7 @@ fn handle(cfg: &Config, mut stream: TcpStream) {
         return;
     }
     let mut auth = None;
+    let mut content_length = 0usize;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
@@ -148,12 +155,25 @@ fn handle(cfg: &Config, mut stream: TcpStream) {
             if k.eq_ignore_ascii_case("authorization") {
                 auth = Some(v.trim().to_string());
             }
+            if k.eq_ignore_ascii_case("content-length") {
+                content_length = v.trim().parse().unwrap_or(0);
+            }
         }
     }
-    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("GET");
+    let target = parts.next().unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     if path != "/token" {
         respond(&mut stream, "404 Not Found", "", "{}");
+        return;
+    }
+    if method == "POST" {
+        let mut body = vec![0u8; content_length.min(1 << 16)];
+        if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+            return;
+        }
+        oauth2(cfg, &mut stream, &String::from_utf8_lossy(&body));
         return;
     }
     let expected = format!("Basic {}", STANDARD.encode(&cfg.user));
@@ -185,6 +205,48 @@ fn handle(cfg: &Config, mut stream: TcpStream) {
         }
         Err(e) => respond(
             &mut stream,
+            "500 Internal Server Error",
+            "",
+            &serde_json::json!({"error": e}).to_string(),
+        ),
+    }
+}
+
+/// `POST /token` with an identity (refresh) token.
+fn oauth2(cfg: &Config, stream: &mut TcpStream, form: &str) {
+    let field = |name: &str| {
+        form.split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| percent_decode(v))
+    };
+    let granted = field("grant_type").as_deref() == Some("refresh_token")
+        && cfg.refresh_token.is_some()
+        && field("refresh_token") == cfg.refresh_token
+        && field("client_id").is_some_and(|c| !c.is_empty());
+    if !granted {
+        respond(
+            stream,
+            "401 Unauthorized",
+            "",
+            "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}",
+        );
+        return;
+    }
+    let service = field("service").unwrap_or_default();
+    let scopes: Vec<String> = field("scope")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    match token(cfg, &service, &scopes) {
+        Ok(t) => {
+            let body = serde_json::json!({"access_token": t, "expires_in": 300}).to_string();
+            respond(stream, "200 OK", "", &body);
+        }
+        Err(e) => respond(
+            stream,
             "500 Internal Server Error",
             "",
             &serde_json::json!({"error": e}).to_string(),
