@@ -284,11 +284,13 @@ impl Conveyor<'_> {
                 .tags_for(name, &record.docker_tag)
                 .map_err(BuildError::CustomTag)?;
             for tag in tags {
-                target.tag_stage(&id, &tag).await.map_err(storage_err)?;
+                // The record first: cleanup then always knows a custom tag
+                // that exists, even if writing the tag fails.
                 primary
                     .push_custom_tag_record(self.project, &tag, &record.docker_tag)
                     .await
                     .map_err(storage_err)?;
+                target.tag_stage(&id, &tag).await.map_err(storage_err)?;
                 let reference = format!("{}:{tag}", target.address());
                 (on_event.borrow_mut())(Event::Tagged {
                     image: name,
