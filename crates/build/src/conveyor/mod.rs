@@ -14,9 +14,12 @@ use crate::docker::DockerEngine;
 use crate::report::{BuildReport, ImageRecord, Runtime};
 use crate::storage::{RepoStorage, StageDescription, StageId, Storage, StorageError};
 
+mod digest;
+mod dockerfile_stage;
 mod error;
 mod image;
 mod image_spec_stage;
+mod inputs;
 mod plan;
 mod record;
 
