@@ -907,9 +907,9 @@ fn log_debug_adds_stage_cache_and_operations_to_the_report() {
     assert!(third.get("StageCache").is_none() && third.get("Operations").is_none());
 }
 
-/// werf's common build flags work as drop-ins: --platform (linux/amd64
-/// only, never ignored), --synchronization, --home-dir, --tmp-dir and
-/// --docker-config.
+/// werf's common build flags work as drop-ins: --platform (one platform
+/// per image; several are refused, never ignored), --synchronization,
+/// --home-dir, --tmp-dir and --docker-config.
 #[test]
 fn werfs_common_build_flags_are_accepted() {
     let p = project();
@@ -957,16 +957,25 @@ fn werfs_common_build_flags_are_accepted() {
         "locks under --home-dir"
     );
 
-    for (args, env_vars) in [
-        (vec!["--platform", "linux/arm64"], vec![]),
-        (vec![], vec![("DOCKER_DEFAULT_PLATFORM", "linux/arm64")]),
+    for (args, env_vars, expected) in [
+        (
+            vec!["--platform", "linux/amd64,linux/arm64"],
+            vec![],
+            "one platform per image today",
+        ),
+        (
+            vec![],
+            vec![("DOCKER_DEFAULT_PLATFORM", "linux/amd64,linux/arm64")],
+            "one platform per image today",
+        ),
+        (vec!["--platform", "a/b/c/d"], vec![], "invalid platform"),
     ] {
         let mut all = vec!["build", "--repo", &repo];
         all.extend(args);
         let out = davit(&p.dir, &all, &env_vars);
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("davit builds only linux/amd64"), "{err}");
+        assert!(err.contains(expected), "{err}");
     }
 }
 
@@ -1099,4 +1108,51 @@ fn a_stage_that_breaks_while_in_use_is_rejected_and_the_build_retried() {
     );
     assert_no_broken_tags(&host, &second_final_path);
     assert_eq!(run_image(&second, "app", &[]), "hello\nbase\n");
+}
+
+/// An image for another platform: `platform:` in werf.yaml (or
+/// `--platform`) selects it, the digest includes it as werf's does, and the
+/// stored image is for that architecture. A `FROM scratch` image needs no
+/// emulator to build for arm64.
+#[test]
+fn one_other_platform_is_built_for_and_part_of_the_digest() {
+    let p = project();
+    let (host, path, repo) = anon_repo(&p);
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &format!("{yaml}platform: [linux/arm64/v8]\n"),
+    );
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "FROM scratch\nCOPY hello.sh /hello.sh\n",
+    );
+    git(&p.dir, &["commit", "-qam", "arm64 app"]);
+    let (log, arm) = build(&p, &repo, "arm.json");
+    let app = &arm["Images"]["app"];
+    assert_eq!(app["TargetPlatform"], "linux/arm64", "{log}");
+    let tag = app["DockerTag"].as_str().expect("tag");
+    let config = image_config(&host, &path, tag);
+    assert_eq!(
+        (config["os"].as_str(), config["architecture"].as_str()),
+        (Some("linux"), Some("arm64"))
+    );
+    // --platform wins over werf.yaml; the amd64 stage is another digest.
+    let (log, amd) = build_env(&p, &repo, "amd.json", &[("WERF_PLATFORM", "linux/amd64")]);
+    assert_eq!(
+        amd["Images"]["app"]["TargetPlatform"], "linux/amd64",
+        "{log}"
+    );
+    let amd_tag = amd["Images"]["app"]["DockerTag"].as_str().expect("tag");
+    assert_ne!(&tag[..56], &amd_tag[..56]);
+    assert_eq!(
+        image_config(&host, &path, amd_tag)["architecture"].as_str(),
+        Some("amd64")
+    );
+    // The arm64 stage is reused on the next run.
+    let (log, again) = build(&p, &repo, "again.json");
+    assert!(!rebuilt(&again, "app"), "{log}");
+    assert_eq!(again["Images"]["app"]["DockerTag"], tag);
 }

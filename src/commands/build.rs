@@ -31,32 +31,24 @@ fn lock_dir(home_dir: Option<&std::path::Path>) -> PathBuf {
     PathBuf::from(home).join(".davit/locks")
 }
 
-/// `--platform` (or `DOCKER_DEFAULT_PLATFORM`) must name linux/amd64: davit
-/// builds nothing else yet, and a silently different platform would be
-/// worse than an error.
-fn check_platforms(flags: &[String]) -> anyhow::Result<()> {
-    let from_env;
-    let requested: &[String] = if flags.is_empty() {
-        from_env = std::env::var("DOCKER_DEFAULT_PLATFORM")
+/// `--platform`, else `DOCKER_DEFAULT_PLATFORM`: the platforms every image
+/// is built for (werf's priority), checked before any work.
+fn forced_platforms(flags: &[String]) -> anyhow::Result<Vec<String>> {
+    let requested: Vec<String> = if flags.is_empty() {
+        std::env::var("DOCKER_DEFAULT_PLATFORM")
             .ok()
             .filter(|v| !v.is_empty())
-            .map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
-            .unwrap_or_default();
-        &from_env
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default()
     } else {
-        flags
+        flags.to_vec()
     };
-    for p in requested {
-        let normal = p.trim().to_ascii_lowercase();
-        let amd64 = matches!(
-            normal.as_str(),
-            "linux/amd64" | "amd64" | "linux/x86_64" | "x86_64" | "linux/amd64/v1"
-        ) || (normal == "local" && std::env::consts::ARCH == "x86_64");
-        if !amd64 {
-            bail!("--platform {p:?}: davit builds only linux/amd64 today (multi-platform builds are planned)");
-        }
-    }
-    Ok(())
+    requested
+        .iter()
+        .map(|p| {
+            davit_build::platform::normalize(p).map_err(|e| anyhow::anyhow!("--platform: {e}"))
+        })
+        .collect()
 }
 
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {
@@ -64,7 +56,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     if opts.mode == Mode::Dev && std::env::var_os("CI").is_some() && lvl != Level::Quiet {
         eprintln!("warning: --dev in CI: images are built from the uncommitted work tree, so they may differ from any commit");
     }
-    check_platforms(&args.platform)?;
+    let forced_platforms = forced_platforms(&args.platform)?;
     if let Some(sync) = args.synchronization.as_deref().filter(|s| *s != ":local") {
         if lvl != Level::Quiet {
             eprintln!("note: --synchronization {sync}: davit uses no lock server; stages are content-addressed and published under a host lock with a re-check");
@@ -226,6 +218,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             op_stats: &op_stats,
             custom_tags: &custom_tags,
             mode: opts.mode,
+            forced_platforms: &forced_platforms,
         };
         let parallelism = match (args.parallel, args.parallel_tasks_limit) {
             (false, _) => Parallelism::Sequential,

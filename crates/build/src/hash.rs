@@ -20,9 +20,48 @@ pub fn h3<S: AsRef<str>>(args: &[S]) -> String {
     hex(&sha3::Sha3_224::digest(joined.join(":::").as_bytes()))
 }
 
+/// werf's `calculateDigest` shape: `H3([platform], args…)`, where the
+/// platform comes first only when it is not `linux/amd64` (spec §4.1).
+pub fn stage_h3(platform: &str, args: &[&str]) -> String {
+    let mut all: Vec<&str> = Vec::with_capacity(args.len() + 1);
+    if platform != crate::platform::DEFAULT && !platform.is_empty() {
+        all.push(platform);
+    }
+    all.extend_from_slice(args);
+    h3(&all)
+}
+
+/// A stage's content digest as werf labels it when it creates the stage:
+/// `H3([platform], "1.2", "<name>-content", "", digest, "")`.
+pub fn content_digest(platform: &str, stage_name: &str, digest: &str) -> String {
+    let name = format!("{stage_name}-content");
+    stage_h3(platform, &["1.2", &name, "", digest, ""])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_platform_comes_first_unless_amd64() {
+        let from = h256(&["alpine:3.18"]);
+        assert_eq!(
+            stage_h3("linux/arm64", &["1.2", "from", &from]),
+            "88970e8ae133a58fdd339ae79a46677657d2a6db8c35e20d70ecb914"
+        );
+        assert_eq!(
+            stage_h3("linux/amd64", &["1.2", "from", &from]),
+            h3(&["1.2", "from", &from])
+        );
+        assert_eq!(
+            content_digest(
+                "linux/amd64",
+                "dockerfile",
+                "9a61a05308b3edee15d1a801d7e876248ebab99e7f19a71da0abad0e"
+            ),
+            "e44a860d6570c1191f42cf8be56bd48cf0d9b8fac8af318c446b2503"
+        );
+    }
 
     /// The worked vectors of ../shared/spec/werf-build.md §4.1.
     #[test]

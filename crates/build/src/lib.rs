@@ -10,6 +10,7 @@ pub mod gojson;
 pub mod hash;
 pub mod image_spec;
 pub mod opstats;
+pub mod platform;
 pub mod report;
 pub mod secrets;
 pub mod storage;

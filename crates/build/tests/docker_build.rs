@@ -82,6 +82,7 @@ fn builds_the_commit_context_with_args_and_labels() {
                         builder: davit_build::docker::Builder::Classic,
                         secrets: &[],
                         ssh: false,
+                        platform: "linux/amd64",
                     },
                     |l| lines.push(l.to_string()),
                 )
@@ -130,6 +131,7 @@ fn a_failing_instruction_is_reported_with_its_output() {
                         builder: davit_build::docker::Builder::Classic,
                         secrets: &[],
                         ssh: false,
+                        platform: "linux/amd64",
                     },
                     |_| {},
                 )

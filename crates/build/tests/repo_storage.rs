@@ -60,6 +60,7 @@ async fn local_image(engine: &DockerEngine, name: &str) -> String {
                 builder: davit_build::docker::Builder::Classic,
                 secrets: &[],
                 ssh: false,
+                platform: "linux/amd64",
             },
             |_| {},
         )

@@ -12,7 +12,6 @@ use super::{Conveyor, Event};
 use crate::context::archive::{build_context_with, ContextSpec};
 use crate::docker::{BuildRequest, DockerError};
 use crate::dockerfile::labels::with_labels;
-use crate::hash::h3;
 use crate::storage::Published;
 
 impl Conveyor<'_> {
@@ -20,6 +19,7 @@ impl Conveyor<'_> {
         &self,
         inputs: &DockerfileInputs,
         digest: &str,
+        platform: &str,
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<StoredStage, BuildError> {
         let started = Instant::now();
@@ -49,7 +49,7 @@ impl Conveyor<'_> {
             let desc = self.describe(name, &id).await?;
             return Ok(stored(desc, copied, if copied { "secondary" } else { "" }));
         }
-        let local_tag = self.build_stage(inputs, digest, on_event).await?;
+        let local_tag = self.build_stage(inputs, digest, platform, on_event).await?;
         // Keep `<repo>:<stage id>` locally too: a later image built on this
         // one then finds it without a pull.
         let push_started = Instant::now();
@@ -73,6 +73,7 @@ impl Conveyor<'_> {
         &self,
         inputs: &DockerfileInputs,
         digest: &str,
+        platform: &str,
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<String, BuildError> {
         let name = inputs.name.as_str();
@@ -84,7 +85,7 @@ impl Conveyor<'_> {
         );
         labels.insert(
             "werf-stage-content-digest".into(),
-            h3(&["1.2", "dockerfile-content", "", digest, ""]),
+            crate::hash::content_digest(platform, "dockerfile", digest),
         );
         labels.insert("werf-project-repo-commit".into(), self.commit.to_string());
         let (labelled, api_labels) =
@@ -131,6 +132,7 @@ impl Conveyor<'_> {
                     builder: inputs.builder,
                     secrets: &inputs.secrets,
                     ssh: inputs.ssh,
+                    platform,
                 },
                 |line| (on_event.borrow_mut())(Event::Line { image: name, line }),
             )

@@ -11,7 +11,7 @@ use davit_config::parse::{ImageDoc, ImageKind};
 
 use super::error::BuildError;
 use super::record::StoredImage;
-use super::{Conveyor, Event, ImageOutcome, PLATFORM};
+use super::{Conveyor, Event, ImageOutcome};
 use crate::image_spec::ImageSpecStage;
 use crate::report::ImageRecord;
 
@@ -42,24 +42,29 @@ impl Conveyor<'_> {
                 "`staged: true` is not supported by davit yet".into(),
             ));
         }
-        let platforms: Vec<&String> = df
-            .platform
-            .0
-            .iter()
-            .chain(&self.config.meta.build.platform.0)
-            .collect();
-        if platforms.iter().any(|p| p.as_str() != PLATFORM) {
+        let platforms = crate::platform::resolve(
+            self.forced_platforms,
+            &df.platform.0,
+            &self.config.meta.build.platform.0,
+        )
+        .map_err(cfg_err)?;
+        let [platform] = platforms.as_slice() else {
             return Err(cfg_err(format!(
-                "platform {platforms:?}: davit builds only {PLATFORM} today"
+                "platforms {platforms:?}: davit builds one platform per image today \
+                 (multi-platform images with a manifest list are planned)"
             )));
-        }
+        };
+        let platform = platform.as_str();
         let inputs = self.dockerfile_inputs(name, df, done)?;
-        let digest = self.dockerfile_stage_digest(&inputs, PLATFORM)?;
+        let digest = self.dockerfile_stage_digest(&inputs, platform)?;
         (on_event.borrow_mut())(Event::Start {
             image: name,
             digest: &digest,
         });
-        let mut stages = vec![self.dockerfile_stage(&inputs, &digest, on_event).await?];
+        let mut stages = vec![
+            self.dockerfile_stage(&inputs, &digest, platform, on_event)
+                .await?,
+        ];
         let image_spec = ImageSpecStage::for_image(
             df.image_spec.as_ref(),
             self.config.meta.build.image_spec.as_ref(),
@@ -67,7 +72,9 @@ impl Conveyor<'_> {
         );
         if let Some(spec) = image_spec {
             let prev = &stages[0].desc;
-            let stage = self.image_spec_stage(name, &spec, prev, on_event).await?;
+            let stage = self
+                .image_spec_stage(name, &spec, prev, platform, on_event)
+                .await?;
             stages.push(stage);
         }
         for stage in stages.iter().filter(|s| s.rebuilt) {
@@ -94,6 +101,7 @@ impl Conveyor<'_> {
             final_copy,
             stages,
             seconds,
+            platform: platform.to_string(),
         }
         .record();
         Ok(ImageOutcome {

@@ -17,6 +17,7 @@ impl Conveyor<'_> {
         name: &str,
         spec: &ImageSpecStage,
         prev: &StageDescription,
+        platform: &str,
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<StoredStage, BuildError> {
         let started = Instant::now();
@@ -25,7 +26,7 @@ impl Conveyor<'_> {
             image: name.to_string(),
             source: Box::new(source),
         };
-        let digest = spec.digest(&prev.id.digest);
+        let digest = spec.digest(&prev.id.digest, platform);
         let parent_ts = prev.id.creation_ts;
         let existing = self
             .oldest_readable_stage(name, &digest, parent_ts, on_event)
@@ -55,7 +56,7 @@ impl Conveyor<'_> {
             ),
             (
                 "werf-stage-content-digest".to_string(),
-                content_digest(&digest),
+                content_digest(&digest, platform),
             ),
             ("werf.io/parent-stage-id".to_string(), prev.id.to_string()),
             ("werf.io/base-image-id".to_string(), prev.image_id.clone()),

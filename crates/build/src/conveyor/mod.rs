@@ -26,8 +26,6 @@ mod record;
 pub use error::BuildError;
 pub use plan::{build_order, independent_sets};
 
-pub const PLATFORM: &str = "linux/amd64";
-
 /// Runs of a build whose stages storage changed under it (werf's 4).
 pub const MAX_ATTEMPTS: u32 = 4;
 
@@ -101,6 +99,9 @@ pub struct Conveyor<'a> {
     pub builder: crate::docker::BuilderChoice,
     /// Timings for the report's `Operations` (`--log-debug`).
     pub op_stats: &'a crate::opstats::OpStats,
+    /// `--platform` (or `DOCKER_DEFAULT_PLATFORM`): for every image, over
+    /// its own `platform` and `build.platform`.
+    pub forced_platforms: &'a [String],
     /// `--add-custom-tag` templates (need a registry `--repo`).
     pub custom_tags: &'a crate::custom_tags::CustomTags,
     /// Giterministic (the commit), `--dev` (`repo` is the work-tree

@@ -1,6 +1,5 @@
 //! An image's entry in werf's build report, from the stage that holds it.
 
-use super::PLATFORM;
 use crate::report::{build_time, ImageRecord, StageRecord};
 use crate::storage::StageDescription;
 
@@ -26,6 +25,8 @@ pub(super) struct StoredImage<'a> {
     /// At least one; the last is the image.
     pub stages: Vec<StoredStage>,
     pub seconds: f64,
+    /// `os/arch[/variant]` the stages were built for.
+    pub platform: String,
 }
 
 fn commit_of(desc: &StageDescription) -> String {
@@ -82,7 +83,7 @@ impl StoredImage<'_> {
             docker_image_id: last.image_id,
             docker_image_digest: digest,
             docker_image_name: format!("{repo}:{tag}"),
-            target_platform: PLATFORM.into(),
+            target_platform: self.platform.clone(),
             rebuilt,
             is_final: self.is_final,
             size: last.size,

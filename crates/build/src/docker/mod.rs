@@ -64,6 +64,8 @@ pub struct BuildRequest<'a> {
     /// services (`session_build.rs`).
     pub secrets: &'a [crate::secrets::BuildSecret],
     pub ssh: bool,
+    /// Target platform, `os/arch[/variant]`.
+    pub platform: &'a str,
 }
 
 /// An error in a progress stream: the daemon's own message (a failed step,
@@ -167,6 +169,13 @@ impl DockerEngine {
                 BuilderVersion::BuilderV1
             },
             session: buildkit.then(buildkit::session_id),
+            // The daemon's own platform needs no parameter (and older
+            // classic builders reject it).
+            platform: if req.platform == crate::platform::DEFAULT {
+                String::new()
+            } else {
+                req.platform.to_string()
+            },
             ..Default::default()
         };
         let body = bollard::body_full(bytes::Bytes::from(req.context_tar));

@@ -80,6 +80,14 @@ impl DockerEngine {
         if req.ssh {
             opts = opts.enable_ssh(true);
         }
+        if req.platform != crate::platform::DEFAULT {
+            let (os, architecture, variant) = crate::platform::parts(req.platform);
+            opts = opts.platforms(&bollard::grpc::build::ImageBuildPlatform {
+                architecture: architecture.to_string(),
+                os: os.to_string(),
+                variant: variant.map(str::to_string),
+            });
+        }
         let credentials = req
             .registry_auth
             .map(|(host, c)| HashMap::from([(host, docker_credentials(c, Some(host)))]));

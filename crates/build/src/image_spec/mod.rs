@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use davit_config::model::{ImageSpec, ImageSpecConfig};
 
-use crate::hash::{h256, h3};
+use crate::hash::h256;
 
 pub use apply::{apply, ApplyContext};
 
@@ -226,15 +226,18 @@ impl ImageSpecStage {
             .collect()
     }
 
-    /// The stage digest on top of the stage `prev_digest`.
-    pub fn digest(&self, prev_digest: &str) -> String {
-        h3(&["1.2", "imageSpec", &self.dependencies(), prev_digest, ""])
+    /// The stage digest on top of the stage `prev_digest`, for `platform`.
+    pub fn digest(&self, prev_digest: &str, platform: &str) -> String {
+        crate::hash::stage_h3(
+            platform,
+            &["1.2", "imageSpec", &self.dependencies(), prev_digest, ""],
+        )
     }
 }
 
-/// The content digest werf labels a stage with when it creates it.
-pub fn content_digest(digest: &str) -> String {
-    h3(&["1.2", "imageSpec-content", "", digest, ""])
+/// The content digest werf labels an `imageSpec` stage with.
+pub fn content_digest(digest: &str, platform: &str) -> String {
+    crate::hash::content_digest(platform, "imageSpec", digest)
 }
 
 #[cfg(test)]
@@ -339,7 +342,11 @@ mod tests {
             clear_werf_labels: true,
             ..Default::default()
         };
-        assert_eq!(cleared.digest("d"), ImageSpecStage::default().digest("d"));
-        assert_ne!(s.digest("d"), s.digest("e"));
+        assert_eq!(
+            cleared.digest("d", "linux/amd64"),
+            ImageSpecStage::default().digest("d", "linux/amd64")
+        );
+        assert_ne!(s.digest("d", "linux/amd64"), s.digest("e", "linux/amd64"));
+        assert_ne!(s.digest("d", "linux/amd64"), s.digest("d", "linux/arm64"));
     }
 }
