@@ -79,9 +79,9 @@ pub struct BuildArgs {
     /// $DOCKER_CONFIG, else ~/.docker).
     #[arg(long, env = "WERF_DOCKER_CONFIG")]
     pub docker_config: Option<PathBuf>,
-    /// Target platform for every image, over werf.yaml's `platform` (also
-    /// DOCKER_DEFAULT_PLATFORM), e.g. linux/arm64. One platform per image
-    /// today; several are refused, never ignored.
+    /// Target platforms for every image, over werf.yaml's `platform` (also
+    /// DOCKER_DEFAULT_PLATFORM), e.g. linux/amd64,linux/arm64. Several make
+    /// a multi-platform image (a manifest list; needs --repo).
     #[arg(long, env = "WERF_PLATFORM", value_delimiter = ',')]
     pub platform: Vec<String>,
     /// werf's lock server address. davit needs none (content-addressed

@@ -116,6 +116,11 @@ impl BuildOutput {
                     }
                 }
                 Event::Start { image, digest } => {
+                    // A multi-platform image starts once per platform.
+                    if let Some(old) = running.remove(image) {
+                        old.finish_and_clear();
+                        bars.remove(&old);
+                    }
                     let bar = bars.add(ProgressBar::new_spinner());
                     if let Ok(style) =
                         ProgressStyle::with_template("{spinner} {prefix}: {wide_msg}")

@@ -199,7 +199,7 @@ pub fn manifest(host: &str, path: &str, tag: &str) -> Value {
         .args([
             "-sf",
             "-H",
-            "Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+            "Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json",
             &format!("http://{host}/v2/{path}/manifests/{tag}"),
         ])
         .output()
@@ -230,21 +230,39 @@ pub fn config_label(host: &str, path: &str, tag: &str, label: &str) -> Option<St
         .map(str::to_string)
 }
 
-/// Every tag of the repository points at a manifest whose blobs all exist.
+/// Every tag of the repository points at a manifest whose blobs all exist;
+/// a manifest list's platform manifests exist with all their blobs.
 pub fn assert_no_broken_tags(host: &str, path: &str) {
     for tag in registry_tags(host, path) {
         let m = manifest(host, path, &tag);
-        let mut digests = vec![m["config"]["digest"].as_str().expect("config").to_string()];
-        for l in m["layers"].as_array().expect("layers") {
-            digests.push(l["digest"].as_str().expect("layer digest").to_string());
+        match m["manifests"].as_array() {
+            Some(children) => {
+                for child in children {
+                    let digest = child["digest"].as_str().expect("child digest");
+                    assert_blobs_exist(
+                        host,
+                        path,
+                        &format!("{tag} ({digest})"),
+                        &manifest(host, path, digest),
+                    );
+                }
+            }
+            None => assert_blobs_exist(host, path, &tag, &m),
         }
-        for d in digests {
-            let st = Command::new("curl")
-                .args(["-sfI", &format!("http://{host}/v2/{path}/blobs/{d}")])
-                .output()
-                .expect("curl blob");
-            assert!(st.status.success(), "tag {tag} points at missing blob {d}");
-        }
+    }
+}
+
+fn assert_blobs_exist(host: &str, path: &str, what: &str, m: &Value) {
+    let mut digests = vec![m["config"]["digest"].as_str().expect("config").to_string()];
+    for l in m["layers"].as_array().expect("layers") {
+        digests.push(l["digest"].as_str().expect("layer digest").to_string());
+    }
+    for d in digests {
+        let st = Command::new("curl")
+            .args(["-sfI", &format!("http://{host}/v2/{path}/blobs/{d}")])
+            .output()
+            .expect("curl blob");
+        assert!(st.status.success(), "{what} points at missing blob {d}");
     }
 }
 

@@ -727,14 +727,43 @@ impl RegistryClient {
                 operation: op.clone(),
                 what: format!("the tag {tag}"),
             })?;
-        let manifest = match crate::parse_manifest(&body) {
-            Ok(crate::OciManifest::Image(m)) => m,
-            Ok(crate::OciManifest::ImageIndex(_)) => {
-                return Err(RegistryError::Transport {
-                    host: src_host.into(),
-                    operation: op,
-                    message: "copying multi-platform indexes is not supported yet".into(),
-                })
+        match crate::parse_manifest(&body) {
+            Ok(crate::OciManifest::Image(manifest)) => {
+                self.copy_blobs((src_host, src_repo), (dst_host, dst_repo), &manifest, &op)
+                    .await?;
+            }
+            // A multi-platform index: each platform's manifest (by digest)
+            // with its blobs first, the index last.
+            Ok(crate::OciManifest::ImageIndex(index)) => {
+                for child in &index.manifests {
+                    let (child_desc, child_body) = self
+                        .manifest_get(src_host, src_repo, &child.digest)
+                        .await?
+                        .ok_or_else(|| RegistryError::Missing {
+                            host: src_host.into(),
+                            operation: op.clone(),
+                            what: format!("the manifest {}", child.digest),
+                        })?;
+                    let Ok(crate::OciManifest::Image(manifest)) =
+                        crate::parse_manifest(&child_body)
+                    else {
+                        return Err(RegistryError::Transport {
+                            host: src_host.into(),
+                            operation: op,
+                            message: format!("{} is not an image manifest", child.digest),
+                        });
+                    };
+                    self.copy_blobs((src_host, src_repo), (dst_host, dst_repo), &manifest, &op)
+                        .await?;
+                    self.manifest_put(
+                        dst_host,
+                        dst_repo,
+                        &child.digest,
+                        &child_desc.media_type,
+                        child_body,
+                    )
+                    .await?;
+                }
             }
             Err(message) => {
                 return Err(RegistryError::Transport {
@@ -743,7 +772,22 @@ impl RegistryClient {
                     message,
                 })
             }
-        };
+        }
+        let stored = self
+            .manifest_put(dst_host, dst_repo, tag, &desc.media_type, body)
+            .await?;
+        Ok(stored.digest)
+    }
+
+    /// The config and layers of `manifest`, from `src` to `dst` unless there:
+    /// mounted on the same host, else streamed across.
+    async fn copy_blobs(
+        &self,
+        (src_host, src_repo): (&str, &str),
+        (dst_host, dst_repo): (&str, &str),
+        manifest: &crate::OciImageManifest,
+        op: &str,
+    ) -> Result<(), RegistryError> {
         let blobs = std::iter::once(&manifest.config)
             .chain(&manifest.layers)
             .map(|d| d.digest.as_str());
@@ -764,15 +808,12 @@ impl RegistryClient {
             if !copied {
                 return Err(RegistryError::Missing {
                     host: src_host.into(),
-                    operation: op.clone(),
+                    operation: op.to_string(),
                     what: format!("blob {digest}"),
                 });
             }
         }
-        let stored = self
-            .manifest_put(dst_host, dst_repo, tag, &desc.media_type, body)
-            .await?;
-        Ok(stored.digest)
+        Ok(())
     }
 
     /// `PUT /v2/<repo>/manifests/<tag>`: returns the stored digest.

@@ -5,6 +5,7 @@
 //! build report.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use davit_config::parse::{ImageDoc, WerfConfig};
 use davit_git::Repo;
@@ -34,6 +35,8 @@ pub const MAX_ATTEMPTS: u32 = 4;
 pub struct ImageOutcome {
     pub name: String,
     pub record: ImageRecord,
+    /// Each platform's own record (the report's `ImagesByPlatform`).
+    pub by_platform: BTreeMap<String, ImageRecord>,
     pub seconds: f64,
 }
 
@@ -221,8 +224,16 @@ impl Conveyor<'_> {
                 }
             }
             drop(running);
+            // werf fills `ImagesByPlatform` only when asked to.
+            let by_platform = std::env::var("WERF_ENABLE_REPORT_BY_PLATFORM")
+                .is_ok_and(|v| v == "1" || v == "true");
             for outcome in finished {
-                report.images.insert(outcome.name.clone(), outcome.record);
+                if by_platform {
+                    report
+                        .images_by_platform
+                        .insert(outcome.name.clone(), outcome.by_platform);
+                }
+                report.images.insert(outcome.name, outcome.record);
             }
             if let Some(e) = failure {
                 return (report, Some(e));

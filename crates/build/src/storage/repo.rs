@@ -358,6 +358,66 @@ impl RepoStorage {
         Ok(Published::Pushed(id))
     }
 
+    /// werf's multi-platform image: a manifest list tagged `<digest>` (no
+    /// timestamp) naming each platform's last stage, pushed unless the tag
+    /// exists. Returns the list's manifest digest and whether it was
+    /// pushed now. The per-platform manifests are in this repository, so
+    /// only the list is written.
+    pub async fn publish_index(
+        &self,
+        digest: &str,
+        platforms: &[(String, StageId)],
+    ) -> Result<(String, bool), StorageError> {
+        if let Some(d) = self
+            .client
+            .manifest_head(&self.host, &self.repo, digest)
+            .await?
+        {
+            return Ok((d.digest, false));
+        }
+        let mut entries = Vec::new();
+        let mut oci = false;
+        for (platform, id) in platforms {
+            let desc = self
+                .client
+                .manifest_head(&self.host, &self.repo, &id.to_string())
+                .await?
+                .ok_or_else(|| StorageError::Unexpected {
+                    reference: self.reference(id),
+                    message: "the stage is gone".into(),
+                })?;
+            oci |= desc.media_type == davit_registry::media::OCI_MANIFEST;
+            let (os, architecture, variant) = crate::platform::parts(platform);
+            let mut platform = serde_json::json!({"architecture": architecture, "os": os});
+            if let Some(v) = variant {
+                platform["variant"] = v.into();
+            }
+            entries.push(serde_json::json!({
+                "mediaType": desc.media_type,
+                "size": desc.size,
+                "digest": desc.digest,
+                "platform": platform,
+            }));
+        }
+        let media_type = if oci {
+            davit_registry::media::OCI_INDEX
+        } else {
+            davit_registry::media::DOCKER_LIST
+        };
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "manifests": entries,
+        });
+        let body = serde_json::to_vec(&index).unwrap_or_default();
+        let stored = self
+            .client
+            .manifest_put(&self.host, &self.repo, digest, media_type, body)
+            .await?;
+        self.remember_tag(digest.to_string()).await;
+        Ok((stored.digest, true))
+    }
+
     /// Gives the stage `id` the extra tag `tag` in this repository (a
     /// manifest copy; the blobs are there). Returns the manifest digest.
     pub async fn tag_stage(&self, id: &StageId, tag: &str) -> Result<String, StorageError> {

@@ -1,0 +1,142 @@
+//! Multi-platform images: each platform's stages, then werf's manifest
+//! list tagged `<digest>` naming them, reused on the next run and copied
+//! whole to the final repository. `FROM scratch` images need no emulator
+//! for a foreign architecture. Real git, dockerd and registries; fails
+//! (never skips) without them.
+
+mod build_common;
+
+use std::process::Command;
+
+use build_common::*;
+use davit_testkit::fixtures::{git, write};
+use serde_json::Value;
+
+fn multi_platform_project() -> Project {
+    let p = project();
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &format!("{yaml}platform: [linux/arm64, linux/amd64]\n"),
+    );
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "FROM scratch\nCOPY hello.sh /hello.sh\n",
+    );
+    git(&p.dir, &["commit", "-qam", "two platforms"]);
+    p
+}
+
+#[test]
+fn a_multi_platform_image_is_a_manifest_list_of_its_platform_stages() {
+    let p = multi_platform_project();
+    let (host, path, repo) = anon_repo(&p);
+    let by_platform = [("WERF_ENABLE_REPORT_BY_PLATFORM", "1")];
+    let (log, first) = build_env(&p, &repo, "first.json", &by_platform);
+    let app = &first["Images"]["app"];
+    assert_eq!(app["ConfigType"], "", "{log}");
+    assert_eq!(app["TargetPlatform"], "");
+    assert_eq!(app["Rebuilt"], true);
+    let index_tag = app["DockerTag"].as_str().expect("tag");
+    assert_eq!(
+        index_tag.len(),
+        56,
+        "a digest without timestamp: {index_tag}"
+    );
+    let names: Vec<&str> = app["Stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .filter_map(|s| s["Name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["dockerfile (linux/amd64)", "dockerfile (linux/arm64)"]
+    );
+
+    // The list names each platform's stage manifest.
+    let list = manifest(&host, &path, index_tag);
+    assert_eq!(
+        list["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    let entries = list["manifests"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2);
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let own = &first["ImagesByPlatform"]["app"][platform];
+        assert_eq!(own["TargetPlatform"], platform);
+        let arch = platform.rsplit('/').next().expect("arch");
+        let entry = entries
+            .iter()
+            .find(|e| e["platform"]["architecture"] == arch)
+            .unwrap_or_else(|| panic!("no {platform} entry: {list}"));
+        assert_eq!(entry["platform"]["os"], "linux");
+        assert_eq!(entry["digest"], own["DockerImageDigest"]);
+        let config = image_config(&host, &path, own["DockerTag"].as_str().expect("tag"));
+        assert_eq!(config["architecture"], arch);
+    }
+    assert_eq!(app["DockerImageDigest"], app["DockerImageID"]);
+    assert_no_broken_tags(&host, &path);
+    // The daemon takes the list and picks its own platform.
+    let pull = Command::new("docker")
+        .args(["pull", "-q", app["DockerImageName"].as_str().expect("name")])
+        .output()
+        .expect("docker pull");
+    assert!(
+        pull.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    // Without the variable, no per-platform section, as in werf.
+    let (_, quiet) = build(&p, &repo, "quiet.json");
+    assert_eq!(quiet["ImagesByPlatform"], serde_json::json!({}));
+
+    // Everything is reused next time, the list too.
+    let (log, second) = build(&p, &repo, "second.json");
+    assert_eq!(second["Images"]["app"]["Rebuilt"], false, "{log}");
+    assert_eq!(second["Images"]["app"]["DockerTag"], index_tag);
+
+    // --final-repo gets the list with its platform manifests and blobs.
+    let final_path = format!("{path}-final");
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--final-repo",
+            &format!("{host}/{final_path}"),
+            "--save-build-report",
+            "--build-report-path",
+            "final.json",
+        ],
+        &[],
+    );
+    ok(&out);
+    let fin: Value = report(&p.dir, "final.json");
+    assert_eq!(
+        fin["Images"]["app"]["DockerImageName"],
+        format!("{host}/{final_path}:{index_tag}").as_str()
+    );
+    assert_eq!(
+        registry_tags(&host, &final_path),
+        vec![index_tag.to_string()]
+    );
+    assert_no_broken_tags(&host, &final_path);
+}
+
+#[test]
+fn several_platforms_need_a_registry() {
+    let p = multi_platform_project();
+    let out = davit(&p.dir, &["build", "app"], &[("WERF_REPO", "")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("image \"app\"")
+            && err.contains("needs a registry --repo")
+            && err.contains("--platform"),
+        "{err}"
+    );
+}
