@@ -140,3 +140,71 @@ fn several_platforms_need_a_registry() {
         "{err}"
     );
 }
+
+/// An image built on a multi-platform dependency gets, for each platform,
+/// that platform's stage of the dependency (werf's per-platform
+/// dependency arguments), not the list.
+#[test]
+fn each_platform_of_a_dependent_image_builds_on_the_same_platform_of_its_dependency() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    git(dir, &["init", "-q"]);
+    let project = format!(
+        "mp-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos()
+    );
+    write(
+        dir,
+        "werf.yaml",
+        &format!(
+            "project: {project}\nconfigVersion: 1\nbuild:\n  platform: [linux/amd64, linux/arm64]\n---\nimage: base\ndockerfile: Dockerfile\ncontext: base\nfinal: false\n---\nimage: app\ndockerfile: Dockerfile\ncontext: app\ndependencies:\n- image: base\n  imports:\n  - type: ImageName\n    targetBuildArg: BASE_IMAGE\n"
+        ),
+    );
+    write(
+        dir,
+        "base/Dockerfile",
+        "FROM scratch\nCOPY base.txt /base.txt\n",
+    );
+    write(dir, "base/base.txt", "base\n");
+    write(
+        dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY app.txt /app.txt\n",
+    );
+    write(dir, "app/app.txt", "app\n");
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", "init"]);
+    let host = davit_testkit::fixtures::testenv("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{project}");
+    let out = davit(
+        dir,
+        &[
+            "build",
+            "--repo",
+            &format!("{host}/{path}"),
+            "--save-build-report",
+        ],
+        &[("WERF_ENABLE_REPORT_BY_PLATFORM", "1")],
+    );
+    let log = ok(&out);
+    let r = report(dir, ".werf-build-report.json");
+    for (platform, arch) in [("linux/amd64", "amd64"), ("linux/arm64", "arm64")] {
+        let base = &r["ImagesByPlatform"]["base"][platform];
+        let app = &r["ImagesByPlatform"]["app"][platform];
+        let app_tag = app["DockerTag"].as_str().expect("app tag");
+        let config = image_config(&host, &path, app_tag);
+        assert_eq!(config["architecture"], arch, "{log}");
+        let base_tag = base["DockerTag"].as_str().expect("base tag");
+        let labels = config["config"]["Labels"].as_object().expect("labels");
+        assert!(
+            labels
+                .iter()
+                .any(|(k, v)| k.starts_with("werf-dependency-stage-id-") && v == base_tag),
+            "app for {platform} was built on base's {platform} stage {base_tag}: {labels:?}"
+        );
+    }
+    assert_no_broken_tags(&host, &path);
+}

@@ -42,7 +42,7 @@ impl Conveyor<'_> {
         let digest = dockerfile_digest(&DigestInput {
             dockerfile: &inputs.dockerfile_text,
             args: &inputs.args,
-            dependency_args: &inputs.dependency_args,
+            dependency_args: inputs.dependencies(platform).0,
             target: inputs.target.as_deref(),
             cache_version: inputs.cache_version.as_deref(),
             add_host: &inputs.add_host,

@@ -77,7 +77,8 @@ impl Conveyor<'_> {
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<String, BuildError> {
         let name = inputs.name.as_str();
-        let mut labels = inputs.dependency_labels.clone();
+        let (dependency_args, dependency_labels) = inputs.dependencies(platform);
+        let mut labels = dependency_labels.clone();
         labels.insert("werf".into(), self.project.to_string());
         labels.insert(
             "werf-version".into(),
@@ -106,7 +107,7 @@ impl Conveyor<'_> {
             source,
         })?;
         let mut build_args = inputs.args.clone();
-        build_args.extend(inputs.dependency_args.clone());
+        build_args.extend(dependency_args.clone());
         let auth = self
             .storage
             .registry_auth()

@@ -10,18 +10,17 @@ use davit_config::model::DockerfileImage;
 use davit_config::parse::{ImageDoc, ImageKind};
 
 use super::error::BuildError;
-use super::inputs::DockerfileInputs;
+use super::inputs::{DockerfileInputs, Done};
 use super::record::{ImagePlace, PlatformStages};
 use super::{Conveyor, Event, ImageOutcome};
 use crate::image_spec::ImageSpecStage;
-use crate::report::ImageRecord;
 use crate::storage::StageId;
 
 impl Conveyor<'_> {
     pub(super) async fn image(
         &self,
         img: &ImageDoc,
-        done: &BTreeMap<String, ImageRecord>,
+        done: &Done<'_>,
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<ImageOutcome, BuildError> {
         let started = Instant::now();
@@ -50,7 +49,7 @@ impl Conveyor<'_> {
             &self.config.meta.build.platform.0,
         )
         .map_err(cfg_err)?;
-        let inputs = self.dockerfile_inputs(name, df, done)?;
+        let inputs = self.dockerfile_inputs(name, df, &platforms, done)?;
         let image_spec = ImageSpecStage::for_image(
             df.image_spec.as_ref(),
             self.config.meta.build.image_spec.as_ref(),

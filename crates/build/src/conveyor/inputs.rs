@@ -18,6 +18,8 @@ use crate::hash::h256;
 use crate::report::ImageRecord;
 use crate::secrets::BuildSecret;
 
+type StringMap = BTreeMap<String, String>;
+
 pub(super) struct DockerfileInputs {
     pub name: String,
     /// Repository-relative; `.` is the root.
@@ -30,10 +32,10 @@ pub(super) struct DockerfileInputs {
     /// Read from the work tree (`allowUncommitted`, loose mode).
     pub dockerfile_from_disk: bool,
     pub args: BTreeMap<String, String>,
-    /// Build args that carry the results of dependencies.
-    pub dependency_args: BTreeMap<String, String>,
-    /// `werf-dependency-stage-id-*` labels.
-    pub dependency_labels: BTreeMap<String, String>,
+    /// Per target platform: the build args that carry the results of
+    /// dependencies, and the `werf-dependency-stage-id-*` labels. A
+    /// multi-platform dependency gives each platform its own record.
+    pub dependencies: BTreeMap<String, (StringMap, StringMap)>,
     /// The `.dockerignore` in effect and its path.
     pub dockerignore: (Dockerignore, Option<String>),
     pub add_files: Vec<AddFile>,
@@ -81,7 +83,8 @@ impl Conveyor<'_> {
         &self,
         name: &str,
         df: &DockerfileImage,
-        done: &BTreeMap<String, ImageRecord>,
+        platforms: &[String],
+        done: &Done<'_>,
     ) -> Result<DockerfileInputs, BuildError> {
         let cfg_err = |message: String| BuildError::Config {
             image: name.to_string(),
@@ -162,7 +165,11 @@ impl Conveyor<'_> {
             .iter()
             .map(|(k, v)| (k.clone(), arg_value(v)))
             .collect();
-        let (dependency_args, dependency_labels) = dependency_inputs(name, df, &args, done)?;
+        let mut dependencies = BTreeMap::new();
+        for platform in platforms {
+            let view = done.for_platform(platform);
+            dependencies.insert(platform.clone(), dependency_inputs(name, df, &args, &view)?);
+        }
         let dockerignore = load_dockerignore_from(self.repo, &context, &dockerfile, &|p| {
             self.dockerignore_from_disk(p)
         })
@@ -201,8 +208,7 @@ impl Conveyor<'_> {
             dockerfile_text,
             dockerfile_from_disk,
             args,
-            dependency_args,
-            dependency_labels,
+            dependencies,
             dockerignore,
             add_files,
             secrets,
@@ -219,7 +225,37 @@ impl Conveyor<'_> {
     }
 }
 
-type StringMap = BTreeMap<String, String>;
+/// The images finished so far: their report records, and each platform's
+/// record of the multi-platform ones.
+pub(super) struct Done<'a> {
+    pub images: &'a BTreeMap<String, ImageRecord>,
+    pub by_platform: &'a BTreeMap<String, BTreeMap<String, ImageRecord>>,
+}
+
+impl Done<'_> {
+    /// What a stage for `platform` sees of each finished image: that
+    /// platform's own record where there is one.
+    fn for_platform(&self, platform: &str) -> BTreeMap<String, ImageRecord> {
+        self.images
+            .iter()
+            .map(|(name, rec)| {
+                let own = self.by_platform.get(name).and_then(|p| p.get(platform));
+                (name.clone(), own.unwrap_or(rec).clone())
+            })
+            .collect()
+    }
+}
+
+impl DockerfileInputs {
+    /// Dependency build args and labels for `platform`.
+    pub fn dependencies(&self, platform: &str) -> (&StringMap, &StringMap) {
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        self.dependencies
+            .get(platform)
+            .map(|(a, l)| (a, l))
+            .unwrap_or((&EMPTY, &EMPTY))
+    }
+}
 
 /// Build args and labels from the images this one depends on
 /// (`dependencies[].imports[]`), which are already in `done`.

@@ -203,8 +203,13 @@ impl Conveyor<'_> {
                 limit: matches!(parallel, Parallelism::Limit(_)).then_some(limit),
             });
         }
+        // Each platform's record of every finished image, for dependents.
+        let mut platform_records: BTreeMap<String, BTreeMap<String, ImageRecord>> = BTreeMap::new();
         for set in &sets {
-            let done = &report.images;
+            let done = &inputs::Done {
+                images: &report.images,
+                by_platform: &platform_records,
+            };
             let mut running =
                 futures_util::stream::iter(set.iter().map(|img| self.image(img, done, on_event)))
                     .buffer_unordered(limit);
@@ -231,8 +236,9 @@ impl Conveyor<'_> {
                 if by_platform {
                     report
                         .images_by_platform
-                        .insert(outcome.name.clone(), outcome.by_platform);
+                        .insert(outcome.name.clone(), outcome.by_platform.clone());
                 }
+                platform_records.insert(outcome.name.clone(), outcome.by_platform);
                 report.images.insert(outcome.name, outcome.record);
             }
             if let Some(e) = failure {
