@@ -165,6 +165,10 @@ pub struct ProjectArgs {
     /// In development mode, take paths matching this glob from the commit (repeatable).
     #[arg(long, global = true)]
     pub dev_ignore: Vec<String>,
+    /// werf's branch for development-mode commits. davit writes no commit
+    /// and no branch in --dev; accepted so werf command lines work as they are.
+    #[arg(long, env = "WERF_DEV_BRANCH", default_value = "_werf-dev", global = true)]
+    pub dev_branch: String,
     /// Read everything from the file system and skip all giterminism checks.
     #[arg(long, env = "WERF_LOOSE_GITERMINISM", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub loose_giterminism: bool,
