@@ -167,7 +167,12 @@ pub struct ProjectArgs {
     pub dev_ignore: Vec<String>,
     /// werf's branch for development-mode commits. davit writes no commit
     /// and no branch in --dev; accepted so werf command lines work as they are.
-    #[arg(long, env = "WERF_DEV_BRANCH", default_value = "_werf-dev", global = true)]
+    #[arg(
+        long,
+        env = "WERF_DEV_BRANCH",
+        default_value = "_werf-dev",
+        global = true
+    )]
     pub dev_branch: String,
     /// Read everything from the file system and skip all giterminism checks.
     #[arg(long, env = "WERF_LOOSE_GITERMINISM", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]

@@ -93,10 +93,27 @@ fn a_multi_platform_image_is_a_manifest_list_of_its_platform_stages() {
     let (_, quiet) = build(&p, &repo, "quiet.json");
     assert_eq!(quiet["ImagesByPlatform"], serde_json::json!({}));
 
-    // Everything is reused next time, the list too.
-    let (log, second) = build(&p, &repo, "second.json");
+    // Everything is reused next time, the list too; a custom tag names
+    // the list.
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--add-custom-tag",
+            "%image%-latest",
+            "--save-build-report",
+            "--build-report-path",
+            "second.json",
+        ],
+        &[],
+    );
+    let log = ok(&out);
+    let second = report(&p.dir, "second.json");
     assert_eq!(second["Images"]["app"]["Rebuilt"], false, "{log}");
     assert_eq!(second["Images"]["app"]["DockerTag"], index_tag);
+    assert_eq!(manifest(&host, &path, "app-latest"), list);
 
     // --final-repo gets the list with its platform manifests and blobs.
     let final_path = format!("{path}-final");
