@@ -55,11 +55,7 @@ fn run_mount_builds_with_buildkit_and_is_reused() {
 #[test]
 fn docker_buildkit_forces_either_builder_and_both_give_one_digest() {
     let p = project_with_mounts();
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        p.project
-    );
+    let (_, _, repo) = anon_repo(&p);
     let out = davit(
         &p.dir,
         &["build", "--repo", &repo, "app"],
@@ -79,11 +75,7 @@ fn docker_buildkit_forces_either_builder_and_both_give_one_digest() {
     // it); DOCKER_BUILDKIT=0 gives the classic builder and the same digest
     // (the builder is not an input).
     let plain = project();
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        plain.project
-    );
+    let (_, _, repo) = anon_repo(&plain);
     let (log, report) = build(&plain, &repo, "r.json");
     assert!(rebuilt(&report, "app"), "{log}");
     assert!(log.contains("[1/2] FROM"), "BuildKit step names: {log}");
@@ -123,9 +115,7 @@ fn docker_buildkit_forces_either_builder_and_both_give_one_digest() {
         "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY --nope\n",
     );
     git(&plain.dir, &["commit", "-qam", "broken"]);
-    let out = davit(&plain.dir, &["build", "--repo", &repo, "app"], &[]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing(&plain.dir, &["build", "--repo", &repo, "app"], &[]);
     assert!(
         err.contains("image \"app\": app/Dockerfile:3: COPY requires at least two arguments"),
         "{err}"
@@ -197,11 +187,7 @@ fn secrets_and_ssh_reach_run_mounts_and_stay_out_of_digests_and_logs() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let p = project_with_secrets(&secret_file);
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        p.project
-    );
+    let (_, _, repo) = anon_repo(&p);
     let sock = agent_sock.to_string_lossy().into_owned();
     let envs = [
         ("DAVIT_TEST_SECRET", "from-the-env\n"),
@@ -229,13 +215,11 @@ fn secrets_and_ssh_reach_run_mounts_and_stay_out_of_digests_and_logs() {
     // An unset secret variable is named before anything runs.
     write(&p.dir, "app/hello.sh", "echo changed\n");
     git(&p.dir, &["commit", "-qam", "rebuild"]);
-    let out = davit(
+    let err = failing(
         &p.dir,
         &["build", "--repo", &repo, "app"],
         &[("SSH_AUTH_SOCK", sock.as_str())],
     );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("image \"app\"")
             && err.contains("secrets[0]")

@@ -302,9 +302,7 @@ fn bad_input_is_named() {
         "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY --nope\n",
     );
     git(&p.dir, &["commit", "-qam", "broken"]);
-    let out = davit(&p.dir, &["build", "--repo", &repo, "app"], &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    let err = failing(&p.dir, &["build", "--repo", &repo, "app"], &[]);
     assert!(
         err.contains("image \"app\": app/Dockerfile:3: COPY requires at least two arguments"),
         "{err}"
@@ -623,11 +621,7 @@ fn context_add_files_come_from_the_work_tree_when_allowed() {
     git(&p.dir, &["commit", "-qm", "add files"]);
     // Never committed: only on disk.
     write(&p.dir, "app/generated.txt", "v1\n");
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        p.project
-    );
+    let (_, _, repo) = anon_repo(&p);
     let (log, r1) = build(&p, &repo, "a1.json");
     assert_eq!(
         run_image(&r1, "app", &["cat", "/generated.txt"]),
@@ -672,16 +666,10 @@ fn context_add_files_come_from_the_work_tree_when_allowed() {
 #[test]
 fn uncommitted_sources_are_refused_unless_giterminism_allows_the_dockerfile() {
     let p = project();
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        p.project
-    );
+    let (_, _, repo) = anon_repo(&p);
     // A file app's COPY takes, changed on disk only.
     write(&p.dir, "app/hello.sh", "echo not committed\n");
-    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    let err = failing(&p.dir, &["build", "--repo", &repo], &[]);
     assert!(
         err.contains("image \"app\": the file \"app/hello.sh\" must be committed"),
         "{err}"
@@ -734,11 +722,7 @@ fn uncommitted_sources_are_refused_unless_giterminism_allows_the_dockerfile() {
 #[test]
 fn an_uncommitted_dockerignore_is_refused_unless_giterminism_allows_it() {
     let p = project();
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        p.project
-    );
+    let (_, _, repo) = anon_repo(&p);
     write(
         &p.dir,
         "app/Dockerfile",
@@ -747,9 +731,7 @@ fn an_uncommitted_dockerignore_is_refused_unless_giterminism_allows_it() {
     git(&p.dir, &["commit", "-qam", "copy the whole context"]);
     // An untracked .dockerignore would change what the image gets.
     write(&p.dir, "app/.dockerignore", "README.md\n");
-    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    let err = failing(&p.dir, &["build", "--repo", &repo], &[]);
     assert!(
         err.contains("the untracked file \"app/.dockerignore\" must be committed"),
         "{err}"
@@ -779,11 +761,7 @@ fn an_uncommitted_dockerignore_is_refused_unless_giterminism_allows_it() {
 #[test]
 fn a_terminal_gets_spinners_and_ci_logs_get_lines() {
     let p = project();
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        p.project
-    );
+    let (_, _, repo) = anon_repo(&p);
     // `script` gives davit a pseudo-terminal as stderr.
     let cmd = format!("{} build --repo {repo}", env!("CARGO_BIN_EXE_davit"));
     let out = Command::new("script")
@@ -862,11 +840,7 @@ fn an_unreadable_stage_is_rejected_and_rebuilt() {
 #[test]
 fn log_debug_adds_stage_cache_and_operations_to_the_report() {
     let p = project();
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        p.project
-    );
+    let (_, _, repo) = anon_repo(&p);
     let run = |name: &str, debug: bool| {
         let mut args = vec![
             "build",
@@ -966,9 +940,7 @@ fn werfs_common_build_flags_are_accepted() {
     ] {
         let mut all = vec!["build", "--repo", &repo];
         all.extend(args);
-        let out = davit(&p.dir, &all, &env_vars);
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = failing(&p.dir, &all, &env_vars);
         assert!(err.contains(expected), "{err}");
     }
 }

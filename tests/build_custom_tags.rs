@@ -6,7 +6,7 @@
 mod build_common;
 
 use build_common::*;
-use davit_testkit::fixtures::{git, testenv as env, write};
+use davit_testkit::fixtures::{git, write};
 
 #[test]
 fn final_images_get_custom_tags_and_records() {
@@ -66,11 +66,7 @@ fn final_images_get_custom_tags_and_records() {
 #[test]
 fn bad_custom_tags_fail_before_any_build() {
     let p = project();
-    let repo = format!(
-        "{}/davit-test/{}",
-        env("DAVIT_TEST_REGISTRY_ANON"),
-        p.project
-    );
+    let (_, _, repo) = anon_repo(&p);
     // Two final images would get the same tag.
     let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
     write(
@@ -79,13 +75,11 @@ fn bad_custom_tags_fail_before_any_build() {
         &yaml.replace("final: false", "final: true"),
     );
     git(&p.dir, &["commit", "-qam", "two final images"]);
-    let out = davit(
+    let err = failing(
         &p.dir,
         &["build", "--repo", &repo, "--add-custom-tag", "latest"],
         &[],
     );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("invalid custom tag \"latest\"") && err.contains("%image%-<tag>"),
         "{err}"

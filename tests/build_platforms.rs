@@ -147,9 +147,7 @@ fn a_multi_platform_image_is_a_manifest_list_of_its_platform_stages() {
 #[test]
 fn several_platforms_need_a_registry() {
     let p = multi_platform_project();
-    let out = davit(&p.dir, &["build", "app"], &[("WERF_REPO", "")]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing(&p.dir, &["build", "app"], &[("WERF_REPO", "")]);
     assert!(
         err.contains("image \"app\"")
             && err.contains("needs a registry --repo")

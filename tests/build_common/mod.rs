@@ -288,3 +288,11 @@ pub fn run_image(report: &Value, image: &str, args: &[&str]) -> String {
         .expect("docker run");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Runs davit, which must fail, and returns its standard error.
+pub fn failing(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> String {
+    let out = davit(dir, args, extra_env);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "davit must fail:\n{err}");
+    err
+}
