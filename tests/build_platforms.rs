@@ -10,7 +10,6 @@ use std::process::Command;
 
 use build_common::*;
 use davit_testkit::fixtures::{git, write};
-use serde_json::Value;
 
 fn multi_platform_project() -> Project {
     let p = project();
@@ -95,44 +94,21 @@ fn a_multi_platform_image_is_a_manifest_list_of_its_platform_stages() {
 
     // Everything is reused next time, the list too; a custom tag names
     // the list.
-    let out = davit(
-        &p.dir,
-        &[
-            "build",
-            "--repo",
-            &repo,
-            "--add-custom-tag",
-            "%image%-latest",
-            "--save-build-report",
-            "--build-report-path",
-            "second.json",
-        ],
+    let (log, second) = build_with(
+        &p,
+        &repo,
+        "second.json",
+        &["--add-custom-tag", "%image%-latest"],
         &[],
     );
-    let log = ok(&out);
-    let second = report(&p.dir, "second.json");
     assert_eq!(second["Images"]["app"]["Rebuilt"], false, "{log}");
     assert_eq!(second["Images"]["app"]["DockerTag"], index_tag);
     assert_eq!(manifest(&host, &path, "app-latest"), list);
 
     // --final-repo gets the list with its platform manifests and blobs.
     let final_path = format!("{path}-final");
-    let out = davit(
-        &p.dir,
-        &[
-            "build",
-            "--repo",
-            &repo,
-            "--final-repo",
-            &format!("{host}/{final_path}"),
-            "--save-build-report",
-            "--build-report-path",
-            "final.json",
-        ],
-        &[],
-    );
-    ok(&out);
-    let fin: Value = report(&p.dir, "final.json");
+    let final_repo = format!("{host}/{final_path}");
+    let (_, fin) = build_with(&p, &repo, "final.json", &["--final-repo", &final_repo], &[]);
     assert_eq!(
         fin["Images"]["app"]["DockerImageName"],
         format!("{host}/{final_path}:{index_tag}").as_str()

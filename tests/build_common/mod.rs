@@ -99,19 +99,28 @@ pub fn build_env(
     report_name: &str,
     extra_env: &[(&str, &str)],
 ) -> (String, Value) {
-    let out = davit(
-        &p.dir,
-        &[
-            "build",
-            "--repo",
-            repo,
-            "--save-build-report",
-            "--build-report-path",
-            report_name,
-        ],
-        extra_env,
-    );
-    let log = ok(&out);
+    build_with(p, repo, report_name, &[], extra_env)
+}
+
+/// `davit build --repo REPO` with a report, more flags and environment;
+/// it must succeed. Returns the log and the report.
+pub fn build_with(
+    p: &Project,
+    repo: &str,
+    report_name: &str,
+    flags: &[&str],
+    extra_env: &[(&str, &str)],
+) -> (String, Value) {
+    let mut args = vec![
+        "build",
+        "--repo",
+        repo,
+        "--save-build-report",
+        "--build-report-path",
+        report_name,
+    ];
+    args.extend_from_slice(flags);
+    let log = ok(&davit(&p.dir, &args, extra_env));
     (log, report(&p.dir, report_name))
 }
 
