@@ -11,7 +11,7 @@ use super::error::{dockerfile_error, BuildError};
 use super::inputs::DockerfileInputs;
 use super::Conveyor;
 use crate::context::archive::dockerignore_candidates;
-use crate::context::sources::{sources_checksum, untracked_in_context};
+use crate::context::sources::sources_checksum;
 use crate::dockerfile::{dockerfile_digest, DigestInput};
 
 impl Conveyor<'_> {
@@ -21,7 +21,6 @@ impl Conveyor<'_> {
         platform: &str,
     ) -> Result<String, BuildError> {
         let uncommitted = RefCell::new(BTreeSet::new());
-        let untracked = untracked_in_context(self.repo, &inputs.context);
         let files = |srcs: &[String]| {
             let sums = sources_checksum(
                 self.repo,
@@ -29,7 +28,7 @@ impl Conveyor<'_> {
                 &inputs.dockerignore.0,
                 srcs,
                 &inputs.add_files,
-                &untracked,
+                &inputs.untracked,
             )?;
             // An allowed .dockerignore may differ even where a COPY takes it.
             uncommitted.borrow_mut().extend(

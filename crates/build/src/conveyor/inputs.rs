@@ -39,6 +39,9 @@ pub(super) struct DockerfileInputs {
     /// The `.dockerignore` in effect and its path.
     pub dockerignore: (Dockerignore, Option<String>),
     pub add_files: Vec<AddFile>,
+    /// Untracked files of the context git does not ignore (a COPY that
+    /// matches one is refused).
+    pub untracked: Vec<String>,
     pub secrets: Vec<BuildSecret>,
     pub ssh: bool,
     pub target: Option<String>,
@@ -188,13 +191,16 @@ impl Conveyor<'_> {
             &add_entries,
         )
         .map_err(ctx_err)?;
-        let has_heredocs = crate::dockerfile::parse::parse(&dockerfile_text)
-            .map(|(instructions, _)| instructions.iter().any(|i| !i.heredocs.is_empty()))
-            .unwrap_or(false);
+        let untracked = crate::context::sources::untracked_in_context(self.repo, &context);
+        // A Dockerfile that does not parse is left to the digest's error.
+        let instructions = crate::dockerfile::parse::parse(&dockerfile_text)
+            .map(|(instructions, _)| instructions)
+            .unwrap_or_default();
+        let has_heredocs = instructions.iter().any(|i| !i.heredocs.is_empty());
         let needs = if !secrets.is_empty() || ssh {
             Some("`secrets`/`ssh` in werf.yaml".to_string())
         } else {
-            crate::dockerfile::features::needs_buildkit(&dockerfile_text)
+            crate::dockerfile::features::needs_buildkit(&dockerfile_text, &instructions)
         };
         let builder = self
             .builder
@@ -211,6 +217,7 @@ impl Conveyor<'_> {
             dependencies,
             dockerignore,
             add_files,
+            untracked,
             secrets,
             ssh,
             target: text(&df.target).map(str::to_string),

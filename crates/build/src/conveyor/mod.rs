@@ -304,14 +304,16 @@ impl Conveyor<'_> {
                 .custom_tags
                 .tags_for(name, &record.docker_tag)
                 .map_err(BuildError::CustomTag)?;
-            for tag in tags {
-                // The record first: cleanup then always knows a custom tag
-                // that exists, even if writing the tag fails.
+            // The records first: cleanup then always knows a custom tag
+            // that exists, even if writing the tag fails.
+            for tag in &tags {
                 primary
-                    .push_custom_tag_record(self.project, &tag, &record.docker_tag)
+                    .push_custom_tag_record(self.project, tag, &record.docker_tag)
                     .await
                     .map_err(storage_err)?;
-                target.tag_stage(&id, &tag).await.map_err(storage_err)?;
+            }
+            target.tag_stage(&id, &tags).await.map_err(storage_err)?;
+            for tag in tags {
                 let reference = format!("{}:{tag}", target.address());
                 (on_event.borrow_mut())(Event::Tagged {
                     image: name,

@@ -1,12 +1,12 @@
 //! Which Dockerfile features need BuildKit: the classic builder rejects
 //! them, so an image that uses one is built with BuildKit.
 
-use super::parse::{parse, Instruction};
+use super::parse::Instruction;
 
-/// The first thing in `dockerfile` that only BuildKit builds, as
-/// `"RUN --mount (line 4)"`; `None` when the classic builder can build it.
-/// A Dockerfile that does not parse is left to the digest's error.
-pub fn needs_buildkit(dockerfile: &str) -> Option<String> {
+/// The first thing in `dockerfile` (parsed into `instructions`) that only
+/// BuildKit builds, as `"RUN --mount (line 4)"`; `None` when the classic
+/// builder can build it.
+pub fn needs_buildkit(dockerfile: &str, instructions: &[Instruction]) -> Option<String> {
     if let Some(line) = dockerfile
         .lines()
         .take_while(|l| l.trim_start().starts_with('#'))
@@ -17,7 +17,6 @@ pub fn needs_buildkit(dockerfile: &str) -> Option<String> {
     {
         return Some(format!("the `{}` parser directive", line.trim()));
     }
-    let (instructions, _) = parse(dockerfile).ok()?;
     instructions.iter().find_map(buildkit_feature)
 }
 
@@ -58,7 +57,13 @@ fn buildkit_flag(i: &Instruction) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::needs_buildkit;
+    use crate::dockerfile::parse::parse;
+
+    /// A Dockerfile that does not parse is left to the digest's error.
+    fn needs_buildkit(dockerfile: &str) -> Option<String> {
+        let instructions = parse(dockerfile).map(|(i, _)| i).unwrap_or_default();
+        super::needs_buildkit(dockerfile, &instructions)
+    }
 
     #[test]
     fn buildkit_only_features_are_found() {

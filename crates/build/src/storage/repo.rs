@@ -418,9 +418,9 @@ impl RepoStorage {
         Ok((stored.digest, true))
     }
 
-    /// Gives the stage `id` the extra tag `tag` in this repository (a
-    /// manifest copy; the blobs are there). Returns the manifest digest.
-    pub async fn tag_stage(&self, id: &StageId, tag: &str) -> Result<String, StorageError> {
+    /// Gives the stage `id` the extra `tags` in this repository (manifest
+    /// copies; the blobs are there), reading its manifest once.
+    pub async fn tag_stage(&self, id: &StageId, tags: &[String]) -> Result<(), StorageError> {
         let (desc, body) = self
             .client
             .manifest_get(&self.host, &self.repo, &id.to_string())
@@ -429,11 +429,12 @@ impl RepoStorage {
                 reference: self.reference(id),
                 message: "the stage is gone".into(),
             })?;
-        let stored = self
-            .client
-            .manifest_put(&self.host, &self.repo, tag, &desc.media_type, body)
-            .await?;
-        Ok(stored.digest)
+        for tag in tags {
+            self.client
+                .manifest_put(&self.host, &self.repo, tag, &desc.media_type, body.clone())
+                .await?;
+        }
+        Ok(())
     }
 
     /// werf's `custom-tag-meta-*` record: which stage a custom tag names,
