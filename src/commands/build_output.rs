@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
-use davit_build::conveyor::{Event, ImageOutcome};
+use davit_ops::build::{Event, ImageOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 pub enum BuildOutput {

@@ -3,6 +3,7 @@
 mod build;
 mod build_output;
 mod config;
+mod project_args;
 
 use crate::cli::{Cli, Command};
 

@@ -1,6 +1,8 @@
 //! Test infrastructure for davit's integration tests. Not shipped.
 //!
 //! `davit-token-server` implements the Docker registry token protocol for
-//! the bearer-auth registry that `scripts/testenv` starts.
+//! the bearer-auth registry that `scripts/testenv` starts. `oracle` runs
+//! the Go oracle in `tests/oracle/dockerfile` or reads its golden files.
 
 pub mod fixtures;
+pub mod oracle;
