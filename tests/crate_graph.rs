@@ -106,6 +106,20 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "configuration loading needs no engine and no network",
     ),
     (
+        "davit-pathmatch",
+        &[
+            "tokio",
+            "bollard",
+            "reqwest",
+            "gix",
+            "davit-git",
+            "davit-config",
+            "davit-gotmpl",
+            "davit-registry",
+        ],
+        "path matchers are pure; the tree walk and stapel's git mappings use them",
+    ),
+    (
         "davit-gotmpl",
         &["tokio", "bollard", "reqwest", "davit-config"],
         "the template engine is pure",

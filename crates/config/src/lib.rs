@@ -4,7 +4,7 @@
 
 pub mod error;
 pub mod giterminism;
-pub mod glob;
+pub use davit_pathmatch::glob;
 pub mod graph;
 pub mod inspect;
 pub mod model;

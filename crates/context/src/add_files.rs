@@ -15,10 +15,15 @@ pub struct AddFile {
     pub project_rel: String,
     pub data: Vec<u8>,
     pub executable: bool,
+    /// A regular file (not a symlink): werf's checksum hashes the content
+    /// of regular files only.
+    pub regular: bool,
 }
 
 /// Reads `entries` (context-relative files or directories) from
-/// `<work_tree>/<context>`; directories are read recursively. Sorted by path.
+/// `<work_tree>/<context>`; directories are read recursively (names in
+/// lexical order). Config order, each path once (its first occurrence), as
+/// werf lists them for the checksum.
 pub fn read_add_files(
     work_tree: &Path,
     context: &str,
@@ -57,8 +62,8 @@ pub fn read_add_files(
             format!("{context_in_project}/{}", f.rel)
         };
     }
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
-    out.dedup_by(|a, b| a.rel == b.rel);
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| seen.insert(f.rel.clone()));
     Ok(out)
 }
 
@@ -74,6 +79,7 @@ fn push_file(
         project_rel: String::new(),
         data: std::fs::read(path)?,
         executable: meta.permissions().mode() & 0o111 != 0,
+        regular: std::fs::symlink_metadata(path)?.file_type().is_file(),
     });
     Ok(())
 }

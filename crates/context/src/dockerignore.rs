@@ -44,7 +44,7 @@ pub fn read_patterns(text: &str) -> Vec<String> {
     out
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Kind {
     Exact,
     Prefix,
@@ -52,7 +52,7 @@ enum Kind {
     Regexp(Regex),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Pattern {
     cleaned: String,
     exclusion: bool,
@@ -60,7 +60,7 @@ struct Pattern {
 }
 
 /// A compiled list of patterns.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Dockerignore {
     patterns: Vec<Pattern>,
 }
@@ -73,33 +73,71 @@ impl Dockerignore {
 
     /// Compiles already-read patterns (`patternmatcher.New`).
     pub fn new(patterns: &[String]) -> Result<Dockerignore, DockerignoreError> {
-        let mut out = Vec::new();
+        let mut out = Dockerignore::default();
         for p in patterns {
-            let p = p.trim();
-            if p.is_empty() {
-                continue;
-            }
-            let mut p = clean(p);
-            let exclusion = p.starts_with('!');
-            if exclusion {
-                if p.len() == 1 {
-                    return Err(DockerignoreError::LoneExclamation);
-                }
-                p.remove(0);
-            }
-            validate(&p).map_err(|()| DockerignoreError::BadPattern(p.clone()))?;
-            let kind = compile(&p).map_err(|()| DockerignoreError::BadPattern(p.clone()))?;
-            out.push(Pattern {
-                cleaned: p,
-                exclusion,
-                kind,
-            });
+            out.push(p)?;
         }
-        Ok(Dockerignore { patterns: out })
+        Ok(out)
+    }
+
+    /// Adds one pattern after the others (`!x` re-includes `x`).
+    pub fn push(&mut self, pattern: &str) -> Result<(), DockerignoreError> {
+        let p = pattern.trim();
+        if p.is_empty() {
+            return Ok(());
+        }
+        let mut p = clean(p);
+        let exclusion = p.starts_with('!');
+        if exclusion {
+            if p.len() == 1 {
+                return Err(DockerignoreError::LoneExclamation);
+            }
+            p.remove(0);
+        }
+        validate(&p).map_err(|()| DockerignoreError::BadPattern(p.clone()))?;
+        let kind = compile(&p).map_err(|()| DockerignoreError::BadPattern(p.clone()))?;
+        self.patterns.push(Pattern {
+            cleaned: p,
+            exclusion,
+            kind,
+        });
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
+    }
+
+    /// moby patternmatcher's deprecated `Matches`, which werf's digest
+    /// uses: a pattern that misses `path` is tried once more on the first
+    /// N segments of its parent directory, N being the pattern's own
+    /// segment count (not on every ancestor, as [`Self::excludes`] does).
+    pub fn ignores_as_werf(&self, path: &str) -> bool {
+        let parent = match path.rfind('/') {
+            Some(i) => &path[..i],
+            None => ".",
+        };
+        let parent_dirs: Vec<&str> = parent.split('/').collect();
+        let mut matched = false;
+        for pat in &self.patterns {
+            if pat.exclusion != matched {
+                continue;
+            }
+            let mut hit = pat.matches(path);
+            let dirs = pat.cleaned.split('/').count();
+            if !hit && parent != "." && dirs <= parent_dirs.len() {
+                hit = pat.matches(&parent_dirs[..dirs].join("/"));
+            }
+            if hit {
+                matched = !pat.exclusion;
+            }
+        }
+        matched
+    }
+
+    /// The pattern texts without their `!`, in file order.
+    pub fn pattern_texts(&self) -> impl Iterator<Item = &str> {
+        self.patterns.iter().map(|p| p.cleaned.as_str())
     }
 
     /// True when `path` (context-relative, `/`-separated, clean) is

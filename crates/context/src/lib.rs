@@ -7,5 +7,6 @@ pub use dockerignore::{Dockerignore, DockerignoreError};
 pub mod add_files;
 pub mod archive;
 pub mod sources;
+pub mod werf_matchers;
 
 pub use archive::{build_context, ContextArchive, ContextError};

@@ -1,56 +1,18 @@
 //! The checksum of a COPY/ADD instruction's sources in the commit, the
-//! `filesChecksum` input of the `dockerfile` stage digest.
-//!
-//! werf hashes `ls-tree` entries, where a fully matched directory
-//! contributes one tree hash (../shared/spec/werf-build.md §4.6, §4.4).
-//! davit hashes the blob IDs of every matched file instead: the same files
-//! give the same checksum and any change to them changes it, but the value
-//! is not werf's, so davit and werf do not share `dockerfile` stages yet
-//! (docs/digests.md).
+//! `filesChecksum` input of the `dockerfile` stage digest, exactly as werf
+//! computes it (../shared/spec/werf-build.md §4.6.1): an `ls-tree` of the
+//! context under werf's matchers, where a directory taken whole
+//! contributes its git tree id and a file its blob id; then the
+//! `contextAddFiles` part; then the uncommitted-file check.
 
-use davit_config::glob::Doublestar;
 use davit_git::{Repo, WorktreeState};
+use davit_pathmatch::{fmt, Base, Exclude, Include, Multi, PathMatcher};
 use sha2::{Digest, Sha256};
 
 use super::add_files::AddFile;
 use super::dockerignore::Dockerignore;
+use super::werf_matchers::{copy_matcher, normalize_sources, sources_matcher, DockerignoreMatcher};
 use davit_digest::hash::h256;
-use davit_dockerfile::deps::normalize_source;
-
-/// One source pattern with werf's path-matcher rule: a path matches `G` if
-/// it matches `G`, `G` without trailing `*`/`/`/`**` parts, or that prefix
-/// followed by `/**/*` — so `dir` covers everything below it.
-struct SourcePattern {
-    all: bool,
-    globs: Vec<Doublestar>,
-}
-
-impl SourcePattern {
-    fn new(src: &str) -> Result<SourcePattern, String> {
-        if src.is_empty() || src == "." {
-            return Ok(SourcePattern {
-                all: true,
-                globs: Vec::new(),
-            });
-        }
-        let trimmed = src.trim_end_matches(['*', '/']);
-        let mut globs = vec![Doublestar::new(src)?];
-        if !trimmed.is_empty() {
-            globs.push(Doublestar::new(trimmed)?);
-            globs.push(Doublestar::new(&format!("{trimmed}/**/*"))?);
-        } else {
-            return Ok(SourcePattern {
-                all: true,
-                globs: Vec::new(),
-            });
-        }
-        Ok(SourcePattern { all: false, globs })
-    }
-
-    fn is_match(&self, path: &str) -> bool {
-        self.all || self.globs.iter().any(|g| g.is_match(path))
-    }
-}
 
 /// What a COPY/ADD takes from the commit, and its checksum.
 pub struct SourcesChecksum {
@@ -59,6 +21,19 @@ pub struct SourcesChecksum {
     /// differs from the commit, and matched untracked files (marked
     /// `true`): werf refuses to build with either.
     pub uncommitted: Vec<(String, bool)>,
+}
+
+/// The context of one Dockerfile image as the checksum reads it.
+pub struct ChecksumContext<'a> {
+    pub repo: &'a Repo,
+    /// Repository-relative (`""` or `.` for the root).
+    pub context: &'a str,
+    /// Context-relative path of the Dockerfile.
+    pub dockerfile: &'a str,
+    pub ignore: &'a Dockerignore,
+    pub add_files: &'a [AddFile],
+    /// Context-relative files on disk that git does not track or ignore.
+    pub untracked: &'a [String],
 }
 
 /// Context-relative paths of the files in `<work tree>/<context>` that git
@@ -76,84 +51,105 @@ pub fn untracked_in_context(repo: &Repo, context: &str) -> Vec<String> {
         .collect()
 }
 
-/// `H256(sha256(blob ids of matched files, by path))`, or `H256("")` when
-/// nothing matches. `context` is repository-relative. When `add_files`
-/// match too, werf's second part joins in: `H256(c1, sha256(for each
-/// matched add file: project-relative path + content))`. Matched add files
-/// are not checked against the commit.
-pub fn sources_checksum(
-    repo: &Repo,
-    context: &str,
-    ignore: &Dockerignore,
-    sources: &[String],
-    add_files: &[AddFile],
-    untracked: &[String],
-) -> Result<SourcesChecksum, String> {
-    let patterns = sources
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
-        .map(|s| SourcePattern::new(&normalize_source(s)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let context = context.trim_matches('/');
-    let prefix = match context {
-        "" | "." => String::new(),
-        c => format!("{c}/"),
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// werf's `Checksum` of an `ls-tree` result: `""` when nothing matched,
+/// else the sha256 of the entries' hex ids in path order.
+fn ls_tree_checksum(repo: &Repo, scope: &str, matcher: &dyn PathMatcher) -> String {
+    let entries = repo.ls_tree(scope, matcher);
+    if entries.is_empty() {
+        return String::new();
+    }
+    let ids: String = entries.iter().map(|e| e.oid.as_str()).collect();
+    sha256_hex(ids.as_bytes())
+}
+
+/// `filesChecksum(sources)`: `H256(lsTreeChecksum)`, and with matching
+/// `contextAddFiles` `H256(that, addFilesChecksum)`.
+pub fn sources_checksum(
+    cx: &ChecksumContext<'_>,
+    sources: &[String],
+) -> Result<SourcesChecksum, String> {
+    let ctx = fmt(cx.context);
+    let matcher = copy_matcher(&ctx, cx.ignore, cx.dockerfile, sources);
+    let c0 = ls_tree_checksum(cx.repo, &ctx, &matcher);
+    let c1 = h256(&[c0.as_str()]);
+    let checksum = match add_files_checksum(&ctx, cx.add_files, sources) {
+        Some(c2) => h256(&[c1.as_str(), c2.as_str()]),
+        None => c1,
     };
+    Ok(SourcesChecksum {
+        checksum,
+        uncommitted: uncommitted(cx, &ctx, sources),
+    })
+}
+
+/// werf's `ContextAddFilesChecksum`: the add files (in config order) that
+/// `Base(ctx, Include(raw sources))` matches by their project-relative
+/// path, each as path bytes then content (symlinks: the path only).
+/// Because the base is repository-relative and the paths project-relative,
+/// nothing matches in a project below the repository root — as in werf.
+fn add_files_checksum(ctx: &str, add_files: &[AddFile], sources: &[String]) -> Option<String> {
+    let matcher = Base::new(ctx, Box::new(Include::new(sources)));
     let mut hasher = Sha256::new();
     let mut any = false;
-    let mut uncommitted = Vec::new();
-    for path in repo.files() {
-        let Some(rel) = path.strip_prefix(prefix.as_str()) else {
-            continue;
-        };
-        if ignore.excludes(rel) || !patterns.iter().any(|p| p.is_match(rel)) {
-            continue;
+    for f in add_files.iter().filter(|f| matcher.matched(&f.project_rel)) {
+        hasher.update(f.project_rel.as_bytes());
+        if f.regular {
+            hasher.update(&f.data);
         }
-        if let Some(oid) = repo.oid(path) {
-            hasher.update(oid.as_bytes());
-            any = true;
-        }
-        let added = add_files.iter().any(|f| f.rel == rel);
-        if !added && repo.worktree_state(path) != WorktreeState::Unchanged {
-            uncommitted.push((path.to_string(), false));
-        }
+        any = true;
     }
-    for rel in untracked {
-        let added = add_files.iter().any(|f| &f.rel == rel);
-        if !added && !ignore.excludes(rel) && patterns.iter().any(|p| p.is_match(rel)) {
-            uncommitted.push((format!("{prefix}{rel}"), true));
-        }
-    }
-    let inner = if any {
+    any.then(|| {
         hasher
             .finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
-    } else {
+    })
+}
+
+/// werf's status check: changed or untracked files that
+/// `Multi(Exclude(ctx/contextAddFiles), W, D)` matches.
+fn uncommitted(cx: &ChecksumContext<'_>, ctx: &str, sources: &[String]) -> Vec<(String, bool)> {
+    let prefix = if ctx.is_empty() {
         String::new()
+    } else {
+        format!("{ctx}/")
     };
-    let c1 = h256(&[inner.as_str()]);
-    let mut added = Sha256::new();
-    let mut any_added = false;
-    for f in add_files {
-        if patterns.iter().any(|p| p.is_match(&f.rel)) {
-            added.update(f.project_rel.as_bytes());
-            added.update(&f.data);
-            any_added = true;
+    let added: Vec<String> = cx
+        .add_files
+        .iter()
+        .map(|f| format!("{prefix}{}", f.rel))
+        .collect();
+    let dockerignore: Box<dyn PathMatcher> = Box::new(Base::new(
+        ctx,
+        Box::new(DockerignoreMatcher::new(cx.ignore, cx.dockerfile)),
+    ));
+    let status = Multi::new(vec![
+        Box::new(Exclude::new(&added)),
+        sources_matcher(ctx, &normalize_sources(sources)),
+        dockerignore,
+    ]);
+    let mut out = Vec::new();
+    for path in cx.repo.files() {
+        if path.starts_with(prefix.as_str())
+            && status.matched(path)
+            && cx.repo.worktree_state(path) != WorktreeState::Unchanged
+        {
+            out.push((path.to_string(), false));
         }
     }
-    let checksum = if any_added {
-        let c2: String = added
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        h256(&[c1.as_str(), c2.as_str()])
-    } else {
-        c1
-    };
-    Ok(SourcesChecksum {
-        checksum,
-        uncommitted,
-    })
+    for rel in cx.untracked {
+        let path = format!("{prefix}{rel}");
+        if status.matched(&path) {
+            out.push((path, true));
+        }
+    }
+    out
 }

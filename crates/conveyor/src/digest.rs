@@ -11,7 +11,7 @@ use super::error::{dockerfile_error, BuildError};
 use super::inputs::DockerfileInputs;
 use super::Conveyor;
 use davit_context::archive::dockerignore_candidates;
-use davit_context::sources::sources_checksum;
+use davit_context::sources::{sources_checksum, ChecksumContext};
 use davit_dockerfile::{dockerfile_digest, DigestInput};
 
 impl Conveyor<'_> {
@@ -21,15 +21,16 @@ impl Conveyor<'_> {
         platform: &str,
     ) -> Result<String, BuildError> {
         let uncommitted = RefCell::new(BTreeSet::new());
+        let checksum_context = ChecksumContext {
+            repo: self.repo,
+            context: &inputs.context,
+            dockerfile: &inputs.dockerfile,
+            ignore: &inputs.dockerignore.0,
+            add_files: &inputs.add_files,
+            untracked: &inputs.untracked,
+        };
         let files = |srcs: &[String]| {
-            let sums = sources_checksum(
-                self.repo,
-                &inputs.context,
-                &inputs.dockerignore.0,
-                srcs,
-                &inputs.add_files,
-                &inputs.untracked,
-            )?;
+            let sums = sources_checksum(&checksum_context, srcs)?;
             // An allowed .dockerignore may differ even where a COPY takes it.
             uncommitted.borrow_mut().extend(
                 sums.uncommitted

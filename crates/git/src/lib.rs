@@ -5,6 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+mod ls_tree;
+pub use ls_tree::LsTreeEntry;
 
 /// A git failure, with the path or object it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +77,8 @@ pub struct Repo {
     work_tree: PathBuf,
     head: Head,
     files: BTreeMap<String, TreeFile>,
+    /// HEAD's (or the snapshot's) tree, built on first use by `ls_tree`.
+    tree: OnceLock<ls_tree::Dir>,
 }
 
 impl Repo {
@@ -92,6 +98,7 @@ impl Repo {
             work_tree,
             head,
             files,
+            tree: OnceLock::new(),
         })
     }
 
@@ -220,6 +227,7 @@ impl Repo {
             files.insert(path, TreeFile { oid, kind, on_disk });
         }
         self.files = files;
+        self.tree = OnceLock::new();
         self
     }
 
