@@ -553,3 +553,30 @@ fn errors_point_back_to_the_template_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_repository_without_commits_names_the_config_to_commit() {
+    let r = TestRepo::new();
+    r.write("werf.yaml", META);
+    let (code, _, err) = r.davit(&["config", "list"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("werf.yaml: never committed"), "{err}");
+    assert!(err.contains("git add werf.yaml && git commit"), "{err}");
+}
+
+#[test]
+fn an_unclosed_bracket_is_reported_on_its_own_line() {
+    let r = TestRepo::new();
+    r.write(
+        "werf.yaml",
+        &format!("{META}---\nimage: app\ndockerfile: Dockerfile\nargs:\n  A: [1, 2\n  B: 3\n"),
+    )
+    .commit();
+    let (code, _, err) = r.davit(&["config", "list"]);
+    assert_eq!(code, 1);
+    let open_line = META.lines().count() + 5;
+    assert!(
+        err.contains(&format!("werf.yaml:{open_line}:6: invalid YAML: the flow sequence `[` opened here is not closed")),
+        "{err}"
+    );
+}

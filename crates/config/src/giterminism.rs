@@ -137,6 +137,7 @@ impl Giterminism {
     #[allow(clippy::result_large_err)]
     fn parse_inner(file: &str, text: &str) -> Result<Giterminism, Diagnostic> {
         let docs = load_all(text).map_err(|e| {
+            let e = e.at_unclosed_flow(text);
             Diagnostic::new(file, format!("invalid YAML: {}", e.message)).at(e.line, e.col)
         })?;
         let Some(root) = docs.into_iter().next() else {

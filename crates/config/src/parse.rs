@@ -160,6 +160,7 @@ pub fn parse(file: &str, rendered: &str) -> Result<WerfConfig, ConfigError> {
             Ok(mut nodes) if !nodes.is_empty() => nodes.remove(0),
             Ok(_) => continue,
             Err(e) => {
+                let e = e.at_unclosed_flow(&doc.text);
                 diags.push(
                     Diagnostic::new(file, format!("invalid YAML: {}", e.message))
                         .at(abs(e.line), e.col)

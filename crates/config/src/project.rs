@@ -83,6 +83,8 @@ pub enum ProjectError {
     },
     #[error("project directory {dir} is outside the git work tree {work_tree}")]
     OutsideWorkTree { dir: PathBuf, work_tree: PathBuf },
+    #[error("{config}: never committed: the git repository at {work_tree} has no commit yet, and davit reads {config} from the commit\n  hint: commit the project first (git add {config} && git commit -m init)")]
+    NeverCommitted { config: String, work_tree: PathBuf },
 }
 
 /// A rendered, not yet validated, project config.
@@ -321,7 +323,13 @@ pub fn load(opts: &ProjectOptions) -> Result<LoadedProject, ProjectError> {
 pub fn render_project(opts: &ProjectOptions) -> Result<RenderedProject, ProjectError> {
     let dir = std::fs::canonicalize(&opts.dir).unwrap_or_else(|_| opts.dir.clone());
     let repo_dir = opts.git_work_tree.clone().unwrap_or_else(|| dir.clone());
-    let repo = Repo::discover(&repo_dir)?;
+    let repo = Repo::discover(&repo_dir).map_err(|e| match e {
+        davit_git::GitError::NoCommit(work_tree) => ProjectError::NeverCommitted {
+            config: opts.config.clone().unwrap_or_else(|| "werf.yaml".into()),
+            work_tree,
+        },
+        e => ProjectError::Git(e),
+    })?;
     let work_tree =
         std::fs::canonicalize(repo.work_tree()).unwrap_or_else(|_| repo.work_tree().to_path_buf());
     let prefix = match dir.strip_prefix(&work_tree) {

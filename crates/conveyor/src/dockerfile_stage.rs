@@ -82,7 +82,7 @@ impl Conveyor<'_> {
         labels.insert("werf".into(), self.project.to_string());
         labels.insert(
             "werf-version".into(),
-            format!("davit {}", env!("CARGO_PKG_VERSION")),
+            davit_storage::WERF_COMPAT_VERSION.to_string(),
         );
         labels.insert(
             "werf-stage-content-digest".into(),

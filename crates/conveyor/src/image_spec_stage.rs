@@ -52,7 +52,7 @@ impl Conveyor<'_> {
             ("werf".to_string(), self.project.to_string()),
             (
                 "werf-version".to_string(),
-                format!("davit {}", env!("CARGO_PKG_VERSION")),
+                davit_storage::WERF_COMPAT_VERSION.to_string(),
             ),
             (
                 "werf-stage-content-digest".to_string(),

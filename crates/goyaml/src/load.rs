@@ -35,6 +35,33 @@ impl Error {
         };
         format!("yaml: line {line}: {problem}")
     }
+
+    /// For a person reading `text`: inside a flow collection that never
+    /// closes, the opening bracket is where the mistake is (the line werf
+    /// names), not where the scanner gave up. Other errors are unchanged.
+    pub fn at_unclosed_flow(self, text: &str) -> Error {
+        let Some((line, col, bracket)) = unclosed_flow_before(text, self.line, self.col) else {
+            return self;
+        };
+        let what = if bracket == '[' {
+            "flow sequence"
+        } else {
+            "flow mapping"
+        };
+        Error {
+            line,
+            col,
+            message: format!(
+                "the {what} `{bracket}` opened here is not closed ({} {})",
+                self.message,
+                match self.line - line {
+                    0 => "later on this line".to_string(),
+                    1 => "on the next line".to_string(),
+                    n => format!("{n} lines below"),
+                }
+            ),
+        }
+    }
 }
 
 enum Frame {
@@ -310,9 +337,89 @@ pub fn load_all(text: &str) -> Result<Vec<Node>, Error> {
     Ok(loader.docs)
 }
 
+/// The innermost `[` or `{` that opens a flow collection before `line`,
+/// `col` (1-based) and is still open there, skipping quoted text and
+/// comments. A bracket counts only where a node can start: at a line's
+/// first non-blank character, after `: `, `- `, `,`, or inside another
+/// flow collection.
+fn unclosed_flow_before(text: &str, line: usize, col: usize) -> Option<(usize, usize, char)> {
+    let mut open: Vec<(usize, usize, char)> = Vec::new();
+    for (i, row) in text.split('\n').enumerate() {
+        let row_no = i + 1;
+        if row_no > line {
+            break;
+        }
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        let mut node_start = true;
+        let chars: Vec<char> = row.chars().collect();
+        let mut c = 0;
+        while c < chars.len() {
+            if row_no == line && c + 1 >= col {
+                break;
+            }
+            let ch = chars[c];
+            match quote {
+                Some('\'') if ch == '\'' => {
+                    if chars.get(c + 1) == Some(&'\'') {
+                        c += 1;
+                    } else {
+                        quote = None;
+                    }
+                }
+                Some('"') if ch == '\\' => c += 1,
+                Some('"') if ch == '"' => quote = None,
+                Some(_) => {}
+                None => match ch {
+                    '#' if prev == ' ' || prev == '\t' => break,
+                    '\'' | '"' if node_start || !open.is_empty() => quote = Some(ch),
+                    '[' | '{' if node_start || !open.is_empty() => {
+                        open.push((row_no, c + 1, ch));
+                    }
+                    ']' | '}' if !open.is_empty() => {
+                        open.pop();
+                    }
+                    _ => {}
+                },
+            }
+            node_start = quote.is_none()
+                && (ch == ','
+                    || ch == '['
+                    || ch == '{'
+                    || ((ch == ' ' || ch == '\t') && (node_start || prev == ':' || prev == '-')));
+            prev = ch;
+            c += 1;
+        }
+    }
+    open.pop()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unclosed_flow_collection_is_reported_where_it_opens() {
+        let text = "a: 1\nargs:\n  A: [1, 2\n  B: 3\n";
+        let e = load_all(text).expect_err("unclosed").at_unclosed_flow(text);
+        assert_eq!((e.line, e.col), (3, 6), "{e}");
+        assert!(
+            e.message
+                .contains("flow sequence `[` opened here is not closed"),
+            "{e}"
+        );
+        let t = "x: {a: 1\ny: 2\n";
+        let e = load_all(t).expect_err("unclosed map").at_unclosed_flow(t);
+        assert_eq!(e.line, 1, "{e}");
+        // Brackets inside quotes, comments and plain scalars are not openers.
+        let t = "a: 'x[' # [\nb: c[d\nc: [1\n";
+        let e = load_all(t).expect_err("unclosed").at_unclosed_flow(t);
+        assert_eq!((e.line, e.col), (3, 4), "{e}");
+        // Errors outside flow collections keep their own position.
+        let t = "a: 1\n b: 2\n";
+        let e = load_all(t).expect_err("bad indent").at_unclosed_flow(t);
+        assert!(!e.message.contains("opened here"), "{e}");
+    }
 
     #[test]
     fn merges_and_scalars() {

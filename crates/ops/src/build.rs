@@ -132,8 +132,13 @@ pub fn build(
     if options.debug_stats {
         add_debug_stats(&mut report, &op_stats, stores.primary.is_local());
     }
-    // The report covers every image that finished, also when one failed.
+    // The report covers every image that finished, also when one failed
+    // (werf writes none on failure). A build that finished no image writes
+    // no report, as werf: a later job must not mistake an empty one for a
+    // result.
+    let nothing_finished = failure.is_some() && report.images.is_empty();
     let report_path = match &options.report {
+        Some(_) if nothing_finished => None,
         Some((path, format)) => {
             report.write(path, *format)?;
             Some(path.clone())

@@ -9,6 +9,11 @@ pub mod records;
 pub mod repo;
 pub mod stage_id;
 
+/// The werf version whose registry layout and stage labels davit writes:
+/// the value of the `werf-version` label on every stage davit builds, so
+/// werf (which reads the label as a version) treats them as its own.
+pub const WERF_COMPAT_VERSION: &str = "v2.77.1";
+
 pub use local::LocalStorage;
 pub use repo::{Published, RepoStorage, StageDescription, StorageError};
 pub use stage_id::StageId;
