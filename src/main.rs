@@ -2,10 +2,16 @@
 
 mod cli;
 mod commands;
+mod legacy;
 
 use clap::Parser;
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(message) = legacy::check(&args) {
+        eprintln!("error: {message}");
+        std::process::exit(2);
+    }
     let cli = cli::Cli::parse();
     if let Err(e) = commands::run(cli) {
         eprintln!("error: {}", error_text(&e));

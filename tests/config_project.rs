@@ -580,3 +580,29 @@ fn an_unclosed_bracket_is_reported_on_its_own_line() {
         "{err}"
     );
 }
+
+#[test]
+fn werf_v11_forms_name_their_replacement() {
+    let r = repo_with(&format!(
+        "{META}---\nimage: app\nfrom: alpine\nfromImageArtifact: x\n"
+    ));
+    let (code, _, err) = r.davit(&["config", "list"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("werf v1.2 renamed it `fromArtifact`"), "{err}");
+    let r = TestRepo::new();
+    r.write(
+        ".werf/templates/x.tmpl",
+        "{{ define \"x\" }}from: alpine{{ end }}",
+    )
+    .write(
+        "werf.yaml",
+        &format!("{META}---\nimage: app\n{{{{ include \".werf/templates/x.tmpl\" . }}}}\n"),
+    )
+    .commit();
+    let (code, _, err) = r.davit(&["config", "list"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("use include \"templates/x.tmpl\""), "{err}");
+    let (code, _, err) = r.davit(&["build", "--stages-storage", ":local"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--repo"), "{err}");
+}

@@ -468,7 +468,9 @@ pub fn render_project(opts: &ProjectOptions) -> Result<RenderedProject, ProjectE
     })
     .map_err(|e| {
         let violations = files.violations.borrow();
-        let hint = if violations.is_empty() {
+        let hint = if let Some(hint) = v11_template_hint(&e.message, &tdir) {
+            hint
+        } else if violations.is_empty() {
             "\n  hint: run with --debug-templates for details; `davit config render` shows the rendered text".to_string()
         } else {
             format!(
@@ -490,6 +492,18 @@ pub fn render_project(opts: &ProjectOptions) -> Result<RenderedProject, ProjectE
         giterminism,
         mode: opts.mode,
     })
+}
+
+/// werf v1.1 named templates by their path from the project directory
+/// (`include ".werf/templates/x.tmpl"`); v1.2 and davit name them from the
+/// templates directory (`templates/x.tmpl`).
+fn v11_template_hint(message: &str, templates_dir: &str) -> Option<String> {
+    let prefix = format!("no template \"{}/", templates_dir.trim_end_matches('/'));
+    let start = message.find(&prefix)? + prefix.len();
+    let name = message[start..].split('"').next()?;
+    Some(format!(
+        "\n  hint: werf v1.1 named templates by their path from the project directory; werf v1.2 and davit name them from {templates_dir}/: use include \"{name}\""
+    ))
 }
 
 fn uncommitted_error(file: &str, msg: &str, allow_key: &str) -> ProjectError {

@@ -366,6 +366,16 @@ pub fn check_map(node: &Node, fields: &[Field], path: &str, out: &mut Vec<Proble
         seen.push(key);
         match fields.iter().find(|f| f.name == key) {
             Some(field) => check_value(v, &field.shape, &join(path, key), out),
+            None if werf_v11_key(key).is_some() => {
+                let (message, hint) = werf_v11_key(key).unwrap_or_default();
+                out.push(Problem {
+                    path: join(path, key),
+                    line: k.line,
+                    col: k.col,
+                    message: message.to_string(),
+                    hint: Some(hint.to_string()),
+                });
+            }
             None => {
                 let hint = suggest(key, fields.iter().map(|f| f.name))
                     .map(|s| format!("did you mean `{s}`?"));
@@ -379,6 +389,26 @@ pub fn check_map(node: &Node, fields: &[Field], path: &str, out: &mut Vec<Proble
             }
         }
     }
+}
+
+/// Keys of werf v1.1 configs that v1.2 renamed or replaced (the v1.1→v1.2
+/// migration guide): what changed, and what to write instead.
+fn werf_v11_key(key: &str) -> Option<(&'static str, &'static str)> {
+    Some(match key {
+        "fromImageArtifact" => (
+            "`fromImageArtifact` is werf v1.1 syntax: werf v1.2 renamed it `fromArtifact`",
+            "rename the key to `fromArtifact`",
+        ),
+        "herebyIAdmitThatFromLatestMightBreakReproducibility" => (
+            "`herebyIAdmitThatFromLatestMightBreakReproducibility` is werf v1.1 syntax: werf v1.2 allows `fromLatest` through werf-giterminism.yaml",
+            "remove the key and add `config.stapel.allowFromLatest: true` to werf-giterminism.yaml",
+        ),
+        "herebyIAdmitThatBranchMightBreakReproducibility" => (
+            "`herebyIAdmitThatBranchMightBreakReproducibility` is werf v1.1 syntax: werf v1.2 allows git branches through werf-giterminism.yaml",
+            "remove the key and add `config.stapel.git.allowBranch: true` to werf-giterminism.yaml",
+        ),
+        _ => return None,
+    })
 }
 
 fn check_value(v: &Node, shape: &Shape, path: &str, out: &mut Vec<Problem>) {
