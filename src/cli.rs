@@ -31,8 +31,56 @@ pub enum Command {
     /// forces one. Registry credentials come from the docker config
     /// (DOCKER_CONFIG, ~/.docker/config.json).
     Build(Box<BuildArgs>),
+    /// Print shell lines that set werf's CI variables (WERF_REPO, WERF_ENV,
+    /// annotations, a temporary DOCKER_CONFIG logged into the CI registry).
+    ///
+    /// Compatible with `werf ci-env`: `. $(davit ci-env github --as-file)` or
+    /// `eval "$(davit ci-env gitlab)"`. Without CI_SYSTEM the system is
+    /// detected from the job's variables (GITHUB_ACTIONS, GITLAB_CI).
+    /// The user's own docker config is copied, never modified.
+    #[command(name = "ci-env")]
+    CiEnv(Box<CiEnvArgs>),
     /// Print the davit version.
     Version,
+}
+
+#[derive(Args)]
+pub struct CiEnvArgs {
+    /// github or gitlab (default: detected from the job's variables).
+    #[arg(value_name = "CI_SYSTEM")]
+    pub system: Option<String>,
+    /// Write a shell script to a file and print its path, for `. $(davit ci-env --as-file)`.
+    #[arg(long, env = "WERF_AS_FILE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub as_file: bool,
+    /// Write a dotenv file (KEY=VALUE) and print its path.
+    #[arg(long, env = "WERF_AS_ENV_FILE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub as_env_file: bool,
+    /// Write to this file (replacing it) and print nothing.
+    #[arg(short = 'o', long, env = "WERF_OUTPUT_FILE_PATH")]
+    pub output_file_path: Option<PathBuf>,
+    /// Output syntax: default (any POSIX shell), powershell or cmdexe.
+    #[arg(long, env = "WERF_SHELL", default_value = "")]
+    pub shell: String,
+    /// Log in to the CI registry (GitLab: CI_REGISTRY_IMAGE with CI_JOB_TOKEN; GitHub: ghcr.io with GITHUB_ACTOR and GITHUB_TOKEN).
+    #[arg(long, env = "WERF_LOGIN_TO_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub login_to_registry: bool,
+    /// Build the temporary docker config from the DOCKER_AUTH_CONFIG JSON instead of copying a config directory.
+    #[arg(long, env = "WERF_USE_DOCKER_AUTH_CONFIG", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub use_docker_auth_config: bool,
+    /// The docker config directory to copy (default: WERF_DOCKER_CONFIG, DOCKER_CONFIG, ~/.docker).
+    #[arg(long)]
+    pub docker_config: Option<PathBuf>,
+    /// Where the temporary docker config goes (WERF_TMP_DIR wins; default: the system temp dir).
+    #[arg(long)]
+    pub tmp_dir: Option<PathBuf>,
+    /// Where --as-file files go (default: WERF_HOME, else ~/.davit).
+    #[arg(long, env = "WERF_HOME")]
+    pub home_dir: Option<PathBuf>,
+    /// Accepted for werf command lines; davit does not emulate platforms here.
+    #[arg(long, env = "WERF_PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }
 
 #[derive(Args)]

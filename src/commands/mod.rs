@@ -2,6 +2,7 @@
 
 mod build;
 mod build_output;
+mod ci_env;
 mod config;
 mod project_args;
 
@@ -11,6 +12,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config(c) => config::run(*c),
         Command::Build(b) => build::run(*b),
+        Command::CiEnv(c) => ci_env::run(*c),
         Command::Version => {
             println!("davit {}", env!("CARGO_PKG_VERSION"));
             Ok(())

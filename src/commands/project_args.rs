@@ -25,7 +25,7 @@ fn truthy(name: &str) -> bool {
     })
 }
 
-fn level(p: &ProjectArgs) -> Level {
+pub(crate) fn level(p: &ProjectArgs) -> Level {
     if p.log_debug || truthy("WERF_DEBUG") {
         Level::Debug
     } else if p.log_verbose || truthy("WERF_VERBOSE") {
@@ -43,7 +43,7 @@ fn in_ci() -> bool {
         .any(|v| truthy(v))
 }
 
-fn options(p: &ProjectArgs) -> ProjectOptions {
+pub(crate) fn options(p: &ProjectArgs) -> ProjectOptions {
     let mut o = ProjectOptions::new(project::resolve_dir(p.dir.as_deref()));
     o.git_work_tree = p.git_work_tree.clone();
     o.config = p.config.clone();

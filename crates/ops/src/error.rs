@@ -20,6 +20,8 @@ pub enum OpsError {
     Engine(#[from] davit_engine::DockerError),
     #[error(transparent)]
     Build(#[from] davit_conveyor::BuildError),
+    #[error(transparent)]
+    DockerConfig(#[from] davit_ci::docker_config::DockerConfigError),
     #[error("starting the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }

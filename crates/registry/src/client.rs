@@ -868,6 +868,20 @@ impl RegistryClient {
     }
 
     /// All tags of a repository, following `Link` pagination.
+    /// Checks that this client's credentials for `host` are accepted, as
+    /// `docker login` does: `GET /v2/`, answering the registry's challenge
+    /// (basic, or a bearer token from its token server). A registry that
+    /// asks for nothing accepts any credentials.
+    pub async fn login(&self, host: &str) -> Result<(), RegistryError> {
+        let op = "logging in";
+        let resp = self.call(op, host, Method::GET, "/v2/", "").await?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(Self::fail(op, host, resp).await)
+        }
+    }
+
     pub async fn tags(&self, host: &str, repo: &str) -> Result<Vec<String>, RegistryError> {
         let op = format!("listing tags of {repo}");
         let mut out = Vec::new();
