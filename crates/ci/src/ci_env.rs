@@ -109,20 +109,28 @@ fn github(env: Env<'_>, docker_config: &str, project: Option<&str>) -> Vec<Secti
             vars: vec![
                 set(
                     "WERF_ADD_ANNOTATION_WERF_RELEASE_CHANNEL",
-                    annotation("werf.io/release-channel", var(env, "TRDL_USE_WERF_GROUP_CHANNEL")),
+                    annotation(
+                        "werf.io/release-channel",
+                        var(env, "TRDL_USE_WERF_GROUP_CHANNEL"),
+                    ),
                 ),
                 set(
                     "WERF_ADD_ANNOTATION_PROJECT_GIT",
                     annotation(
                         "project.werf.io/git",
-                        repository.as_ref().map(|r| format!("https://github.com/{r}")),
+                        repository
+                            .as_ref()
+                            .map(|r| format!("https://github.com/{r}")),
                     ),
                 ),
                 set(
                     "WERF_ADD_ANNOTATION_CI_COMMIT",
                     annotation("ci.werf.io/commit", var(env, "GITHUB_SHA")),
                 ),
-                set("WERF_ADD_ANNOTATION_CI_GIT_TAG", annotation("ci.werf.io/tag", tag)),
+                set(
+                    "WERF_ADD_ANNOTATION_CI_GIT_TAG",
+                    annotation("ci.werf.io/tag", tag),
+                ),
                 set(
                     "WERF_ADD_ANNOTATION_GITHUB_ACTIONS_RUN_URL",
                     annotation("github.ci.werf.io/workflow-run-url", run_url),
@@ -186,10 +194,16 @@ fn gitlab(env: Env<'_>, docker_config: &str) -> Vec<Section> {
         Section {
             title: "DEPLOY",
             vars: vec![
-                keep("WERF_ENV", var(env, "CI_ENVIRONMENT_SLUG").unwrap_or_default()),
+                keep(
+                    "WERF_ENV",
+                    var(env, "CI_ENVIRONMENT_SLUG").unwrap_or_default(),
+                ),
                 set(
                     "WERF_ADD_ANNOTATION_WERF_RELEASE_CHANNEL",
-                    annotation("werf.io/release-channel", var(env, "TRDL_USE_WERF_GROUP_CHANNEL")),
+                    annotation(
+                        "werf.io/release-channel",
+                        var(env, "TRDL_USE_WERF_GROUP_CHANNEL"),
+                    ),
                 ),
                 set(
                     "WERF_ADD_ANNOTATION_PROJECT_GIT",
@@ -205,7 +219,10 @@ fn gitlab(env: Env<'_>, docker_config: &str) -> Vec<Section> {
                 ),
                 set(
                     "WERF_ADD_ANNOTATION_GITLAB_CI_PIPELINE_URL",
-                    annotation("gitlab.ci.werf.io/pipeline-url", var(env, "CI_PIPELINE_URL")),
+                    annotation(
+                        "gitlab.ci.werf.io/pipeline-url",
+                        var(env, "CI_PIPELINE_URL"),
+                    ),
                 ),
                 set(
                     "WERF_ADD_ANNOTATION_GITLAB_CI_JOB_URL",

@@ -129,10 +129,17 @@ fn copy_dir(src: &Path, dst: &Path, top: bool) -> Result<(), DockerConfigError> 
 /// Adds `auths[<host>]` with `user:password` to `<dir>/config.json`,
 /// keeping everything else in it. A `credHelpers` entry for the host is
 /// dropped so that the new credentials are the ones used.
-pub fn add_login(dir: &Path, host: &str, user: &str, password: &str) -> Result<(), DockerConfigError> {
+pub fn add_login(
+    dir: &Path,
+    host: &str,
+    user: &str,
+    password: &str,
+) -> Result<(), DockerConfigError> {
     let path = dir.join("config.json");
     let mut config: serde_json::Value = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| io(&path, format!("invalid JSON: {e}")))?,
+        Ok(text) => {
+            serde_json::from_str(&text).map_err(|e| io(&path, format!("invalid JSON: {e}")))?
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::json!({}),
         Err(e) => return Err(io(&path, e)),
     };
@@ -143,9 +150,7 @@ pub fn add_login(dir: &Path, host: &str, user: &str, password: &str) -> Result<(
         helpers.remove(host);
     }
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    let auths = root
-        .entry("auths")
-        .or_insert_with(|| serde_json::json!({}));
+    let auths = root.entry("auths").or_insert_with(|| serde_json::json!({}));
     if let Some(auths) = auths.as_object_mut() {
         auths.insert(host.to_string(), serde_json::json!({ "auth": auth }));
     }
@@ -163,8 +168,11 @@ mod tests {
         let src = tmp.path().join("src");
         std::fs::create_dir_all(src.join("cli-plugins")).expect("mkdir");
         std::fs::create_dir_all(src.join("contexts/meta")).expect("mkdir");
-        std::fs::write(src.join("config.json"), r#"{"auths":{"a.example":{"auth":"eDp5"}}}"#)
-            .expect("write");
+        std::fs::write(
+            src.join("config.json"),
+            r#"{"auths":{"a.example":{"auth":"eDp5"}}}"#,
+        )
+        .expect("write");
         std::fs::write(src.join("cli-plugins/docker-x"), "p").expect("write");
         std::fs::write(src.join("contexts/meta/c.json"), "c").expect("write");
         let dir = create(&tmp.path().join("t"), Source::Dir(&src)).expect("create");
@@ -192,6 +200,9 @@ mod tests {
         assert!(matches!(e, DockerConfigError::AuthConfigInvalid(_)));
         assert_eq!(std::fs::read_dir(tmp.path()).expect("ls").count(), 0);
         let dir = create(tmp.path(), Source::AuthConfig(Some("{\"auths\":{}}"))).expect("ok");
-        assert_eq!(std::fs::read_to_string(dir.join("config.json")).expect("read"), "{\"auths\":{}}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("config.json")).expect("read"),
+            "{\"auths\":{}}"
+        );
     }
 }

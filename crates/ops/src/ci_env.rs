@@ -69,7 +69,11 @@ pub fn ci_env(options: &CiEnvOptions, env: Env<'_>) -> Result<CiEnvOutput, OpsEr
     let dir = docker_config::create(&tmp, source)?;
     if options.login {
         if let Some((host, user, password)) = ci_login(options.system, env) {
-            login(&dir, &host, &user, &password)?;
+            if let Err(e) = login(&dir, &host, &user, &password) {
+                // Nothing half-made is left behind.
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
         }
     }
     let project = match options.system {
@@ -143,7 +147,11 @@ fn project_name(options: &ProjectOptions, warnings: &mut Vec<String>) -> Option<
     match davit_config::project::load(options) {
         Ok(loaded) => loaded.config.meta.project.map(|p| p.0),
         Err(e) => {
-            if options.dir.join(options.config.as_deref().unwrap_or("werf.yaml")).exists() {
+            if options
+                .dir
+                .join(options.config.as_deref().unwrap_or("werf.yaml"))
+                .exists()
+            {
                 warnings.push(format!(
                     "WERF_REPO is left unset: the project name could not be read: {e}"
                 ));
@@ -199,8 +207,8 @@ fn io(path: &std::path::Path, e: std::io::Error) -> OpsError {
 /// Writes `text` to `path` whole (werf leaves an old longer file's tail
 /// behind; davit truncates).
 fn write_file(path: &std::path::Path, text: &str) -> Result<(), OpsError> {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

@@ -6,7 +6,7 @@
 //! with `refresh_token`, `service`, `scope` (space-separated), `client_id`.
 //!
 //! Usage: davit-token-server --listen 127.0.0.1:5058 --key KEY.pk8.der
-//!        --cert CERT.der --user NAME:PASSWORD --issuer ISS
+//!        --cert CERT.der --user NAME:PASSWORD [--user NAME:PASSWORD…] --issuer ISS
 //!        [--refresh-token TOKEN]
 
 use std::io::{BufRead, BufReader, Write};
@@ -22,7 +22,8 @@ struct Config {
     listen: String,
     key: EcdsaKeyPair,
     cert_b64: String,
-    user: String,
+    /// Accepted `name:password` pairs.
+    users: Vec<String>,
     issuer: String,
     /// The identity token `POST /token` accepts, if any.
     refresh_token: Option<String>,
@@ -46,7 +47,17 @@ fn config() -> Result<Config, String> {
         listen: arg(&args, "--listen")?,
         key,
         cert_b64: STANDARD.encode(cert),
-        user: arg(&args, "--user")?,
+        users: {
+            let users: Vec<String> = args
+                .windows(2)
+                .filter(|w| w[0] == "--user")
+                .map(|w| w[1].clone())
+                .collect();
+            if users.is_empty() {
+                return Err("missing --user".into());
+            }
+            users
+        },
         issuer: arg(&args, "--issuer")?,
         refresh_token: arg(&args, "--refresh-token").ok(),
     })
@@ -95,13 +106,13 @@ fn access(scope: &str) -> Option<serde_json::Value> {
     Some(serde_json::json!({"type": kind, "name": name, "actions": actions}))
 }
 
-fn token(cfg: &Config, service: &str, scopes: &[String]) -> Result<String, String> {
+fn token(cfg: &Config, user: &str, service: &str, scopes: &[String]) -> Result<String, String> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs();
     let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "x5c": [cfg.cert_b64]});
-    let sub = cfg.user.split(':').next().unwrap_or("");
+    let sub = user.split(':').next().unwrap_or("");
     let claims = serde_json::json!({
         "iss": cfg.issuer,
         "sub": sub,
@@ -176,8 +187,12 @@ fn handle(cfg: &Config, mut stream: TcpStream) {
         oauth2(cfg, &mut stream, &String::from_utf8_lossy(&body));
         return;
     }
-    let expected = format!("Basic {}", STANDARD.encode(&cfg.user));
-    if auth.as_deref() != Some(expected.as_str()) {
+    let Some(user) = cfg
+        .users
+        .iter()
+        .find(|u| auth.as_deref() == Some(format!("Basic {}", STANDARD.encode(u)).as_str()))
+        .cloned()
+    else {
         respond(
             &mut stream,
             "401 Unauthorized",
@@ -185,7 +200,7 @@ fn handle(cfg: &Config, mut stream: TcpStream) {
             "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}",
         );
         return;
-    }
+    };
     let mut service = String::new();
     let mut scopes = Vec::new();
     for pair in query.split('&') {
@@ -197,7 +212,7 @@ fn handle(cfg: &Config, mut stream: TcpStream) {
             }
         }
     }
-    match token(cfg, &service, &scopes) {
+    match token(cfg, &user, &service, &scopes) {
         Ok(t) => {
             let body =
                 serde_json::json!({"token": t, "access_token": t, "expires_in": 300}).to_string();
@@ -240,7 +255,7 @@ fn oauth2(cfg: &Config, stream: &mut TcpStream, form: &str) {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    match token(cfg, &service, &scopes) {
+    match token(cfg, &cfg.users[0], &service, &scopes) {
         Ok(t) => {
             let body = serde_json::json!({"access_token": t, "expires_in": 300}).to_string();
             respond(stream, "200 OK", "", &body);
