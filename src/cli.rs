@@ -89,8 +89,27 @@ pub struct BuildArgs {
     pub images: Vec<String>,
     /// Stages storage: a registry repository such as registry.example.com/group/app
     /// (default: the local Docker daemon, as <project>:<digest>-<millis>).
+    ///
+    /// In a CI job without --repo, davit uses the CI registry as `davit ci-env`
+    /// would (GitLab: CI_REGISTRY_IMAGE; GitHub: ghcr.io/OWNER/REPO/PROJECT),
+    /// logging in with the job's token where the docker config has no
+    /// credentials. --no-ci-defaults (DAVIT_NO_CI_DEFAULTS=1) turns this off.
     #[arg(long, env = "WERF_REPO")]
     pub repo: Option<String>,
+    /// Do not take --repo and registry credentials from the CI job's variables.
+    #[arg(long, env = "DAVIT_NO_CI_DEFAULTS", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_ci_defaults: bool,
+    /// Native CI output: auto (the CI system the job runs in), none, github
+    /// (step outputs, job summary, ::group::, ::error:: annotations, masks)
+    /// or gitlab (collapsible sections, davit-build.env dotenv report,
+    /// davit-annotations.json annotations report).
+    #[arg(
+        long,
+        env = "DAVIT_CI_OUTPUT",
+        default_value = "auto",
+        value_name = "auto|none|github|gitlab"
+    )]
+    pub ci_output: String,
     /// Read-only stages repositories: a stage found there is copied into --repo instead of built (repeatable).
     #[arg(long, env = "WERF_SECONDARY_REPO", value_delimiter = ',')]
     pub secondary_repo: Vec<String>,

@@ -1,22 +1,70 @@
 //! `davit build`: maps the flags to `davit_ops::build`, prints one line per
-//! image (or spinners on a terminal) and where the report went.
+//! image (or spinners on a terminal), where the report went, and the
+//! native CI output of the job it runs in.
 
 use std::io::IsTerminal;
+use std::time::Instant;
 
-use davit_ops::build::{self, BuildOptions, Parallelism};
-use davit_ops::{Project, StorageOptions};
+use davit_ci::output::{Reporter, Stream};
+use davit_ci::CiSystem;
+use davit_config::project::{Mode, ProjectOptions};
+use davit_ops::build::{self, BuildOptions, BuildResult, Parallelism};
+use davit_ops::ci::{build_outcome, ci_defaults, repo_prefix};
+use davit_ops::{OpsError, Project, StorageOptions};
 use davit_report::report_path;
 
 use super::build_output::BuildOutput;
 use super::project_args::{prepare, Level};
 use crate::cli::BuildArgs;
 
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// Prints CI output lines where their CI system reads them.
+pub(super) fn emit(lines: impl IntoIterator<Item = (Stream, String)>) {
+    for (stream, line) in lines {
+        match stream {
+            Stream::Stdout => println!("{line}"),
+            Stream::Stderr => eprintln!("{line}"),
+        }
+    }
+}
+
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let reporter = Reporter::new(&args.ci_output, &env).map_err(anyhow::Error::msg)?;
     let (opts, lvl) = prepare(&args.project);
-    if opts.mode == davit_config::project::Mode::Dev
-        && std::env::var_os("CI").is_some()
-        && lvl != Level::Quiet
-    {
+    let project_options = opts.clone();
+    let result = build(&args, opts, lvl, &reporter);
+    let (done, error) = match result {
+        Ok(r) => (Some(r), None),
+        Err(e) => (None, Some(e)),
+    };
+    let prefix = match (&error, done.as_ref().and_then(|d| d.failure.as_ref())) {
+        (None, None) => String::new(),
+        _ => repo_prefix(&project_options),
+    };
+    let outcome = build_outcome(
+        done.as_ref(),
+        error.as_ref(),
+        &prefix,
+        started.elapsed().as_secs_f64(),
+    );
+    emit(reporter.finish(&outcome, &std::env::current_dir().unwrap_or_default()));
+    match (error, done.and_then(|d| d.failure)) {
+        (Some(e), _) | (None, Some(e)) => Err(e.into()),
+        (None, None) => Ok(()),
+    }
+}
+
+fn build(
+    args: &BuildArgs,
+    opts: ProjectOptions,
+    lvl: Level,
+    reporter: &Reporter<'_>,
+) -> Result<BuildResult, OpsError> {
+    if opts.mode == Mode::Dev && env("CI").is_some() && lvl != Level::Quiet {
         eprintln!("warning: --dev in CI: images are built from the uncommitted work tree, so they may differ from any commit");
     }
     let platforms = build::target_platforms(&args.platform)?;
@@ -35,8 +83,14 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let storage = storage_options(&args);
-    let project = Project::open(opts)?;
+    emit(reporter.start("config", "Loading werf.yaml"));
+    let project = Project::open(opts);
+    emit(reporter.end("config"));
+    let project = project?;
+    let storage = storage_options(args, &project, lvl);
+    let mut secrets = project.secret_values();
+    secrets.extend(storage.registry_secrets());
+    emit(reporter.masks(&secrets));
     storage.check()?;
     let stores = storage.open(&project.name)?;
     let options = BuildOptions {
@@ -46,23 +100,25 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         custom_tags: build::custom_tag_templates(&args.add_custom_tag),
         report,
         debug_stats: lvl == Level::Debug,
-        docker_buildkit: std::env::var("DOCKER_BUILDKIT").ok(),
+        docker_buildkit: env("DOCKER_BUILDKIT"),
     };
     let mut output = output(lvl);
-    let result = build::build(&project, &stores, &options, |event| output.event(event))?;
+    emit(reporter.start("build", "Building images"));
+    let result = build::build(&project, &stores, &options, |event| output.event(event));
+    emit(reporter.end("build"));
+    let result = result?;
     if let Some(path) = &result.report_path {
         if lvl != Level::Quiet {
             eprintln!("Build report: {}", path.display());
         }
     }
-    match result.failure {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
+    Ok(result)
 }
 
-fn storage_options(args: &BuildArgs) -> StorageOptions {
-    StorageOptions {
+/// The storage flags, with the CI job's registry and token where `--repo`
+/// is not given (unless `--no-ci-defaults`).
+fn storage_options(args: &BuildArgs, project: &Project, lvl: Level) -> StorageOptions {
+    let mut storage = StorageOptions {
         repo: args.repo.clone(),
         final_repo: args.final_repo.clone(),
         secondary_repos: args.secondary_repo.clone(),
@@ -71,7 +127,22 @@ fn storage_options(args: &BuildArgs) -> StorageOptions {
         insecure_registry: args.insecure_registry,
         skip_tls_verify: args.skip_tls_verify_registry,
         home_dir: args.home_dir.clone(),
+        fallback_login: None,
+    };
+    let Some(system) = CiSystem::detect(&env).filter(|_| !args.no_ci_defaults) else {
+        return storage;
+    };
+    let defaults = ci_defaults(system, &env, Some(&project.name));
+    storage.fallback_login = defaults.login;
+    if storage.repo().is_none() {
+        if let Some(repo) = defaults.repo {
+            if lvl != Level::Quiet {
+                eprintln!("note: no --repo: using the {} registry {repo} (--no-ci-defaults turns this off)", system.name());
+            }
+            storage.repo = Some(repo);
+        }
     }
+    storage
 }
 
 /// `--parallel` and `--parallel-tasks-limit` (werf: 0 or less is unlimited).

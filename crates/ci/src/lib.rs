@@ -6,10 +6,13 @@
 //! - [`docker_config`]: the temporary `DOCKER_CONFIG` a CI job logs in
 //!   with, never touching the user's own (§1.2).
 //!
+//! - [`output`]: native CI output from one model of what happened.
+//!
 //! Nothing here touches the network: registry logins are the caller's.
 
 pub mod ci_env;
 pub mod docker_config;
+pub mod output;
 pub mod system;
 
 pub use system::CiSystem;

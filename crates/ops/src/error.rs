@@ -1,5 +1,11 @@
 //! What can stop an operation: the library errors it drives, and usage
-//! errors in the options it was given.
+//! errors in the options it was given. Large errors are boxed so that
+//! `Result`s stay small.
+
+use davit_config::project::ProjectError;
+use davit_conveyor::BuildError;
+use davit_registry::RegistryError;
+use davit_storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -7,21 +13,51 @@ pub enum OpsError {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
-    Config(#[from] davit_config::project::ProjectError),
+    Config(Box<ProjectError>),
     #[error(transparent)]
     Git(#[from] davit_git::GitError),
     #[error(transparent)]
-    Registry(#[from] davit_registry::RegistryError),
+    Registry(Box<RegistryError>),
     #[error(transparent)]
-    Storage(#[from] davit_storage::StorageError),
+    Storage(Box<StorageError>),
     #[error(transparent)]
     Report(#[from] davit_report::ReportError),
     #[error(transparent)]
-    Engine(#[from] davit_engine::DockerError),
+    Engine(Box<davit_engine::DockerError>),
     #[error(transparent)]
-    Build(#[from] davit_conveyor::BuildError),
+    Build(Box<BuildError>),
     #[error(transparent)]
     DockerConfig(#[from] davit_ci::docker_config::DockerConfigError),
     #[error("starting the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+}
+
+impl From<ProjectError> for OpsError {
+    fn from(e: ProjectError) -> Self {
+        OpsError::Config(Box::new(e))
+    }
+}
+
+impl From<RegistryError> for OpsError {
+    fn from(e: RegistryError) -> Self {
+        OpsError::Registry(Box::new(e))
+    }
+}
+
+impl From<StorageError> for OpsError {
+    fn from(e: StorageError) -> Self {
+        OpsError::Storage(Box::new(e))
+    }
+}
+
+impl From<davit_engine::DockerError> for OpsError {
+    fn from(e: davit_engine::DockerError) -> Self {
+        OpsError::Engine(Box::new(e))
+    }
+}
+
+impl From<BuildError> for OpsError {
+    fn from(e: BuildError) -> Self {
+        OpsError::Build(Box::new(e))
+    }
 }

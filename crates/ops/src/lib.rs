@@ -11,6 +11,7 @@
 //!   statistics.
 
 pub mod build;
+pub mod ci;
 pub mod ci_env;
 mod error;
 pub mod project;

@@ -65,6 +65,34 @@ impl Project {
         })
     }
 
+    /// Values of the build secrets werf.yaml names (`value:` literals,
+    /// `env:` variables, small `src:` files), for CI log masking.
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for img in &self.loaded.config.images {
+            let Some(df) = &img.dockerfile else { continue };
+            for s in &df.secrets {
+                let text = |t: &Option<davit_config::model::Text>| {
+                    t.as_ref().map(|t| t.0.clone()).filter(|v| !v.is_empty())
+                };
+                if let Some(v) = text(&s.value) {
+                    out.push(v);
+                }
+                if let Some(v) = text(&s.env).and_then(|name| std::env::var(name).ok()) {
+                    out.push(v);
+                }
+                if let Some(path) = text(&s.src) {
+                    let path = self.options.dir.join(path);
+                    let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 4096);
+                    if let Some(v) = small.then(|| std::fs::read_to_string(&path).ok()).flatten() {
+                        out.push(v);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The project directory on disk.
     pub fn dir(&self) -> &Path {
         &self.options.dir

@@ -31,6 +31,9 @@ pub struct StorageOptions {
     pub skip_tls_verify: bool,
     /// `--home-dir` / `WERF_HOME`: where host locks live.
     pub home_dir: Option<PathBuf>,
+    /// A CI job's `(host, user, token)`, used where the docker config has
+    /// no credentials for that host.
+    pub fallback_login: Option<(String, String, String)>,
 }
 
 /// The opened storages.
@@ -76,10 +79,13 @@ impl StorageOptions {
     /// The registry client for every repository named, with credentials
     /// from `--docker-config` or the environment.
     fn registry(&self) -> Result<(Arc<RegistryClient>, Credentials), OpsError> {
-        let credentials = match &self.docker_config {
+        let mut credentials = match &self.docker_config {
             Some(dir) => Credentials::from_dir(dir)?,
             None => Credentials::from_env()?,
         };
+        if let Some((host, user, token)) = &self.fallback_login {
+            credentials.add_fallback_login(host, user, token);
+        }
         let hosts = [self.repo(), non_empty(&self.final_repo)]
             .into_iter()
             .flatten()
@@ -97,6 +103,29 @@ impl StorageOptions {
         };
         let client = Arc::new(RegistryClient::new(credentials.clone(), registry_options)?);
         Ok((client, credentials))
+    }
+
+    /// The registry secrets this run may use (passwords and tokens for
+    /// every repository named), for CI log masking. Unreadable
+    /// credentials give none: the run itself reports them.
+    pub fn registry_secrets(&self) -> Vec<String> {
+        let mut credentials = match &self.docker_config {
+            Some(dir) => Credentials::from_dir(dir),
+            None => Credentials::from_env(),
+        }
+        .unwrap_or_default();
+        if let Some((host, user, token)) = &self.fallback_login {
+            credentials.add_fallback_login(host, user, token);
+        }
+        [self.repo(), non_empty(&self.final_repo)]
+            .into_iter()
+            .flatten()
+            .chain(self.extra_repos())
+            .filter_map(|r| r.split('/').next())
+            .filter_map(|host| credentials.lookup(host).ok().flatten())
+            .map(|c| c.secret().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     /// Opens the storages for `project`. Without `--repo`, stages live in

@@ -143,6 +143,27 @@ impl Credentials {
         }
     }
 
+    /// Adds `user:password` for `host` in memory (the config file is not
+    /// touched), unless the config already has credentials for it: a CI
+    /// job's token is a fallback, never an override.
+    pub fn add_fallback_login(&mut self, host: &str, user: &str, password: &str) {
+        if matches!(self.lookup(host), Ok(Some(_))) {
+            return;
+        }
+        use base64::Engine;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        if !self.config.is_object() {
+            self.config = serde_json::json!({});
+        }
+        let auths = self
+            .config
+            .as_object_mut()
+            .map(|root| root.entry("auths").or_insert_with(|| serde_json::json!({})));
+        if let Some(auths) = auths.and_then(|a| a.as_object_mut()) {
+            auths.insert(host.to_string(), serde_json::json!({ "auth": auth }));
+        }
+    }
+
     /// Credentials for `host` (`registry.example.com:5000`), if any.
     pub fn lookup(&self, host: &str) -> Result<Option<Credential>, RegistryError> {
         let host = normalize(host);
