@@ -14,7 +14,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(b) => build::run(*b),
         Command::CiEnv(c) => ci_env::run(*c),
         Command::Version => {
-            println!("davit {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "davit {} (commit {}, {}; werf {} compatible)",
+                env!("CARGO_PKG_VERSION"),
+                env!("DAVIT_COMMIT"),
+                env!("DAVIT_TARGET"),
+                davit_ops::WERF_COMPAT_VERSION
+            );
             Ok(())
         }
     }

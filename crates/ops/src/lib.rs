@@ -17,6 +17,7 @@ mod error;
 pub mod project;
 pub mod stores;
 
+pub use davit_storage::WERF_COMPAT_VERSION;
 pub use error::OpsError;
 pub use project::Project;
 pub use stores::{StorageOptions, Stores};

@@ -80,6 +80,9 @@ pub struct RegistryClient {
     credentials: Credentials,
     options: RegistryOptions,
     host_auth: Mutex<HashMap<String, HostAuth>>,
+    /// `https://host` or `http://host` for hosts that may speak either,
+    /// decided once per host.
+    bases: Mutex<HashMap<String, String>>,
     tokens: Mutex<HashMap<(String, String), String>>,
     limits: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
@@ -87,6 +90,29 @@ pub struct RegistryClient {
 fn is_loopback(host: &str) -> bool {
     let h = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
     h == "localhost" || h.starts_with("127.") || h == "[::1]"
+}
+
+/// A transport failure as the user should read it: every cause, and for
+/// certificate problems what to do.
+fn transport_message(e: &reqwest::Error) -> String {
+    let text = error_chain(e);
+    if text.to_ascii_lowercase().contains("certificate") {
+        format!("{text}\n  hint: the registry's certificate is not trusted: point SSL_CERT_FILE (or SSL_CERT_DIR) at a CA bundle that includes its CA, or use --skip-tls-verify-registry")
+    } else {
+        text
+    }
+}
+
+/// An error and its causes, for deciding what kind of failure it was.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn sha256(data: &[u8]) -> String {
@@ -112,8 +138,15 @@ impl RegistryClient {
     ) -> Result<RegistryClient, RegistryError> {
         // reqwest is built without a default crypto provider: use ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // Mozilla's roots are built in, so the static binary works in an
+        // image with no CA bundle; the system's (SSL_CERT_FILE,
+        // SSL_CERT_DIR, the distribution's bundle) are added to them.
+        let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der.as_ref()).ok());
         let http = reqwest::Client::builder()
             .user_agent(concat!("davit/", env!("CARGO_PKG_VERSION")))
+            .tls_certs_merge(bundled)
             .tls_danger_accept_invalid_certs(options.skip_tls_verify)
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(300))
@@ -128,15 +161,63 @@ impl RegistryClient {
             credentials,
             options,
             host_auth: Mutex::new(HashMap::new()),
+            bases: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             limits: Mutex::new(HashMap::new()),
         })
     }
 
-    fn base(&self, host: &str) -> String {
-        let insecure =
+    /// The scheme and host to reach `host` at. Registries on loopback
+    /// addresses and `--insecure-registry` hosts may speak plain HTTP, as
+    /// Docker allows: davit tries HTTPS first (certificates are verified,
+    /// trusting `SSL_CERT_FILE`/`SSL_CERT_DIR`) and uses HTTP only when the
+    /// host does not speak TLS at all. Every other host is HTTPS.
+    async fn base(&self, host: &str) -> String {
+        let may_be_plain =
             is_loopback(host) || self.options.insecure_registries.iter().any(|h| h == host);
-        format!("{}://{host}", if insecure { "http" } else { "https" })
+        if !may_be_plain {
+            return format!("https://{host}");
+        }
+        if let Some(b) = self
+            .bases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+        {
+            return b.clone();
+        }
+        let https = format!("https://{host}");
+        let http = format!("http://{host}");
+        let probe = |base: &str| {
+            self.http
+                .get(format!("{base}/v2/"))
+                .timeout(Duration::from_secs(10))
+                .send()
+        };
+        let chosen = match probe(&https).await {
+            Ok(_) => https,
+            // A certificate the client does not trust: the host speaks TLS.
+            Err(e) if error_chain(&e).to_ascii_lowercase().contains("certificate") => https,
+            Err(_) => match probe(&http).await {
+                // Go's TLS servers answer a plain request with a 400 that
+                // says so; anything else is a plain-HTTP registry.
+                Ok(r) if r.status() == StatusCode::BAD_REQUEST => {
+                    let body = r.text().await.unwrap_or_default();
+                    if body.contains("HTTPS server") {
+                        https
+                    } else {
+                        http
+                    }
+                }
+                Ok(_) => http,
+                Err(_) => https,
+            },
+        };
+        self.bases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_string(), chosen.clone());
+        chosen
     }
 
     fn limit(&self, host: &str) -> Arc<Semaphore> {
@@ -302,7 +383,7 @@ impl RegistryClient {
         let url = if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
         } else {
-            format!("{}{path}", self.base(host))
+            format!("{}{path}", self.base(host).await)
         };
         let mut scope = scope.to_string();
         let mut reauthed = false;
@@ -330,7 +411,7 @@ impl RegistryClient {
                     return Err(RegistryError::Transport {
                         host: host.into(),
                         operation: op.into(),
-                        message: e.to_string(),
+                        message: transport_message(&e),
                     })
                 }
             };
