@@ -120,6 +120,18 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "path matchers are pure; the tree walk and stapel's git mappings use them",
     ),
     (
+        "davit-ci",
+        &[
+            "tokio",
+            "bollard",
+            "reqwest",
+            "davit-engine",
+            "davit-storage",
+            "davit-conveyor",
+        ],
+        "CI formats are pure text and files; registry logins go through davit-ops",
+    ),
+    (
         "davit-gotmpl",
         &["tokio", "bollard", "reqwest", "davit-config"],
         "the template engine is pure",
