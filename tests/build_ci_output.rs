@@ -178,3 +178,89 @@ fn gitlab_gets_sections_a_dotenv_and_an_annotations_report() {
     assert!(out.status.success());
     assert!(!p.dir.join("davit-build.env").exists());
 }
+
+#[test]
+fn github_masks_registry_passwords_and_secret_values_before_anything_prints() {
+    let p = project();
+    let secret_value = format!("s3cret-{}", unique("v"));
+    write(
+        &p.dir,
+        "werf.yaml",
+        &std::fs::read_to_string(p.dir.join("werf.yaml"))
+            .expect("werf.yaml")
+            .replace(
+                "image: app\n",
+                &format!("image: app\nsecrets:\n- id: token\n  value: {secret_value}\n"),
+            ),
+    );
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowValueIds: [token]\n",
+    );
+    git(&p.dir, &["add", "-A"]);
+    git(&p.dir, &["commit", "-qm", "secret"]);
+    let config = tempfile::tempdir().expect("docker config");
+    let user = env("DAVIT_TEST_REGISTRY_USER");
+    let password = env("DAVIT_TEST_REGISTRY_PASSWORD");
+    let basic = env("DAVIT_TEST_REGISTRY_BASIC");
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(
+        config.path().join("config.json"),
+        format!("{{\"auths\":{{\"{basic}\":{{\"auth\":\"{auth}\"}}}}}}"),
+    )
+    .expect("config.json");
+    let repo = format!("{basic}/{}", unique("ci-mask"));
+    let files = github_files();
+    let out = davit(
+        &p.dir,
+        &["build", "--repo", &repo],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", &files.output),
+            ("GITHUB_STEP_SUMMARY", &files.summary),
+            ("DOCKER_CONFIG", &config.path().to_string_lossy()),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let group = stdout
+        .find("::group::Building images")
+        .expect("the build group");
+    for value in [&password, &secret_value] {
+        let mask = stdout
+            .find(&format!("::add-mask::{value}\n"))
+            .unwrap_or_else(|| panic!("no mask for a secret: {stdout}"));
+        assert!(mask < group, "masks come before the build prints: {stdout}");
+    }
+}
+
+#[test]
+fn github_annotates_a_dockerfile_error_at_its_line() {
+    let p = project();
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "ARG BASE_IMAGE\nFROM $BASE_IMAGE\nRUNN echo hi\n",
+    );
+    git(&p.dir, &["commit", "-qam", "typo"]);
+    let repo = format!("{}/{}", env("DAVIT_TEST_REGISTRY_ANON"), unique("ci-df"));
+    let files = github_files();
+    let out = github_build(&p.dir, &repo, &files);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("::error file=app/Dockerfile,line=3::"),
+        "{stdout}"
+    );
+}

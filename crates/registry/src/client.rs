@@ -169,55 +169,31 @@ impl RegistryClient {
 
     /// The scheme and host to reach `host` at. Registries on loopback
     /// addresses and `--insecure-registry` hosts may speak plain HTTP, as
-    /// Docker allows: davit tries HTTPS first (certificates are verified,
-    /// trusting `SSL_CERT_FILE`/`SSL_CERT_DIR`) and uses HTTP only when the
-    /// host does not speak TLS at all. Every other host is HTTPS.
-    async fn base(&self, host: &str) -> String {
+    /// Docker allows: davit starts with HTTP there and switches to HTTPS
+    /// (certificates verified, trusting `SSL_CERT_FILE`/`SSL_CERT_DIR` and
+    /// the built-in roots) when the host answers that it speaks only TLS.
+    /// Every other host is HTTPS.
+    fn base(&self, host: &str) -> String {
         let may_be_plain =
             is_loopback(host) || self.options.insecure_registries.iter().any(|h| h == host);
         if !may_be_plain {
             return format!("https://{host}");
         }
-        if let Some(b) = self
-            .bases
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(host)
-        {
-            return b.clone();
-        }
-        let https = format!("https://{host}");
-        let http = format!("http://{host}");
-        let probe = |base: &str| {
-            self.http
-                .get(format!("{base}/v2/"))
-                .timeout(Duration::from_secs(10))
-                .send()
-        };
-        let chosen = match probe(&https).await {
-            Ok(_) => https,
-            // A certificate the client does not trust: the host speaks TLS.
-            Err(e) if error_chain(&e).to_ascii_lowercase().contains("certificate") => https,
-            Err(_) => match probe(&http).await {
-                // Go's TLS servers answer a plain request with a 400 that
-                // says so; anything else is a plain-HTTP registry.
-                Ok(r) if r.status() == StatusCode::BAD_REQUEST => {
-                    let body = r.text().await.unwrap_or_default();
-                    if body.contains("HTTPS server") {
-                        https
-                    } else {
-                        http
-                    }
-                }
-                Ok(_) => http,
-                Err(_) => https,
-            },
-        };
         self.bases
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(host.to_string(), chosen.clone());
-        chosen
+            .get(host)
+            .cloned()
+            .unwrap_or_else(|| format!("http://{host}"))
+    }
+
+    /// Go's TLS servers answer a plain-HTTP request with a 400 that says
+    /// so; from then on the host is reached over HTTPS.
+    fn switch_to_https(&self, host: &str) {
+        self.bases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_string(), format!("https://{host}"));
     }
 
     fn limit(&self, host: &str) -> Arc<Semaphore> {
@@ -380,11 +356,15 @@ impl RegistryClient {
                     operation: op.into(),
                     message: e.to_string(),
                 })?;
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base(host).await)
+        let absolute = path.starts_with("http://") || path.starts_with("https://");
+        let url_for = |client: &Self| {
+            if absolute {
+                path.to_string()
+            } else {
+                format!("{}{path}", client.base(host))
+            }
         };
+        let mut url = url_for(self);
         let mut scope = scope.to_string();
         let mut reauthed = false;
         let mut attempt = 0;
@@ -416,6 +396,21 @@ impl RegistryClient {
                 }
             };
             let status = resp.status();
+            if status == StatusCode::BAD_REQUEST && !absolute && url.starts_with("http://") {
+                let body = resp.text().await.unwrap_or_default();
+                if body.contains("HTTP request to an HTTPS server") {
+                    self.switch_to_https(host);
+                    url = url_for(self);
+                    attempt -= 1;
+                    continue;
+                }
+                return Err(RegistryError::Status {
+                    host: host.into(),
+                    operation: op.into(),
+                    status: status.as_u16(),
+                    message: body.chars().take(300).collect(),
+                });
+            }
             if status == StatusCode::UNAUTHORIZED && !reauthed {
                 reauthed = true;
                 let header = resp
