@@ -134,6 +134,41 @@ fn release(sum: Option<&str>) -> (tempfile::TempDir, String, String) {
     (releases, version, name)
 }
 
+/// One act run of the action downloading from a local release server.
+struct DownloadRun {
+    _releases: tempfile::TempDir,
+    server: ci_common::FileServer,
+    version: String,
+    name: String,
+    repo: String,
+    repo_dir: tempfile::TempDir,
+    out: Output,
+}
+
+fn download_run(sum: Option<&str>, label: &str) -> DownloadRun {
+    let (releases, version, name) = release(sum);
+    let server = serve(releases.path().to_path_buf());
+    let repo = format!("{}/{}", env("DAVIT_TEST_REGISTRY_ANON"), unique(label));
+    let repo_dir = action_repo(
+        &repo,
+        &version,
+        &[format!(
+            "download-base-url: http://127.0.0.1:{}",
+            server.port
+        )],
+    );
+    let out = act(repo_dir.path(), &[]);
+    DownloadRun {
+        _releases: releases,
+        server,
+        version,
+        name,
+        repo,
+        repo_dir,
+        out,
+    }
+}
+
 /// The cache path the action printed; its version folder is removed so
 /// runs leave nothing behind in act's tool cache.
 fn cached_binary(log: &str, version: &str) -> std::path::PathBuf {
@@ -152,18 +187,9 @@ fn cached_binary(log: &str, version: &str) -> std::path::PathBuf {
 #[test]
 fn the_action_downloads_verifies_and_caches_a_release() {
     let _one = ACT.lock().unwrap_or_else(|e| e.into_inner());
-    let (releases, version, name) = release(None);
-    let server = serve(releases.path().to_path_buf());
-    let repo = format!("{}/{}", env("DAVIT_TEST_REGISTRY_ANON"), unique("act-dl"));
-    let tmp = action_repo(
-        &repo,
-        &version,
-        &[format!(
-            "download-base-url: http://127.0.0.1:{}",
-            server.port
-        )],
-    );
-    let out = act(tmp.path(), &[]);
+    let d = download_run(None, "act-dl");
+    let (server, version, name, repo, tmp, out) =
+        (d.server, d.version, d.name, d.repo, d.repo_dir, d.out);
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     let cached = cached_binary(&log, &version);
@@ -205,19 +231,8 @@ impl Drop for RemoveOnDrop {
 #[test]
 fn a_checksum_mismatch_stops_the_action_and_leaves_no_binary() {
     let _one = ACT.lock().unwrap_or_else(|e| e.into_inner());
-    let bad = "0".repeat(64);
-    let (releases, version, name) = release(Some(&bad));
-    let server = serve(releases.path().to_path_buf());
-    let repo = format!("{}/{}", env("DAVIT_TEST_REGISTRY_ANON"), unique("act-bad"));
-    let tmp = action_repo(
-        &repo,
-        &version,
-        &[format!(
-            "download-base-url: http://127.0.0.1:{}",
-            server.port
-        )],
-    );
-    let out = act(tmp.path(), &[]);
+    let d = download_run(Some(&"0".repeat(64)), "act-bad");
+    let (server, version, name, out) = (d.server, d.version, d.name, d.out);
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
     assert!(
@@ -316,4 +331,44 @@ fn the_gitlab_template_hands_the_image_to_a_later_job() {
     assert!(log.contains(&format!("app image is {image}:")), "{log}");
     assert!(log.contains("section_start:"), "{log}");
     assert!(dir.join("davit-annotations.json").is_file());
+}
+
+fn install_sh(base: &str, version: &str, dir: &Path) -> Output {
+    Command::new("sh")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/dist/install.sh"))
+        .arg(version)
+        .arg(dir)
+        .env("DAVIT_DOWNLOAD_BASE_URL", base)
+        .output()
+        .expect("run install.sh")
+}
+
+#[test]
+fn the_install_script_verifies_the_checksum_and_installs_atomically() {
+    let (releases, version, _) = release(None);
+    let server = serve(releases.path().to_path_buf());
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let bin = tempfile::tempdir().expect("bin");
+    let out = install_sh(&base, &version, bin.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let installed = bin.path().join("davit");
+    let v = Command::new(&installed)
+        .arg("version")
+        .output()
+        .expect("run davit");
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("davit "));
+
+    let bad = "0".repeat(64);
+    let (releases, version, _) = release(Some(&bad));
+    let server = serve(releases.path().to_path_buf());
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let empty = tempfile::tempdir().expect("bin");
+    let out = install_sh(&base, &version, empty.path());
+    assert!(!out.status.success());
+    assert!(text(&out).contains("checksum mismatch"), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_dir(empty.path()).expect("ls").count(),
+        0,
+        "nothing installed"
+    );
 }

@@ -48,6 +48,23 @@ fn file_and_ldd_say_static_and_it_is_small() {
     );
 }
 
+#[test]
+fn the_aarch64_binary_is_static_and_listed_in_the_checksums() {
+    let dir = ci_common::dist_dir();
+    let name = format!("davit-{}-aarch64-unknown-linux-musl", ci_common::version());
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("SHA256SUMS");
+    assert!(sums.contains(&format!("  {name}\n")), "{sums}");
+    let file = Command::new("file")
+        .arg(dir.join(&name))
+        .output()
+        .expect("file");
+    let file = String::from_utf8_lossy(&file.stdout);
+    assert!(
+        file.contains("ARM aarch64") && file.contains("statically linked"),
+        "{file}"
+    );
+}
+
 /// Unmounts the docker socket bound into the chroot, whatever happens.
 struct Bound(PathBuf);
 
