@@ -264,3 +264,43 @@ fn github_annotates_a_dockerfile_error_at_its_line() {
         "{stdout}"
     );
 }
+
+#[test]
+fn davits_own_reports_in_the_work_tree_are_not_uncommitted_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    git(dir, &["init", "-q"]);
+    write(
+        dir,
+        "werf.yaml",
+        &format!(
+            "project: {}\nconfigVersion: 1\n---\nimage: app\ndockerfile: Dockerfile\n",
+            unique("own")
+        ),
+    );
+    write(
+        dir,
+        "Dockerfile",
+        &format!("FROM {}\nCOPY . /app\n", env("DAVIT_TEST_BASE_IMAGE")),
+    );
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", "init"]);
+    write(dir, "davit-build.env", "WERF_APP_DOCKER_IMAGE_NAME=x\n");
+    write(dir, "davit-annotations.json", "{}\n");
+    let repo = format!("{}/{}", env("DAVIT_TEST_REGISTRY_ANON"), unique("own"));
+    let out = davit(dir, &["build", "--repo", &repo, "--ci-output", "none"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Any other untracked file is still refused.
+    write(dir, "notes.txt", "x\n");
+    let out = davit(dir, &["build", "--repo", &repo, "--ci-output", "none"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the untracked file \"notes.txt\" must be committed"),
+        "{stderr}"
+    );
+}

@@ -375,6 +375,8 @@ pub enum Stream {
 /// GitLab templates name them under `artifacts:reports`.
 pub const GITLAB_DOTENV_FILE: &str = "davit-build.env";
 pub const GITLAB_ANNOTATIONS_FILE: &str = "davit-annotations.json";
+/// The files davit writes into a job's work tree, which builds ignore.
+pub const REPORT_FILES: [&str; 2] = [GITLAB_DOTENV_FILE, GITLAB_ANNOTATIONS_FILE];
 
 /// Native CI output for one command run.
 pub struct Reporter<'e> {

@@ -191,7 +191,16 @@ impl Conveyor<'_> {
             &add_entries,
         )
         .map_err(ctx_err)?;
-        let untracked = davit_context::sources::untracked_in_context(self.repo, &context);
+        // davit's own GitLab reports are written into the job's work tree;
+        // a later build in the same job must not call them uncommitted.
+        let untracked: Vec<String> =
+            davit_context::sources::untracked_in_context(self.repo, &context)
+                .into_iter()
+                .filter(|rel| {
+                    let name = rel.rsplit('/').next().unwrap_or(rel);
+                    !davit_ci::output::REPORT_FILES.contains(&name)
+                })
+                .collect();
         // A Dockerfile that does not parse is left to the digest's error.
         let instructions = davit_dockerfile::parse::parse(&dockerfile_text)
             .map(|(instructions, _)| instructions)
