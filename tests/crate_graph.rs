@@ -120,6 +120,19 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "path matchers are pure; the tree walk and stapel's git mappings use them",
     ),
     (
+        "davit-secrets",
+        &[
+            "tokio",
+            "bollard",
+            "reqwest",
+            "davit-gotmpl",
+            "davit-config",
+            "davit-engine",
+            "davit-storage",
+        ],
+        "secrets are pure data transforms",
+    ),
+    (
         "davit-ci",
         &[
             "tokio",
