@@ -120,6 +120,18 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "path matchers are pure; the tree walk and stapel's git mappings use them",
     ),
     (
+        "davit-deploy-params",
+        &[
+            "tokio",
+            "bollard",
+            "reqwest",
+            "davit-config",
+            "davit-engine",
+            "davit-storage",
+        ],
+        "release and namespace names are pure",
+    ),
+    (
         "davit-secrets",
         &[
             "tokio",

@@ -22,7 +22,9 @@ impl Key {
             .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
             .collect();
         match bytes {
-            Some(b) if text.len().is_multiple_of(2) && matches!(b.len(), 16 | 24 | 32) => Ok(Key(b)),
+            Some(b) if text.len().is_multiple_of(2) && matches!(b.len(), 16 | 24 | 32) => {
+                Ok(Key(b))
+            }
             Some(_) if text.len().is_multiple_of(2) => Err(SecretError::BadKey(format!(
                 "{} hex characters; a key has 32, 48 or 64",
                 text.len()
