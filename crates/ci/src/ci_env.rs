@@ -43,6 +43,37 @@ fn annotation(name: &str, value: Option<String>) -> String {
     value.map(|v| format!("{name}={v}")).unwrap_or_default()
 }
 
+/// The annotations both CI systems set, in werf's order: release
+/// channel, project repository, commit, git tag.
+fn common_annotations(
+    env: Env<'_>,
+    project_git: Option<String>,
+    commit: Option<String>,
+    tag: Option<String>,
+) -> Vec<EnvVar> {
+    vec![
+        set(
+            "WERF_ADD_ANNOTATION_WERF_RELEASE_CHANNEL",
+            annotation(
+                "werf.io/release-channel",
+                var(env, "TRDL_USE_WERF_GROUP_CHANNEL"),
+            ),
+        ),
+        set(
+            "WERF_ADD_ANNOTATION_PROJECT_GIT",
+            annotation("project.werf.io/git", project_git),
+        ),
+        set(
+            "WERF_ADD_ANNOTATION_CI_COMMIT",
+            annotation("ci.werf.io/commit", commit),
+        ),
+        set(
+            "WERF_ADD_ANNOTATION_CI_GIT_TAG",
+            annotation("ci.werf.io/tag", tag),
+        ),
+    ]
+}
+
 fn docker_config_section(docker_config: &str) -> Section {
     Section {
         title: "DOCKER CONFIG",
@@ -106,36 +137,21 @@ fn github(env: Env<'_>, docker_config: &str, project: Option<&str>) -> Vec<Secti
         },
         Section {
             title: "DEPLOY",
-            vars: vec![
-                set(
-                    "WERF_ADD_ANNOTATION_WERF_RELEASE_CHANNEL",
-                    annotation(
-                        "werf.io/release-channel",
-                        var(env, "TRDL_USE_WERF_GROUP_CHANNEL"),
-                    ),
-                ),
-                set(
-                    "WERF_ADD_ANNOTATION_PROJECT_GIT",
-                    annotation(
-                        "project.werf.io/git",
-                        repository
-                            .as_ref()
-                            .map(|r| format!("https://github.com/{r}")),
-                    ),
-                ),
-                set(
-                    "WERF_ADD_ANNOTATION_CI_COMMIT",
-                    annotation("ci.werf.io/commit", var(env, "GITHUB_SHA")),
-                ),
-                set(
-                    "WERF_ADD_ANNOTATION_CI_GIT_TAG",
-                    annotation("ci.werf.io/tag", tag),
-                ),
-                set(
+            vars: {
+                let mut v = common_annotations(
+                    env,
+                    repository
+                        .as_ref()
+                        .map(|r| format!("https://github.com/{r}")),
+                    var(env, "GITHUB_SHA"),
+                    tag,
+                );
+                v.push(set(
                     "WERF_ADD_ANNOTATION_GITHUB_ACTIONS_RUN_URL",
                     annotation("github.ci.werf.io/workflow-run-url", run_url),
-                ),
-            ],
+                ));
+                v
+            },
         },
         Section {
             title: "CLEANUP",
@@ -193,42 +209,30 @@ fn gitlab(env: Env<'_>, docker_config: &str) -> Vec<Section> {
         },
         Section {
             title: "DEPLOY",
-            vars: vec![
-                keep(
+            vars: {
+                let mut v = vec![keep(
                     "WERF_ENV",
                     var(env, "CI_ENVIRONMENT_SLUG").unwrap_or_default(),
-                ),
-                set(
-                    "WERF_ADD_ANNOTATION_WERF_RELEASE_CHANNEL",
-                    annotation(
-                        "werf.io/release-channel",
-                        var(env, "TRDL_USE_WERF_GROUP_CHANNEL"),
-                    ),
-                ),
-                set(
-                    "WERF_ADD_ANNOTATION_PROJECT_GIT",
-                    annotation("project.werf.io/git", var(env, "CI_PROJECT_URL")),
-                ),
-                set(
-                    "WERF_ADD_ANNOTATION_CI_COMMIT",
-                    annotation("ci.werf.io/commit", var(env, "CI_COMMIT_SHA")),
-                ),
-                set(
-                    "WERF_ADD_ANNOTATION_CI_GIT_TAG",
-                    annotation("ci.werf.io/tag", var(env, "CI_COMMIT_TAG")),
-                ),
-                set(
+                )];
+                v.extend(common_annotations(
+                    env,
+                    var(env, "CI_PROJECT_URL"),
+                    var(env, "CI_COMMIT_SHA"),
+                    var(env, "CI_COMMIT_TAG"),
+                ));
+                v.push(set(
                     "WERF_ADD_ANNOTATION_GITLAB_CI_PIPELINE_URL",
                     annotation(
                         "gitlab.ci.werf.io/pipeline-url",
                         var(env, "CI_PIPELINE_URL"),
                     ),
-                ),
-                set(
+                ));
+                v.push(set(
                     "WERF_ADD_ANNOTATION_GITLAB_CI_JOB_URL",
                     annotation("gitlab.ci.werf.io/job-url", var(env, "CI_JOB_URL")),
-                ),
-            ],
+                ));
+                v
+            },
         },
         other_section(color),
     ]
