@@ -88,10 +88,13 @@ fn build(
     emit(reporter.end("config"));
     let project = project?;
     let storage = storage_options(args, &project, lvl);
-    let mut secrets = project.secret_values();
-    secrets.extend(storage.registry_secrets());
-    emit(reporter.masks(&secrets));
-    storage.check()?;
+    // Gathering secrets reads credentials (and may run credential helpers):
+    // only when the CI system masks them.
+    if reporter.masks_secrets() {
+        let mut secrets = project.secret_values();
+        secrets.extend(storage.registry_secrets());
+        emit(reporter.masks(&secrets));
+    }
     let stores = storage.open(&project.name)?;
     let options = BuildOptions {
         images: args.images.clone(),

@@ -238,7 +238,6 @@ pub fn github_summary(outcome: &Outcome) -> String {
     if !outcome.images.is_empty() {
         md.push_str("| Image | Tag | Digest | Result | Size | Time |\n");
         md.push_str("|---|---|---|---|---:|---:|\n");
-        let header_len = md.len();
         let mut omitted = 0;
         for img in &outcome.images {
             let row = format!(
@@ -257,7 +256,6 @@ pub fn github_summary(outcome: &Outcome) -> String {
             }
             md.push_str(&row);
         }
-        let _ = header_len;
         if omitted > 0 {
             let _ = writeln!(
                 md,
@@ -417,6 +415,12 @@ impl<'e> Reporter<'e> {
             })?,
         };
         Ok(Reporter { mode, env })
+    }
+
+    /// Whether [`Reporter::masks`] prints anything: secret values need to
+    /// be gathered only then.
+    pub fn masks_secrets(&self) -> bool {
+        self.mode == Mode::GitHub
     }
 
     /// Masks for every secret value, before anything could print one.

@@ -1,14 +1,12 @@
 //! `davit ci-env`: werf's CI variables for GitHub Actions or GitLab CI,
 //! with a temporary docker config logged into the CI registry.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use davit_ci::ci_env::{self, Format};
 use davit_ci::docker_config::{self, Source};
 use davit_ci::{CiSystem, Env};
 use davit_config::project::ProjectOptions;
 use davit_registry::{Credentials, RegistryClient, RegistryOptions};
+use std::path::PathBuf;
 
 use crate::OpsError;
 
@@ -133,7 +131,6 @@ fn login(dir: &std::path::Path, host: &str, user: &str, password: &str) -> Resul
     let credentials = Credentials::from_dir(dir).map_err(|e| fail(e.to_string()))?;
     let client = RegistryClient::new(credentials, RegistryOptions::default())
         .map_err(|e| fail(e.to_string()))?;
-    let client = Arc::new(client);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
