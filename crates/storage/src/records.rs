@@ -31,7 +31,36 @@ fn empty_layer() -> (Vec<u8>, String) {
 /// Pushes a manifest-only image (one empty layer, a config that carries
 /// `labels`) as `repo:tag`. Blobs go first, the manifest last, so the tag
 /// never points at a missing blob.
+///
+/// Two builds (two runners) often write the same record at once. The
+/// registry can then refuse the manifest because a blob the other writer is
+/// committing is not yet visible (`MANIFEST_BLOB_UNKNOWN`); the blobs and
+/// manifest are content-addressed, so writing them again is safe.
 pub async fn push_manifest_only_image(
+    client: &RegistryClient,
+    host: &str,
+    repo: &str,
+    tag: &str,
+    labels: &BTreeMap<String, String>,
+    created: &str,
+) -> Result<String, RegistryError> {
+    let mut attempt = 1;
+    loop {
+        match push_once(client, host, repo, tag, labels, created).await {
+            Err(RegistryError::Status {
+                status: 400,
+                ref message,
+                ..
+            }) if message.contains("BLOB_UNKNOWN") && attempt < 3 => {
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn push_once(
     client: &RegistryClient,
     host: &str,
     repo: &str,
