@@ -40,6 +40,18 @@ pub enum Command {
     /// The user's own docker config is copied, never modified.
     #[command(name = "ci-env")]
     CiEnv(Box<CiEnvArgs>),
+    /// Render the project's Helm chart (.helm) as `werf render` does.
+    ///
+    /// Values apply in werf's order: the chart's values.yaml and decrypted
+    /// secret-values.yaml, --values, --secret-values, --set-json, --set,
+    /// --set-string, --set-file, --set-literal (each after its WERF_*_<ANY>
+    /// variables), then werf's service values (.Values.werf, .Values.global.werf).
+    ///
+    /// Without --repo images are stubs (REPO:TAG) and nothing is built. With
+    /// --repo the final images are built first (or found), or with
+    /// --require-built-images a missing image is an error; --use-build-report
+    /// takes them from a build report instead.
+    Render(Box<RenderArgs>),
     /// Print the davit version.
     Version,
 }
@@ -87,18 +99,6 @@ pub struct CiEnvArgs {
 pub struct BuildArgs {
     /// Images to build (default: all), with the images they depend on.
     pub images: Vec<String>,
-    /// Stages storage: a registry repository such as registry.example.com/group/app
-    /// (default: the local Docker daemon, as <project>:<digest>-<millis>).
-    ///
-    /// In a CI job without --repo, davit uses the CI registry as `davit ci-env`
-    /// would (GitLab: CI_REGISTRY_IMAGE; GitHub: ghcr.io/OWNER/REPO/PROJECT),
-    /// logging in with the job's token where the docker config has no
-    /// credentials. --no-ci-defaults (DAVIT_NO_CI_DEFAULTS=1) turns this off.
-    #[arg(long, env = "WERF_REPO")]
-    pub repo: Option<String>,
-    /// Do not take --repo and registry credentials from the CI job's variables.
-    #[arg(long, env = "DAVIT_NO_CI_DEFAULTS", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub no_ci_defaults: bool,
     /// Native CI output: auto (the CI system the job runs in), none, github
     /// (step outputs, job summary, ::group::, ::error:: annotations, masks)
     /// or gitlab (collapsible sections, davit-build.env dotenv report,
@@ -110,15 +110,6 @@ pub struct BuildArgs {
         value_name = "auto|none|github|gitlab"
     )]
     pub ci_output: String,
-    /// Read-only stages repositories: a stage found there is copied into --repo instead of built (repeatable).
-    #[arg(long, env = "WERF_SECONDARY_REPO", value_delimiter = ',')]
-    pub secondary_repo: Vec<String>,
-    /// Cache repositories: every stage stored in --repo is copied there too (repeatable).
-    #[arg(long, env = "WERF_CACHE_REPO", value_delimiter = ',')]
-    pub cache_repo: Vec<String>,
-    /// Also copy final images here (same tags); the report then points here.
-    #[arg(long, env = "WERF_FINAL_REPO")]
-    pub final_repo: Option<String>,
     /// Also tag each final image in the repository with TEMPLATE (repeatable):
     /// a Go template with % delimiters and %image%, %image_slug%,
     /// %image_safe_slug%, %image_content_based_tag%, e.g. "%image%-latest".
@@ -142,10 +133,6 @@ pub struct BuildArgs {
         allow_negative_numbers = true
     )]
     pub parallel_tasks_limit: i64,
-    /// Docker config directory with registry credentials (default:
-    /// $DOCKER_CONFIG, else ~/.docker).
-    #[arg(long, env = "WERF_DOCKER_CONFIG")]
-    pub docker_config: Option<PathBuf>,
     /// Target platforms for every image, over werf.yaml's `platform` (also
     /// DOCKER_DEFAULT_PLATFORM), e.g. linux/amd64,linux/arm64. Several make
     /// a multi-platform image (a manifest list; needs --repo).
@@ -156,20 +143,147 @@ pub struct BuildArgs {
     /// than ":local" are accepted with a note, for drop-in use.
     #[arg(long, env = "WERF_SYNCHRONIZATION")]
     pub synchronization: Option<String>,
-    /// Where davit keeps its host locks (werf's home dir; default ~/.davit).
-    #[arg(long, env = "WERF_HOME")]
-    pub home_dir: Option<PathBuf>,
     /// Directory for temporary files (build secrets given as values).
     #[arg(long, env = "WERF_TMP_DIR")]
     pub tmp_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// The Helm release namespace (default: from werf.yaml deploy.namespace, else PROJECT[-ENV]).
+    #[arg(long, short = 'n', env = "WERF_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The Helm release name (default: from werf.yaml deploy.helmRelease, else PROJECT[-ENV]).
+    #[arg(long, env = "WERF_RELEASE")]
+    pub release: Option<String>,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Add an annotation to every resource: KEY=VALUE (repeatable; also
+    /// WERF_ADD_ANNOTATION_<ANY>). werf's service annotations (project.werf.io/*,
+    /// *ci.werf.io/*) are deploy-time only and not rendered.
+    #[arg(long = "add-annotation", value_name = "KEY=VALUE")]
+    pub add_annotation: Vec<String>,
+    /// Add a label to every resource: KEY=VALUE (repeatable; also WERF_ADD_LABEL_<ANY>).
+    #[arg(long = "add-label", value_name = "KEY=VALUE")]
+    pub add_label: Vec<String>,
+    /// Print only the manifests of these templates (templates/x.yaml; repeatable; also WERF_SHOW_ONLY*).
+    #[arg(long, short = 's', value_name = "TEMPLATE")]
+    pub show_only: Vec<String>,
+    /// Write the manifests to this file instead of stdout.
+    #[arg(long, env = "WERF_RENDER_OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// Include the CRDs of crds/ folders.
+    #[arg(long, env = "WERF_INCLUDE_CRDS", value_parser = BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub include_crds: bool,
+    /// .Capabilities.KubeVersion.
+    #[arg(long, env = "WERF_KUBE_VERSION", default_value = "1.20.0")]
+    pub kube_version: String,
+    /// Extra API versions for .Capabilities.APIVersions (repeatable; also WERF_EXTRA_APIVERSIONS_<ANY>).
+    #[arg(long = "extra-apiversions", value_delimiter = ',')]
+    pub extra_apiversions: Vec<String>,
+    /// Let `lookup` read the cluster. Not supported yet: `lookup` returns an empty map.
+    #[arg(long = "lookup-resources")]
+    pub lookup_resources: Vec<String>,
+    /// Fail instead of building when an image is not in --repo yet.
+    #[arg(long, short = 'Z', env = "WERF_REQUIRE_BUILT_IMAGES", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub require_built_images: bool,
+    /// Take the images from a build report (see --build-report-path) instead of building.
+    #[arg(long, env = "WERF_USE_BUILD_REPORT", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub use_build_report: bool,
+    /// The build report --use-build-report reads (default .werf-build-report.json).
+    #[arg(long, env = "WERF_BUILD_REPORT_PATH")]
+    pub build_report_path: Option<String>,
+    /// Also pass the docker config as .Values.dockerconfigjson (base64).
+    #[arg(long, env = "WERF_SET_DOCKER_CONFIG_JSON_VALUE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub set_docker_config_json_value: bool,
+    /// Target platforms of the images built with --repo.
+    #[arg(long, env = "WERF_PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// werf's lock server address; davit needs none (accepted for drop-in use).
+    #[arg(long, env = "WERF_SYNCHRONIZATION")]
+    pub synchronization: Option<String>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// Chart values and secrets (render, converge).
+#[derive(Args, Clone)]
+pub struct ValuesArgs {
+    /// A values YAML file (repeatable; also WERF_VALUES_<ANY>).
+    #[arg(long = "values", short = 'f', value_name = "FILE")]
+    pub values: Vec<String>,
+    /// An encrypted values file, decrypted with the secret key (repeatable; also WERF_SECRET_VALUES_<ANY>).
+    #[arg(long = "secret-values", value_name = "FILE")]
+    pub secret_values: Vec<String>,
+    /// Set values: a.b=c,list[0]=x,tags={a,b} (repeatable; also WERF_SET_<ANY>).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Set values as strings (repeatable; also WERF_SET_STRING_<ANY>).
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set values from files: KEY=PATH (repeatable; also WERF_SET_FILE_<ANY>).
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// Set values from JSON: KEY=JSON (repeatable; also WERF_SET_JSON_<ANY>).
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Set one value verbatim: KEY=TEXT, commas and all (repeatable; also WERF_SET_LITERAL_<ANY>).
+    #[arg(long = "set-literal", value_name = "KEY=TEXT")]
+    pub set_literal: Vec<String>,
+    /// Ignore the chart's values.yaml.
+    #[arg(long, env = "WERF_DISABLE_DEFAULT_VALUES", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_default_values: bool,
+    /// Ignore the chart's secret-values.yaml.
+    #[arg(long, env = "WERF_DISABLE_DEFAULT_SECRET_VALUES", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_default_secret_values: bool,
+    /// Render secrets without decrypting them (no key needed).
+    #[arg(long, env = "WERF_IGNORE_SECRET_KEY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub ignore_secret_key: bool,
+}
+
+/// The stages storage and registry access (build, render, converge).
+#[derive(Args, Clone)]
+pub struct StorageArgs {
+    /// Stages storage: a registry repository such as registry.example.com/group/app
+    /// (default: the local Docker daemon, as <project>:<digest>-<millis>).
+    ///
+    /// In a CI job without --repo, davit uses the CI registry as `davit ci-env`
+    /// would (GitLab: CI_REGISTRY_IMAGE; GitHub: ghcr.io/OWNER/REPO/PROJECT),
+    /// logging in with the job's token where the docker config has no
+    /// credentials. --no-ci-defaults (DAVIT_NO_CI_DEFAULTS=1) turns this off.
+    #[arg(long, env = "WERF_REPO")]
+    pub repo: Option<String>,
+    /// Do not take --repo and registry credentials from the CI job's variables.
+    #[arg(long, env = "DAVIT_NO_CI_DEFAULTS", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_ci_defaults: bool,
+    /// Read-only stages repositories: a stage found there is copied into --repo instead of built (repeatable).
+    #[arg(long, env = "WERF_SECONDARY_REPO", value_delimiter = ',')]
+    pub secondary_repo: Vec<String>,
+    /// Cache repositories: every stage stored in --repo is copied there too (repeatable).
+    #[arg(long, env = "WERF_CACHE_REPO", value_delimiter = ',')]
+    pub cache_repo: Vec<String>,
+    /// Also copy final images here (same tags); the report then points here.
+    #[arg(long, env = "WERF_FINAL_REPO")]
+    pub final_repo: Option<String>,
+    /// Docker config directory with registry credentials (default:
+    /// $DOCKER_CONFIG, else ~/.docker).
+    #[arg(long, env = "WERF_DOCKER_CONFIG")]
+    pub docker_config: Option<PathBuf>,
+    /// Where davit keeps its host locks (werf's home dir; default ~/.davit).
+    #[arg(long, env = "WERF_HOME")]
+    pub home_dir: Option<PathBuf>,
     /// Reach the registries of this build over plain HTTP (loopback hosts always are).
     #[arg(long, env = "WERF_INSECURE_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub insecure_registry: bool,
     /// Accept any TLS certificate from registries.
     #[arg(long, env = "WERF_SKIP_TLS_VERIFY_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub skip_tls_verify_registry: bool,
-    #[command(flatten)]
-    pub project: ProjectArgs,
 }
 
 #[derive(Subcommand)]

@@ -132,6 +132,34 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "release and namespace names are pure",
     ),
     (
+        "davit-chart",
+        &[
+            "tokio",
+            "bollard",
+            "reqwest",
+            "davit-config",
+            "davit-engine",
+            "davit-storage",
+            "davit-secrets",
+            "davit-deploy",
+        ],
+        "Helm chart semantics are pure and know nothing of werf",
+    ),
+    (
+        "davit-deploy",
+        &[
+            "tokio",
+            "bollard",
+            "reqwest",
+            "davit-config",
+            "davit-engine",
+            "davit-storage",
+            "davit-conveyor",
+            "davit-registry",
+        ],
+        "werf's deploy layer is pure: chart, cluster and secrets are read in davit-ops",
+    ),
+    (
         "davit-secrets",
         &[
             "tokio",

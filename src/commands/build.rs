@@ -6,15 +6,15 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use davit_ci::output::{Reporter, Stream};
-use davit_ci::CiSystem;
 use davit_config::project::{Mode, ProjectOptions};
 use davit_ops::build::{self, BuildOptions, BuildResult, Parallelism};
-use davit_ops::ci::{build_outcome, ci_defaults, repo_prefix};
-use davit_ops::{OpsError, Project, StorageOptions};
+use davit_ops::ci::{build_outcome, repo_prefix};
+use davit_ops::{OpsError, Project};
 use davit_report::report_path;
 
 use super::build_output::BuildOutput;
 use super::project_args::{prepare, Level};
+use super::storage_args::storage_options;
 use crate::cli::BuildArgs;
 
 fn env(key: &str) -> Option<String> {
@@ -87,7 +87,7 @@ fn build(
     let project = Project::open(opts);
     emit(reporter.end("config"));
     let project = project?;
-    let storage = storage_options(args, &project, lvl);
+    let storage = storage_options(&args.storage, &project, lvl);
     // Gathering secrets reads credentials (and may run credential helpers):
     // only when the CI system masks them.
     if reporter.masks_secrets() {
@@ -104,6 +104,7 @@ fn build(
         report,
         debug_stats: lvl == Level::Debug,
         docker_buildkit: env("DOCKER_BUILDKIT"),
+        require_built: false,
     };
     let mut output = output(lvl);
     emit(reporter.start("build", "Building images"));
@@ -116,36 +117,6 @@ fn build(
         }
     }
     Ok(result)
-}
-
-/// The storage flags, with the CI job's registry and token where `--repo`
-/// is not given (unless `--no-ci-defaults`).
-fn storage_options(args: &BuildArgs, project: &Project, lvl: Level) -> StorageOptions {
-    let mut storage = StorageOptions {
-        repo: args.repo.clone(),
-        final_repo: args.final_repo.clone(),
-        secondary_repos: args.secondary_repo.clone(),
-        cache_repos: args.cache_repo.clone(),
-        docker_config: args.docker_config.clone(),
-        insecure_registry: args.insecure_registry,
-        skip_tls_verify: args.skip_tls_verify_registry,
-        home_dir: args.home_dir.clone(),
-        fallback_login: None,
-    };
-    let Some(system) = CiSystem::detect(&env).filter(|_| !args.no_ci_defaults) else {
-        return storage;
-    };
-    let defaults = ci_defaults(system, &env, Some(&project.name));
-    storage.fallback_login = defaults.login;
-    if storage.repo().is_none() {
-        if let Some(repo) = defaults.repo {
-            if lvl != Level::Quiet {
-                eprintln!("note: no --repo: using the {} registry {repo} (--no-ci-defaults turns this off)", system.name());
-            }
-            storage.repo = Some(repo);
-        }
-    }
-    storage
 }
 
 /// `--parallel` and `--parallel-tasks-limit` (werf: 0 or less is unlimited).

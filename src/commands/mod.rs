@@ -5,6 +5,8 @@ mod build_output;
 mod ci_env;
 mod config;
 mod project_args;
+mod render;
+mod storage_args;
 
 use crate::cli::{Cli, Command};
 
@@ -13,6 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(c) => config::run(*c),
         Command::Build(b) => build::run(*b),
         Command::CiEnv(c) => ci_env::run(*c),
+        Command::Render(r) => render::run(*r),
         Command::Version => {
             println!(
                 "davit {} (commit {}, {}; werf {} compatible)",

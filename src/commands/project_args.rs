@@ -93,3 +93,13 @@ pub(crate) fn prepare(p: &ProjectArgs) -> (ProjectOptions, Level) {
     }
     (o, lvl)
 }
+
+/// werf's suffix-indexed variables (`WERF_SET_<ANY>`…): values of the
+/// variables named `prefix…` and not `except…`, ordered by `NAME=VALUE`.
+pub(crate) fn env_list(prefix: &str, except: &[&str]) -> Vec<String> {
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with(prefix) && !except.iter().any(|e| k.starts_with(e)))
+        .collect();
+    vars.sort_by_cached_key(|(k, v)| format!("{k}={v}"));
+    vars.into_iter().map(|(_, v)| v).collect()
+}

@@ -49,6 +49,13 @@ impl Conveyor<'_> {
             let desc = self.describe(name, &id).await?;
             return Ok(stored(desc, copied, if copied { "secondary" } else { "" }));
         }
+        if self.require_built {
+            return Err(BuildError::NotBuilt {
+                image: name.to_string(),
+                stage: "dockerfile",
+                digest: digest.to_string(),
+            });
+        }
         let local_tag = self.build_stage(inputs, digest, platform, on_event).await?;
         // Keep `<repo>:<stage id>` locally too: a later image built on this
         // one then finds it without a pull.

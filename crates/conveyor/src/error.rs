@@ -7,6 +7,13 @@ use davit_storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// `--require-built-images` and a stage that is not stored.
+    #[error("image {image:?}: stage {stage} ({digest}) is not in the stages storage, and --require-built-images forbids building it\n  hint: run `davit build` with the same --repo for this commit first")]
+    NotBuilt {
+        image: String,
+        stage: &'static str,
+        digest: String,
+    },
     /// A bad `--add-custom-tag`, found before anything is built.
     #[error("{0}")]
     CustomTag(String),

@@ -43,7 +43,13 @@ impl Conveyor<'_> {
             let source = if copied { "secondary" } else { "" };
             return Ok(stored(desc, copied, source, started));
         }
-
+        if self.require_built {
+            return Err(BuildError::NotBuilt {
+                image: name.to_string(),
+                stage: "imageSpec",
+                digest,
+            });
+        }
         emit(Event::Line {
             image: name,
             line: &format!("imageSpec: rewriting the image config of {}", prev.id),

@@ -115,6 +115,9 @@ pub struct Conveyor<'a> {
     /// snapshot) or `--loose-giterminism` (Dockerfiles and .dockerignore
     /// from disk, no uncommitted-file checks; the context from the commit).
     pub mode: davit_config::project::Mode,
+    /// `--require-built-images`: a stage missing from the storage is an
+    /// error instead of a build.
+    pub require_built: bool,
 }
 
 impl Conveyor<'_> {

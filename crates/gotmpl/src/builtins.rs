@@ -76,6 +76,9 @@ fn length(v: &Value) -> Result<i64, String> {
         Value::Bytes(b) => Ok(b.len() as i64),
         Value::List(l, _) => Ok(l.len() as i64),
         Value::Map(m, _) => Ok(m.borrow().len() as i64),
+        Value::Object(o) if o.entries().is_some() => {
+            Ok(o.entries().map(|e| e.len()).unwrap_or(0) as i64)
+        }
         Value::Nil => Err("len of nil pointer".into()),
         Value::Invalid => Err("reflect: call of reflect.Value.Type on zero Value".into()),
         other => Err(format!("len of type {}", other.type_name())),
@@ -127,6 +130,15 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                     Some(v) => Value::Int(*v as i64),
                     None => return Err("reflect: string index out of range".into()),
                 }
+            }
+            Value::Object(o) if o.entries().is_some() => {
+                let key = gofmt::to_string_v(idx);
+                o.entries()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v)
+                    .unwrap_or(Value::Invalid)
             }
             Value::Map(m, mt) => {
                 let key = match idx {

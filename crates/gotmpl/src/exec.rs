@@ -377,6 +377,15 @@ impl<'t, 'o> State<'t, 'o> {
                     }
                 }
             }
+            Value::Object(o) if o.entries().is_some() => {
+                for (k, v) in o.entries().unwrap_or_default() {
+                    ran = true;
+                    let key = Boxed::plain(Value::from(k));
+                    if let Flow::Break = self.one_iteration(b, key, Boxed::plain(v), mark)? {
+                        break;
+                    }
+                }
+            }
             Value::Int(n) | Value::Int64(n) => {
                 if b.pipe.decl.len() > 1 {
                     let msg = format!(

@@ -58,6 +58,11 @@ pub trait Object: fmt::Debug {
     fn json(&self) -> Option<String> {
         None
     }
+    /// The entries of an object whose Go type is a map (Helm's `.Files`),
+    /// so that `range`, `len` and `index` work on it.
+    fn entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
 }
 
 /// A template function value (for `call`).

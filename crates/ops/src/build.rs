@@ -33,6 +33,8 @@ pub struct BuildOptions {
     pub debug_stats: bool,
     /// `DOCKER_BUILDKIT` as the Docker CLI reads it.
     pub docker_buildkit: Option<String>,
+    /// `--require-built-images`: fail on a stage that would be built.
+    pub require_built: bool,
 }
 
 /// A finished build: the report of every image that finished, where it was
@@ -123,6 +125,7 @@ pub fn build(
             custom_tags: &custom_tags,
             mode: project.options.mode,
             forced_platforms: &options.platforms,
+            require_built: options.require_built,
         };
         let (report, err) = conveyor
             .run(&options.images, options.parallelism, on_event)

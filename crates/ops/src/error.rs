@@ -28,6 +28,8 @@ pub enum OpsError {
     Build(Box<BuildError>),
     #[error(transparent)]
     DockerConfig(#[from] davit_ci::docker_config::DockerConfigError),
+    #[error(transparent)]
+    Render(Box<crate::render::RenderError>),
     #[error("starting the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }

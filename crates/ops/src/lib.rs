@@ -15,6 +15,7 @@ pub mod ci;
 pub mod ci_env;
 mod error;
 pub mod project;
+pub mod render;
 pub mod stores;
 
 pub use davit_storage::WERF_COMPAT_VERSION;
