@@ -179,6 +179,10 @@ pub fn load(
                 parse_dependencies(&req, &format!("{origin}/requirements.yaml"))?;
         }
     }
+    if metadata.api_version.is_empty() {
+        // Charts from before Chart.yaml had an apiVersion are v1 charts.
+        metadata.api_version = "v1".into();
+    }
     validate(&metadata, origin)?;
 
     let mut dependencies = Vec::new();
@@ -231,6 +235,12 @@ fn validate(m: &Metadata, origin: &str) -> Result<(), ChartError> {
         return Err(invalid(
             "validation: chart.metadata.name is required".into(),
         ));
+    }
+    if m.name == "." || m.name == ".." {
+        return Err(invalid(format!(
+            "validation: chart.metadata.name {:?} is not allowed",
+            m.name
+        )));
     }
     if m.name.contains('/') || m.name.contains('\\') {
         return Err(invalid(format!(
@@ -389,6 +399,15 @@ fn dependencies_of(y: Option<&Yaml>) -> Vec<Dependency> {
             }
         })
         .collect()
+}
+
+/// Loads a chart archive (`.tgz`), as `helm template chart.tgz` does.
+pub fn load_archive(
+    data: &[u8],
+    origin: &str,
+    metadata_defaults: Option<&Metadata>,
+) -> Result<Chart, ChartError> {
+    load(untar(data, origin)?, origin, metadata_defaults)
 }
 
 /// A chart archive's files, its top folder stripped.

@@ -304,3 +304,33 @@ pub fn split_manifests(text: &str) -> Vec<String> {
 pub fn by_template(r: &Rendered) -> BTreeMap<String, String> {
     r.manifests.iter().cloned().collect()
 }
+
+/// Helm's check of rendered manifests before it sorts them: every document
+/// must be YAML, and a mapping (or only comments).
+pub fn check_manifests(rendered: &Rendered) -> Result<(), RenderError> {
+    for (name, text) in &rendered.manifests {
+        for doc in split_manifests(text) {
+            let bad = |message: String| RenderError {
+                template: Some(name.clone()),
+                message: format!("YAML parse error on {name}: {message}"),
+            };
+            let parsed = davit_goyaml::load_all(&doc)
+                .map_err(|e| bad(format!("error converting YAML to JSON: {}", e.go_message())))?;
+            match parsed.first().map(|n| &n.value) {
+                None | Some(davit_goyaml::Yaml::Null) | Some(davit_goyaml::Yaml::Map(_)) => {}
+                Some(other) => {
+                    let kind = match other {
+                        davit_goyaml::Yaml::Seq(_) => "array",
+                        davit_goyaml::Yaml::Bool(_) => "bool",
+                        davit_goyaml::Yaml::Str(_) => "string",
+                        _ => "number",
+                    };
+                    return Err(bad(format!(
+                        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type util.SimpleHead"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}

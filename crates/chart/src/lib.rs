@@ -28,7 +28,7 @@ pub enum ChartError {
     Yaml { file: String, message: String },
     #[error("chart {chart:?}: {message}")]
     Invalid { chart: String, message: String },
-    #[error("{flag} {text:?}: {source}")]
+    #[error("failed parsing {flag} data {text:?}: {source}")]
     Set {
         flag: &'static str,
         text: String,

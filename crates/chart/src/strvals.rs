@@ -232,6 +232,15 @@ impl Parser<'_> {
                 Ok(())
             }
             Stop::Char('.') => {
+                match map.get(&k) {
+                    None | Some(Value::Map(..)) => {}
+                    Some(other) => {
+                        return err(format!(
+                            "unable to parse key: interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+                            go_type(other)
+                        ))
+                    }
+                }
                 let sub = map_entry(map, &k);
                 let mut sub = sub.borrow_mut();
                 self.key(&mut sub, depth + 1)
@@ -261,9 +270,8 @@ impl Parser<'_> {
                 let (raw, stop) = self.run_until(&[',', '}']);
                 match stop {
                     Stop::Char('}') => {
-                        if !raw.is_empty() || !items.is_empty() {
-                            items.push(self.value_of(&raw)?);
-                        }
+                        // `{}` is a list of one empty string, as in Helm.
+                        items.push(self.value_of(&raw)?);
                         // After the list: `,` or the end.
                         match self.chars.get(self.pos) {
                             None => {}
@@ -330,7 +338,7 @@ impl Parser<'_> {
         let i = i as usize;
         if i > MAX_INDEX {
             return err(format!(
-                "index of {i} is greater than maximum supported index {MAX_INDEX}"
+                "index of {i} is greater than maximum supported index of {MAX_INDEX}"
             ));
         }
         if list.len() <= i {
@@ -374,6 +382,13 @@ impl Parser<'_> {
             }
         }
         Ok(list)
+    }
+}
+
+fn go_type(v: &Value) -> String {
+    match v {
+        Value::Nil | Value::Invalid => "nil".into(),
+        other => other.type_name(),
     }
 }
 

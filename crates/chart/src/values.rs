@@ -89,6 +89,24 @@ pub fn path_get(values: &Value, path: &str) -> Option<Value> {
     Some(cur)
 }
 
+/// A deep copy of a chart default without its `null` entries: a default
+/// set to null is no value at all (it deletes nothing below it either).
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Map(m, t) => Value::Map(
+            Rc::new(RefCell::new(
+                m.borrow()
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, Value::Nil))
+                    .map(|(k, v)| (k.clone(), without_nulls(v)))
+                    .collect(),
+            )),
+            *t,
+        ),
+        other => other.deep_copy(),
+    }
+}
+
 /// A warning Helm prints while coalescing (a table replaced by a scalar…).
 pub type Warnings = Vec<String>;
 
@@ -120,7 +138,9 @@ fn coalesce_values(src: &Value, dest: &Value, prefix: &str, warnings: &mut Warni
     for (k, sv) in src.iter() {
         match d.get(k).cloned() {
             None => {
-                d.insert(k.clone(), sv.deep_copy());
+                if !matches!(sv, Value::Nil) {
+                    d.insert(k.clone(), without_nulls(sv));
+                }
             }
             Some(Value::Nil) => {
                 d.remove(k);
@@ -150,7 +170,9 @@ fn coalesce_tables(dst: &Value, src: &Value, prefix: &str, warnings: &mut Warnin
     for (k, sv) in sm.iter() {
         match d.get(k).cloned() {
             None => {
-                d.insert(k.clone(), sv.deep_copy());
+                if !matches!(sv, Value::Nil) {
+                    d.insert(k.clone(), without_nulls(sv));
+                }
             }
             Some(Value::Nil) => {
                 d.remove(k);
