@@ -52,6 +52,9 @@ pub enum Command {
     /// --require-built-images a missing image is an error; --use-build-report
     /// takes them from a build report instead.
     Render(Box<RenderArgs>),
+    /// Helm-related commands werf has (`davit helm secret …`).
+    #[command(subcommand)]
+    Helm(Box<HelmCommand>),
     /// Print the davit version.
     Version,
 }
@@ -210,6 +213,70 @@ pub struct RenderArgs {
     pub storage: StorageArgs,
     #[command(flatten)]
     pub project: ProjectArgs,
+}
+
+#[derive(Subcommand)]
+pub enum HelmCommand {
+    /// Manage werf secrets: the key, secret values files and secret files.
+    ///
+    /// The key comes from $WERF_SECRET_KEY, else <dir>/.werf_secret_key,
+    /// else $WERF_HOME/global_secret_key (~/.werf). Secrets are AES-CBC,
+    /// hex-encoded, compatible with werf.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SecretCommand {
+    /// Print a new random key (32 hex characters, AES-128), for WERF_SECRET_KEY.
+    GenerateSecretKey,
+    /// Encrypt standard input (or FILE) as one secret.
+    Encrypt(SecretIoArgs),
+    /// Decrypt standard input (or FILE) holding one secret.
+    Decrypt(SecretIoArgs),
+    /// Secret values files: every leaf of the YAML is a secret.
+    #[command(subcommand)]
+    Values(SecretFormCommand),
+    /// Secret files (a chart's secret/ folder, read with werf_secret_file).
+    #[command(subcommand)]
+    File(SecretFormCommand),
+    /// Re-encrypt the chart's secret-values.yaml and secret/ files (and
+    /// EXTRA values files) from WERF_OLD_SECRET_KEY to the current key.
+    RotateSecretKey(RotateArgs),
+}
+
+#[derive(Subcommand)]
+pub enum SecretFormCommand {
+    /// Encrypt FILE (or standard input).
+    Encrypt(SecretIoArgs),
+    /// Decrypt FILE (or standard input).
+    Decrypt(SecretIoArgs),
+}
+
+#[derive(Args)]
+pub struct SecretIoArgs {
+    /// Input file (default: standard input).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Write the result here instead of standard output.
+    #[arg(long, short = 'o', env = "WERF_OUTPUT_FILE_PATH")]
+    pub output_file_path: Option<PathBuf>,
+    /// Project directory, where .werf_secret_key is looked up.
+    #[arg(long, env = "WERF_DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct RotateArgs {
+    /// Extra secret values files to rotate, relative to the project directory.
+    #[arg(value_name = "EXTRA_SECRET_VALUES_FILE")]
+    pub extra: Vec<String>,
+    /// Project directory (default: the current directory).
+    #[arg(long, env = "WERF_DIR")]
+    pub dir: Option<PathBuf>,
+    /// The chart folder, relative to the project directory.
+    #[arg(long, default_value = ".helm")]
+    pub helm_chart_dir: String,
 }
 
 /// Chart values and secrets (render, converge).

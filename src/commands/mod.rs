@@ -4,6 +4,7 @@ mod build;
 mod build_output;
 mod ci_env;
 mod config;
+mod helm_secret;
 mod project_args;
 mod render;
 mod storage_args;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(b) => build::run(*b),
         Command::CiEnv(c) => ci_env::run(*c),
         Command::Render(r) => render::run(*r),
+        Command::Helm(h) => helm_secret::run(*h),
         Command::Version => {
             println!(
                 "davit {} (commit {}, {}; werf {} compatible)",

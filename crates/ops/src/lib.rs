@@ -16,6 +16,7 @@ pub mod ci_env;
 mod error;
 pub mod project;
 pub mod render;
+pub mod secrets;
 pub mod stores;
 
 pub use davit_storage::WERF_COMPAT_VERSION;

@@ -11,4 +11,4 @@ mod values;
 
 pub use cipher::{decrypt, encrypt, encrypt_with_iv, SecretError};
 pub use key::{find_key, generate_key, Key, KeySources};
-pub use values::decrypt_values;
+pub use values::{decrypt_values, encrypt_values};

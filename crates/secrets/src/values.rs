@@ -40,7 +40,7 @@ fn walk(key: &Key, node: Node, file: &str, path: &str) -> Result<Yaml, SecretErr
                     format!("{path}.{name}")
                 };
                 let v = walk(key, v, file, &child)?;
-                out.push((k, Node::new(v)));
+                out.push((as_written(k), Node::new(v)));
             }
             Ok(Yaml::Map(out))
         }
@@ -63,5 +63,88 @@ fn walk(key: &Key, node: Node, file: &str, path: &str) -> Result<Yaml, SecretErr
                 })
         }
         _ => Err(SecretError::NotHex { what: at(path) }),
+    }
+}
+
+/// Encrypts every non-null scalar leaf of `text` (a YAML mapping), each
+/// formatted as Go's `%v` prints it, keeping the document's key order.
+pub fn encrypt_values(key: &Key, text: &str, file: &str) -> Result<Yaml, SecretError> {
+    let docs = load_all(text).map_err(|e| SecretError::Values {
+        what: file.into(),
+        message: format!("invalid YAML: {e}"),
+    })?;
+    match docs.into_iter().next() {
+        None => Ok(Yaml::Map(Vec::new())),
+        Some(node) => encrypt_walk(key, node),
+    }
+}
+
+fn encrypt_walk(key: &Key, node: Node) -> Result<Yaml, SecretError> {
+    let leaf = |text: String| crate::encrypt(key, text.as_bytes()).map(Yaml::Str);
+    match node.value {
+        Yaml::Map(pairs) => {
+            let mut out = Vec::with_capacity(pairs.len());
+            for (k, v) in pairs {
+                out.push((as_written(k), Node::new(encrypt_walk(key, v)?)));
+            }
+            Ok(Yaml::Map(out))
+        }
+        Yaml::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(Node::new(encrypt_walk(key, item)?));
+            }
+            Ok(Yaml::Seq(out))
+        }
+        Yaml::Null => Ok(Yaml::Null),
+        Yaml::Str(s) => leaf(s),
+        // YAML 1.1's `yes`/`on`/`y` are strings to werf's yaml.v3 reader.
+        Yaml::Bool(b) => leaf(match node.source {
+            Some(src)
+                if !src.eq_ignore_ascii_case("true") && !src.eq_ignore_ascii_case("false") =>
+            {
+                src
+            }
+            _ => b.to_string(),
+        }),
+        Yaml::Int(i) => leaf(i.to_string()),
+        Yaml::Uint(u) => leaf(u.to_string()),
+        Yaml::Float(f) => leaf(go_float(f)),
+    }
+}
+
+/// A key as written in the file: werf's yaml.v3 reads `n`, `yes` or `on`
+/// as strings, not YAML 1.1 booleans.
+fn as_written(k: Node) -> Node {
+    match (&k.value, &k.source) {
+        (Yaml::Str(_), _) | (_, None) => k,
+        (_, Some(src)) => Node::new(Yaml::Str(src.clone())),
+    }
+}
+
+/// Go's `%v` of a float64.
+fn go_float(f: f64) -> String {
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    let exp = if f == 0.0 {
+        0
+    } else {
+        f.abs().log10().floor() as i32
+    };
+    if (-4..21).contains(&exp) {
+        format!("{f}")
+    } else {
+        let s = format!("{f:e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let e: i32 = e.parse().unwrap_or(0);
+        format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
     }
 }
