@@ -64,8 +64,31 @@ fn render_options(args: &RenderArgs) -> anyhow::Result<RenderOptions> {
         include_crds: args.include_crds,
         kube_version: args.kube_version.clone(),
         extra_api_versions,
-        docker_config_json: None,
+        docker_config_json: docker_config_json(args)?,
+        cache_home: args.storage.home_dir.clone(),
+        insecure_registry: args.storage.insecure_registry,
+        skip_tls_verify: args.storage.skip_tls_verify_registry,
     })
+}
+
+/// `--set-docker-config-json-value`: the docker config, base64, for
+/// `.Values.dockerconfigjson` (image pull secrets).
+fn docker_config_json(args: &RenderArgs) -> anyhow::Result<Option<String>> {
+    if !args.set_docker_config_json_value {
+        return Ok(None);
+    }
+    let dir = args
+        .storage
+        .docker_config
+        .clone()
+        .or_else(|| std::env::var_os("DOCKER_CONFIG").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))
+        .context("--set-docker-config-json-value: no docker config (set DOCKER_CONFIG)")?;
+    let path = dir.join("config.json");
+    let data = std::fs::read(&path)
+        .with_context(|| format!("--set-docker-config-json-value: reading {}", path.display()))?;
+    use base64::Engine;
+    Ok(Some(base64::engine::general_purpose::STANDARD.encode(data)))
 }
 
 /// werf's home (`WERF_HOME`, else `~/.werf`), where `global_secret_key` is.

@@ -11,6 +11,7 @@
 //!   statistics.
 
 pub mod build;
+pub mod chart_deps;
 pub mod ci;
 pub mod ci_env;
 mod error;

@@ -47,6 +47,13 @@ pub struct RenderOptions {
     pub extra_api_versions: Vec<String>,
     /// base64 docker config for `.Values.dockerconfigjson`.
     pub docker_config_json: Option<String>,
+    /// Where downloaded chart dependencies are cached (`--home-dir`,
+    /// `WERF_HOME`; default `~/.davit`).
+    pub cache_home: Option<PathBuf>,
+    /// `--insecure-registry`: OCI chart registries over plain HTTP.
+    pub insecure_registry: bool,
+    /// `--skip-tls-verify-registry`.
+    pub skip_tls_verify: bool,
 }
 
 /// A values input before its file is read.
@@ -149,6 +156,10 @@ fn render_inner(
 
     let dir = chart_dir(project);
     let files = chart_files(project, &dir)?;
+    let lock = files
+        .iter()
+        .find(|f| f.name == "Chart.lock" || f.name == "requirements.lock")
+        .map(|f| f.data.clone());
     let defaults = Metadata {
         api_version: "v2".into(),
         name: project.name.clone(),
@@ -164,11 +175,14 @@ fn render_inner(
         chart.metadata.app_version = app.0.clone();
     }
     let mut notices = Vec::new();
-    if !chart.metadata.dependencies.is_empty() && !chart.has_lock {
-        notices.push(
-            "Cannot automatically download chart dependencies without Chart.lock or requirements.lock."
-                .to_string(),
-        );
+    if !chart.metadata.dependencies.is_empty() {
+        match &lock {
+            Some(lock) => add_dependencies(project, &mut chart, &dir, lock, options)?,
+            None => notices.push(
+                "Cannot automatically download chart dependencies without Chart.lock or requirements.lock."
+                    .to_string(),
+            ),
+        }
     }
     if options.disable_default_values {
         chart.values = davit_chart::values::empty();
@@ -304,6 +318,43 @@ fn render_inner(
 
 /// The key lookup's result: the key, or why there is none.
 type KeyLookup = Option<Result<Option<Key>, String>>;
+
+/// Dependencies pinned by the lock file and missing from `charts/`.
+fn add_dependencies(
+    project: &Project,
+    chart: &mut Chart,
+    dir: &str,
+    lock: &[u8],
+    options: &RenderOptions,
+) -> Result<(), RenderError> {
+    let cache_root = options
+        .cache_home
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".davit")))
+        .unwrap_or_else(|| PathBuf::from(".davit"))
+        .join("local_cache");
+    let lock_text = String::from_utf8_lossy(lock);
+    let insecure_registries = if options.insecure_registry {
+        lock_text
+            .lines()
+            .filter_map(|l| l.split("oci://").nth(1))
+            .filter_map(|r| r.split('/').next())
+            .map(str::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let fetch = crate::chart_deps::FetchOptions {
+        cache_root,
+        insecure_registries,
+        skip_tls_verify: options.skip_tls_verify,
+    };
+    let read_local = |sub: &str| -> Result<Chart, RenderError> {
+        let files = chart_files(project, sub)?;
+        Ok(davit_chart::chart::load(files, sub, None)?)
+    };
+    crate::chart_deps::add_missing(chart, dir, lock, &fetch, &read_local)
+}
 
 /// The secret key, looked up once and only when a secret is read.
 #[derive(Clone)]

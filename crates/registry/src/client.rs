@@ -652,6 +652,38 @@ impl RegistryClient {
             })
     }
 
+    /// A plain `GET` of a URL outside the registry API (a Helm chart
+    /// repository's `index.yaml` and archives), with the same TLS roots
+    /// and options.
+    pub async fn fetch_url(&self, url: &str) -> Result<Vec<u8>, RegistryError> {
+        let host = url
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or(url)
+            .to_string();
+        let op = format!("downloading {url}");
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| RegistryError::Transport {
+                host: host.clone(),
+                operation: op.clone(),
+                message: e.to_string(),
+            })?;
+        if !resp.status().is_success() {
+            return Err(RegistryError::Status {
+                host,
+                operation: op,
+                status: resp.status().as_u16(),
+                message: resp.status().canonical_reason().unwrap_or("").to_string(),
+            });
+        }
+        Self::read_body(&host, &op, resp).await
+    }
+
     /// `GET /v2/<repo>/blobs/<digest>`, checked against the digest. For
     /// small blobs such as image configs (the body is held in memory).
     pub async fn blob_get(

@@ -189,3 +189,19 @@ fn the_key_is_looked_up_in_werfs_order() {
         0x92
     );
 }
+
+#[test]
+fn values_encrypt_then_decrypt_round_trips_as_werf_reads_them() {
+    let key = Key::from_hex("92f12f50b78d2910d0c23cb354252970").unwrap();
+    let plain = "db:\n  password: s3cr3t\n  port: 5432\nflags: [yes, 1.5, true]\nn: null\nempty:\n";
+    let enc = davit_secrets::encrypt_values(&key, plain, "v.yaml").unwrap();
+    let text = davit_goyaml::marshal(&enc);
+    assert!(!text.contains("s3cr3t"), "{text}");
+    // Keys keep their spelling (`n` is not YAML 1.1's false to werf).
+    assert!(text.contains("\n\"n\": null"), "{text}");
+    let dec = davit_goyaml::marshal(&davit_secrets::decrypt_values(&key, &text, "v.yaml").unwrap());
+    assert_eq!(
+        dec,
+        "db:\n  password: s3cr3t\n  port: \"5432\"\nempty: null\nflags:\n- \"yes\"\n- \"1.5\"\n- \"true\"\n\"n\": null\n"
+    );
+}
