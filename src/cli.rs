@@ -52,6 +52,19 @@ pub enum Command {
     /// --require-built-images a missing image is an error; --use-build-report
     /// takes them from a build report instead.
     Render(Box<RenderArgs>),
+    /// Build, render and deploy the chart to Kubernetes, then wait until
+    /// every resource is ready (as `werf converge`).
+    ///
+    /// Resources are applied in werf's order (CRDs, pre hooks, resources by
+    /// werf.io/weight, post hooks), tracked until ready, and recorded as a
+    /// Helm 3 release that `helm list`/`history`/`rollback` read. A failure
+    /// prints the failing pods' states, events and logs; --atomic restores
+    /// the last deployed revision. werf's release lock keeps two deploys of
+    /// one release apart.
+    Converge(Box<ConvergeArgs>),
+    /// Uninstall the release: its resources, hooks and records (and the
+    /// namespace with --with-namespace).
+    Dismiss(Box<DismissArgs>),
     /// Helm-related commands werf has (`davit helm secret …`).
     #[command(subcommand)]
     Helm(Box<HelmCommand>),
@@ -157,6 +170,25 @@ pub struct BuildArgs {
 
 #[derive(Args)]
 pub struct RenderArgs {
+    /// Print only the manifests of these templates (templates/x.yaml; repeatable; also WERF_SHOW_ONLY*).
+    #[arg(long, short = 's', value_name = "TEMPLATE")]
+    pub show_only: Vec<String>,
+    /// Write the manifests to this file instead of stdout.
+    #[arg(long, env = "WERF_RENDER_OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// Include the CRDs of crds/ folders.
+    #[arg(long, env = "WERF_INCLUDE_CRDS", value_parser = BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub include_crds: bool,
+    /// Let `lookup` read the cluster. Not supported yet: `lookup` returns an empty map.
+    #[arg(long = "lookup-resources")]
+    pub lookup_resources: Vec<String>,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+}
+
+/// What render and converge share: names, values, images, storage.
+#[derive(Args)]
+pub struct ChartArgs {
     /// The Helm release namespace (default: from werf.yaml deploy.namespace, else PROJECT[-ENV]).
     #[arg(long, short = 'n', env = "WERF_NAMESPACE")]
     pub namespace: Option<String>,
@@ -173,24 +205,12 @@ pub struct RenderArgs {
     /// Add a label to every resource: KEY=VALUE (repeatable; also WERF_ADD_LABEL_<ANY>).
     #[arg(long = "add-label", value_name = "KEY=VALUE")]
     pub add_label: Vec<String>,
-    /// Print only the manifests of these templates (templates/x.yaml; repeatable; also WERF_SHOW_ONLY*).
-    #[arg(long, short = 's', value_name = "TEMPLATE")]
-    pub show_only: Vec<String>,
-    /// Write the manifests to this file instead of stdout.
-    #[arg(long, env = "WERF_RENDER_OUTPUT")]
-    pub output: Option<PathBuf>,
-    /// Include the CRDs of crds/ folders.
-    #[arg(long, env = "WERF_INCLUDE_CRDS", value_parser = BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub include_crds: bool,
     /// .Capabilities.KubeVersion.
     #[arg(long, env = "WERF_KUBE_VERSION", default_value = "1.20.0")]
     pub kube_version: String,
     /// Extra API versions for .Capabilities.APIVersions (repeatable; also WERF_EXTRA_APIVERSIONS_<ANY>).
     #[arg(long = "extra-apiversions", value_delimiter = ',')]
     pub extra_apiversions: Vec<String>,
-    /// Let `lookup` read the cluster. Not supported yet: `lookup` returns an empty map.
-    #[arg(long = "lookup-resources")]
-    pub lookup_resources: Vec<String>,
     /// Fail instead of building when an image is not in --repo yet.
     #[arg(long, short = 'Z', env = "WERF_REQUIRE_BUILT_IMAGES", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub require_built_images: bool,
@@ -211,6 +231,78 @@ pub struct RenderArgs {
     pub synchronization: Option<String>,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// The cluster (converge, dismiss).
+#[derive(Args, Clone)]
+pub struct KubeArgs {
+    /// The kubeconfig (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long = "kube-config", env = "WERF_KUBE_CONFIG")]
+    pub kube_config: Option<PathBuf>,
+    /// The kubeconfig itself, base64 (for CI variables).
+    #[arg(long = "kube-config-base64", env = "WERF_KUBE_CONFIG_BASE64", hide_env_values = true)]
+    pub kube_config_base64: Option<String>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long = "kube-context", env = "WERF_KUBE_CONTEXT")]
+    pub kube_context: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ConvergeArgs {
+    /// Seconds to wait for the release to become ready; 0 waits as long as it takes.
+    #[arg(long, short = 't', env = "WERF_TIMEOUT", default_value_t = 0)]
+    pub timeout: u64,
+    /// On failure, roll back to the last deployed revision.
+    #[arg(long, short = 'R', visible_alias = "auto-rollback", env = "WERF_ATOMIC", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub atomic: bool,
+    /// Revisions of the release kept (0: all).
+    #[arg(long, env = "WERF_RELEASES_HISTORY_MAX", default_value_t = 5)]
+    pub releases_history_max: usize,
+    /// Fail instead of creating the release namespace.
+    #[arg(long, env = "WERF_NO_CREATE_NAMESPACE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_create_namespace: bool,
+    /// Write the deploy report (release, namespace, revision).
+    #[arg(long, env = "WERF_SAVE_DEPLOY_REPORT", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub save_deploy_report: bool,
+    /// The deploy report path (default .werf-deploy-report.json).
+    #[arg(long, env = "WERF_DEPLOY_REPORT_PATH")]
+    pub deploy_report_path: Option<PathBuf>,
+    /// How resources that left the chart are deleted: Foreground, Background or Orphan.
+    #[arg(long, env = "WERF_DELETE_PROPAGATION", default_value = "Foreground")]
+    pub delete_propagation: String,
+    /// Seconds between progress lines while waiting.
+    #[arg(long = "status-progress-period", env = "WERF_STATUS_PROGRESS_PERIOD_SECONDS", default_value_t = 5)]
+    pub status_progress_period: u64,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+}
+
+#[derive(Args)]
+pub struct DismissArgs {
+    /// The release namespace (with --release, no git repository is needed).
+    #[arg(long, short = 'n', env = "WERF_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The release name.
+    #[arg(long, env = "WERF_RELEASE")]
+    pub release: Option<String>,
+    /// Take release and namespace from a deploy report.
+    #[arg(long, env = "WERF_USE_DEPLOY_REPORT", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub use_deploy_report: bool,
+    /// The deploy report path (default .werf-deploy-report.json).
+    #[arg(long, env = "WERF_DEPLOY_REPORT_PATH")]
+    pub deploy_report_path: Option<PathBuf>,
+    /// Also delete the hooks of the release.
+    #[arg(long, env = "WERF_WITH_HOOKS", value_parser = BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub with_hooks: bool,
+    /// Also delete the namespace.
+    #[arg(long, env = "WERF_WITH_NAMESPACE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub with_namespace: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
     #[command(flatten)]
     pub project: ProjectArgs,
 }

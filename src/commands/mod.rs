@@ -2,8 +2,10 @@
 
 mod build;
 mod build_output;
+mod chart_args;
 mod ci_env;
 mod config;
+mod converge;
 mod helm_secret;
 mod project_args;
 mod render;
@@ -17,6 +19,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(b) => build::run(*b),
         Command::CiEnv(c) => ci_env::run(*c),
         Command::Render(r) => render::run(*r),
+        Command::Converge(c) => converge::run(*c),
+        Command::Dismiss(d) => converge::dismiss(*d),
         Command::Helm(h) => helm_secret::run(*h),
         Command::Version => {
             println!(

@@ -254,3 +254,8 @@ pub(crate) fn coalesce_globals(sub: &Value, parent: &Value) {
     }
     sm.borrow_mut().insert("global".into(), sub_global);
 }
+
+/// Values as JSON (Go's `encoding/json` view of them).
+pub fn to_json(v: &Value) -> serde_json::Value {
+    crate::schema::to_json(v)
+}

@@ -5,6 +5,7 @@
 
 pub mod annotations;
 pub mod manifests;
+pub mod plan;
 pub mod service_values;
 
 pub use manifests::{ManifestOptions, Resource};

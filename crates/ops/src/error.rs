@@ -30,6 +30,11 @@ pub enum OpsError {
     DockerConfig(#[from] davit_ci::docker_config::DockerConfigError),
     #[error(transparent)]
     Render(Box<crate::render::RenderError>),
+    #[error(transparent)]
+    Kube(Box<davit_kube::KubeError>),
+    /// A deploy that failed: what failed, with pod states and events.
+    #[error("{0}")]
+    Deploy(String),
     #[error("starting the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }

@@ -126,12 +126,70 @@ pub fn render(
     render_inner(project, options, images, repo).map_err(|e| OpsError::Render(Box::new(e)))
 }
 
+/// A rendered release: what `render` prints and `converge` deploys.
+pub struct RenderedRelease {
+    pub release: String,
+    pub namespace: String,
+    /// werf's order (see `davit_deploy::manifests`).
+    pub resources: Vec<davit_deploy::Resource>,
+    pub notices: Vec<String>,
+    pub warnings: Vec<String>,
+    pub chart: Metadata,
+    /// The chart's defaults, as the release record keeps them.
+    pub chart_values: serde_json::Value,
+    /// The values given (user values and werf's service values).
+    pub config: serde_json::Value,
+    /// The root chart's `NOTES.txt`, rendered.
+    pub notes: Option<String>,
+}
+
 fn render_inner(
     project: &Project,
     options: &RenderOptions,
     images: &[ServiceImage],
     repo: Option<&str>,
 ) -> Result<RenderOutput, RenderError> {
+    let r = render_release(project, options, images, repo)?;
+    let mut resources = r.resources;
+    if !options.show_only.is_empty() {
+        let chart_name = r.chart.name.clone();
+        let wanted: Vec<String> = options
+            .show_only
+            .iter()
+            .map(|s| {
+                let s = s.trim_start_matches("./");
+                if s.starts_with(&format!("{chart_name}/")) {
+                    s.to_string()
+                } else {
+                    format!("{chart_name}/{s}")
+                }
+            })
+            .collect();
+        for w in &wanted {
+            if !resources.iter().any(|r| &r.source == w) {
+                return Err(RenderError::File {
+                    path: w.clone(),
+                    message: "--show-only: no manifest rendered from this template".into(),
+                });
+            }
+        }
+        resources.retain(|r| wanted.contains(&r.source));
+    }
+    Ok(RenderOutput {
+        manifests: davit_deploy::manifests::print(&resources),
+        notices: r.notices,
+        warnings: r.warnings,
+        release: r.release,
+        namespace: r.namespace,
+    })
+}
+
+/// The release name and namespace werf derives (for `dismiss`).
+pub fn release_names(
+    project: &Project,
+    namespace: Option<&str>,
+    release: Option<&str>,
+) -> Result<(String, String), RenderError> {
     let env = project.options.env.as_str();
     let deploy = &project.loaded.config.meta.deploy;
     let settings = davit_deploy_params::DeploySettings {
@@ -140,19 +198,22 @@ fn render_inner(
         helm_release: deploy.helm_release.as_ref().map(|t| t.0.clone()),
         helm_release_slug: deploy.helm_release_slug,
     };
-    let namespace = davit_deploy_params::namespace(
-        &project.name,
-        env,
-        &settings,
-        options.namespace.as_deref(),
-    )?;
-    let release = davit_deploy_params::release(
-        &project.name,
-        env,
-        &namespace,
-        &settings,
-        options.release.as_deref(),
-    )?;
+    let ns = davit_deploy_params::namespace(&project.name, env, &settings, namespace)?;
+    let rel = davit_deploy_params::release(&project.name, env, &ns, &settings, release)?;
+    Ok((rel, ns))
+}
+
+/// Renders the release: names, chart, values, secrets, manifests.
+pub fn render_release(
+    project: &Project,
+    options: &RenderOptions,
+    images: &[ServiceImage],
+    repo: Option<&str>,
+) -> Result<RenderedRelease, RenderError> {
+    let env = project.options.env.as_str();
+    let deploy = &project.loaded.config.meta.deploy;
+    let (release, namespace) =
+        release_names(project, options.namespace.as_deref(), options.release.as_deref())?;
 
     let dir = chart_dir(project);
     let files = chart_files(project, &dir)?;
@@ -281,38 +342,18 @@ fn render_inner(
         extra_annotations: &options.extra_annotations,
         extra_labels: &options.extra_labels,
     };
-    let mut resources =
+    let resources =
         davit_deploy::werf_render_output(&rendered.manifests, &crds, &manifest_options)?;
-    if !options.show_only.is_empty() {
-        let chart_name = prepared.chart.name().to_string();
-        let wanted: Vec<String> = options
-            .show_only
-            .iter()
-            .map(|s| {
-                let s = s.trim_start_matches("./");
-                if s.starts_with(&format!("{chart_name}/")) {
-                    s.to_string()
-                } else {
-                    format!("{chart_name}/{s}")
-                }
-            })
-            .collect();
-        for w in &wanted {
-            if !resources.iter().any(|r| &r.source == w) {
-                return Err(RenderError::File {
-                    path: w.clone(),
-                    message: "--show-only: no manifest rendered from this template".into(),
-                });
-            }
-        }
-        resources.retain(|r| wanted.contains(&r.source));
-    }
-    Ok(RenderOutput {
-        manifests: davit_deploy::manifests::print(&resources),
-        notices,
-        warnings: prepared.warnings,
+    Ok(RenderedRelease {
         release,
         namespace,
+        resources,
+        notices,
+        warnings: prepared.warnings,
+        chart: prepared.chart.metadata.clone(),
+        chart_values: davit_chart::values::to_json(&prepared.chart.values),
+        config: davit_chart::values::to_json(&user),
+        notes: rendered.notes,
     })
 }
 
