@@ -242,7 +242,11 @@ pub struct KubeArgs {
     #[arg(long = "kube-config", env = "WERF_KUBE_CONFIG")]
     pub kube_config: Option<PathBuf>,
     /// The kubeconfig itself, base64 (for CI variables).
-    #[arg(long = "kube-config-base64", env = "WERF_KUBE_CONFIG_BASE64", hide_env_values = true)]
+    #[arg(
+        long = "kube-config-base64",
+        env = "WERF_KUBE_CONFIG_BASE64",
+        hide_env_values = true
+    )]
     pub kube_config_base64: Option<String>,
     /// The kubeconfig context (default: its current context).
     #[arg(long = "kube-context", env = "WERF_KUBE_CONTEXT")]
@@ -273,7 +277,11 @@ pub struct ConvergeArgs {
     #[arg(long, env = "WERF_DELETE_PROPAGATION", default_value = "Foreground")]
     pub delete_propagation: String,
     /// Seconds between progress lines while waiting.
-    #[arg(long = "status-progress-period", env = "WERF_STATUS_PROGRESS_PERIOD_SECONDS", default_value_t = 5)]
+    #[arg(
+        long = "status-progress-period",
+        env = "WERF_STATUS_PROGRESS_PERIOD_SECONDS",
+        default_value_t = 5
+    )]
     pub status_progress_period: u64,
     #[command(flatten)]
     pub kube: KubeArgs,

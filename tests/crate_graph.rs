@@ -160,6 +160,33 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "werf's deploy layer is pure: chart, cluster and secrets are read in davit-ops",
     ),
     (
+        "davit-release",
+        &[
+            "tokio",
+            "bollard",
+            "reqwest",
+            "kube",
+            "davit-config",
+            "davit-engine",
+            "davit-storage",
+            "davit-chart",
+        ],
+        "a release record is data",
+    ),
+    (
+        "davit-kube",
+        &[
+            "bollard",
+            "davit-engine",
+            "davit-storage",
+            "davit-conveyor",
+            "davit-config",
+            "davit-chart",
+            "davit-deploy",
+        ],
+        "the cluster client knows Kubernetes and Helm's records, not werf's build or charts",
+    ),
+    (
         "davit-secrets",
         &[
             "tokio",

@@ -19,9 +19,10 @@ const DEPLOY_REPORT: &str = ".werf-deploy-report.json";
 
 fn kube_options(k: &KubeArgs) -> KubeOptions {
     KubeOptions {
-        kubeconfig: k.kube_config.clone().or_else(|| {
-            std::env::var_os("WERF_KUBECONFIG").map(PathBuf::from)
-        }),
+        kubeconfig: k
+            .kube_config
+            .clone()
+            .or_else(|| std::env::var_os("WERF_KUBECONFIG").map(PathBuf::from)),
         kubeconfig_base64: k.kube_config_base64.clone(),
         context: k.kube_context.clone(),
     }
@@ -47,9 +48,15 @@ fn print_event(lvl: Level) -> impl FnMut(Event<'_>) {
 /// ones among `--add-annotation`/`WERF_ADD_ANNOTATION_*`.
 fn service_annotations(project: &Project, all: Vec<(String, String)>) -> Vec<(String, String)> {
     let mut out = vec![
-        ("werf.io/version".to_string(), davit_ops::WERF_COMPAT_VERSION.to_string()),
+        (
+            "werf.io/version".to_string(),
+            davit_ops::WERF_COMPAT_VERSION.to_string(),
+        ),
         ("project.werf.io/name".to_string(), project.name.clone()),
-        ("project.werf.io/env".to_string(), project.options.env.clone()),
+        (
+            "project.werf.io/env".to_string(),
+            project.options.env.clone(),
+        ),
     ];
     out.extend(
         all.into_iter()
@@ -80,16 +87,27 @@ pub fn run(args: ConvergeArgs) -> anyhow::Result<()> {
         history_max: args.releases_history_max,
         create_namespace: !args.no_create_namespace,
         service_annotations: service_annotations(&project, all_annotations),
-        propagation: args.delete_propagation.parse().map_err(anyhow::Error::msg)?,
+        propagation: args
+            .delete_propagation
+            .parse()
+            .map_err(anyhow::Error::msg)?,
         lock_wait: Duration::from_secs(600),
         progress_period: Duration::from_secs(args.status_progress_period.max(1)),
     };
     let report = args.save_deploy_report.then(|| {
-        args.deploy_report_path.clone().unwrap_or_else(|| PathBuf::from(DEPLOY_REPORT))
+        args.deploy_report_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEPLOY_REPORT))
     });
     let result = converge::converge(&rel, &converge_options, &mut print_event(lvl));
     if let Some(path) = &report {
-        write_report(path, &rel.release, &rel.namespace, result.as_ref().ok().map(|r| r.revision), result.is_ok())?;
+        write_report(
+            path,
+            &rel.release,
+            &rel.namespace,
+            result.as_ref().ok().map(|r| r.revision),
+            result.is_ok(),
+        )?;
     }
     let r = result?;
     if lvl != Level::Quiet {
@@ -102,10 +120,18 @@ pub fn run(args: ConvergeArgs) -> anyhow::Result<()> {
 }
 
 fn env_pairs(prefix: &str) -> Vec<(String, String)> {
-    std::env::vars().filter(|(k, _)| k.starts_with(prefix)).collect()
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .collect()
 }
 
-fn write_report(path: &Path, release: &str, namespace: &str, revision: Option<i64>, ok: bool) -> anyhow::Result<()> {
+fn write_report(
+    path: &Path,
+    release: &str,
+    namespace: &str,
+    revision: Option<i64>,
+    ok: bool,
+) -> anyhow::Result<()> {
     let body = serde_json::json!({
         "Release": release,
         "Namespace": namespace,
@@ -122,7 +148,10 @@ pub fn dismiss(args: DismissArgs) -> anyhow::Result<()> {
         if args.namespace.is_some() || args.release.is_some() {
             anyhow::bail!("--use-deploy-report conflicts with --namespace and --release");
         }
-        let path = args.deploy_report_path.clone().unwrap_or_else(|| PathBuf::from(DEPLOY_REPORT));
+        let path = args
+            .deploy_report_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEPLOY_REPORT));
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading the deploy report {}", path.display()))?;
         let v: serde_json::Value = serde_json::from_str(&text)
@@ -137,8 +166,9 @@ pub fn dismiss(args: DismissArgs) -> anyhow::Result<()> {
     } else {
         let (opts, _) = prepare(&args.project);
         let project = Project::open(opts)?;
-        let names = render::release_names(&project, args.namespace.as_deref(), args.release.as_deref())
-            .map_err(|e| davit_ops::OpsError::Render(Box::new(e)))?;
+        let names =
+            render::release_names(&project, args.namespace.as_deref(), args.release.as_deref())
+                .map_err(|e| davit_ops::OpsError::Render(Box::new(e)))?;
         (names.0, names.1)
     };
     converge::dismiss(

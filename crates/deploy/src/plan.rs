@@ -49,9 +49,13 @@ pub struct Plan {
 }
 
 fn annotation(r: &Resource, key: &str) -> Option<String> {
-    let Value::Map(top, _) = &r.value else { return None };
+    let Value::Map(top, _) = &r.value else {
+        return None;
+    };
     let meta = top.borrow().get("metadata").cloned()?;
-    let Value::Map(meta, _) = meta else { return None };
+    let Value::Map(meta, _) = meta else {
+        return None;
+    };
     let ann = meta.borrow().get("annotations").cloned()?;
     let Value::Map(ann, _) = ann else { return None };
     let v = ann.borrow().get(key).cloned();
@@ -82,7 +86,8 @@ fn step(r: &Resource, weight_key: &str, hook: bool) -> Step {
         resource: r.clone(),
         weight,
         delete_policies,
-        non_blocking: annotation(r, "werf.io/track-termination-mode").as_deref() == Some("NonBlocking"),
+        non_blocking: annotation(r, "werf.io/track-termination-mode").as_deref()
+            == Some("NonBlocking"),
         ignore_failure: annotation(r, "werf.io/fail-mode").as_deref()
             == Some("IgnoreAndContinueDeployProcess"),
     }
@@ -157,7 +162,10 @@ mod tests {
         );
         let install = plan(&rs, DeployKind::Install);
         assert_eq!(install.pre_hooks.len(), 1);
-        assert_eq!(install.pre_hooks[0][0].delete_policies, vec!["before-hook-creation"]);
+        assert_eq!(
+            install.pre_hooks[0][0].delete_policies,
+            vec!["before-hook-creation"]
+        );
         assert!(install.post_hooks.is_empty());
         let names: Vec<Vec<&str>> = install
             .resources

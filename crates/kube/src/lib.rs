@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy,
+};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
@@ -72,7 +74,11 @@ impl std::fmt::Display for ResourceId {
         if self.namespace.is_empty() {
             write!(f, "{}/{}", self.kind, self.name)
         } else {
-            write!(f, "{}/{} (namespace {})", self.kind, self.name, self.namespace)
+            write!(
+                f,
+                "{}/{} (namespace {})",
+                self.kind, self.name, self.namespace
+            )
         }
     }
 }
@@ -95,7 +101,10 @@ impl Cluster {
                 .decode(b64.trim())
                 .map_err(|e| cfg_err(format!("--kube-config-base64 is not base64: {e}")))?;
             let text = String::from_utf8_lossy(&raw).into_owned();
-            Some(Kubeconfig::from_yaml(&text).map_err(|e| cfg_err(format!("--kube-config-base64: {e}")))?)
+            Some(
+                Kubeconfig::from_yaml(&text)
+                    .map_err(|e| cfg_err(format!("--kube-config-base64: {e}")))?,
+            )
         } else if let Some(path) = &options.kubeconfig {
             Some(
                 Kubeconfig::read_from(path)
@@ -124,7 +133,11 @@ impl Cluster {
     }
 
     /// The API resource of a kind, and whether it is namespaced.
-    pub async fn resolve(&self, api_version: &str, kind: &str) -> Result<(ApiResource, bool), KubeError> {
+    pub async fn resolve(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<(ApiResource, bool), KubeError> {
         let key = (api_version.to_string(), kind.to_string());
         if let Some(found) = self.kinds.lock().expect("discovery cache").get(&key) {
             return Ok(found.clone());
@@ -134,13 +147,14 @@ impl Cluster {
             None => ("", api_version),
         };
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (ar, caps): (ApiResource, ApiCapabilities) = kube::discovery::pinned_kind(&self.client, &gvk)
-            .await
-            .map_err(|e| KubeError::UnknownKind {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
-                message: e.to_string(),
-            })?;
+        let (ar, caps): (ApiResource, ApiCapabilities) =
+            kube::discovery::pinned_kind(&self.client, &gvk)
+                .await
+                .map_err(|e| KubeError::UnknownKind {
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                    message: e.to_string(),
+                })?;
         let namespaced = caps.scope == Scope::Namespaced;
         self.kinds
             .lock()
@@ -154,7 +168,12 @@ impl Cluster {
         self.kinds.lock().expect("discovery cache").clear();
     }
 
-    async fn api(&self, api_version: &str, kind: &str, namespace: &str) -> Result<(Api<DynamicObject>, bool), KubeError> {
+    async fn api(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+    ) -> Result<(Api<DynamicObject>, bool), KubeError> {
         let (ar, namespaced) = self.resolve(api_version, kind).await?;
         let api = if namespaced {
             Api::namespaced_with(self.client.clone(), namespace, &ar)
@@ -200,7 +219,11 @@ impl Cluster {
     }
 
     /// Deletes a resource; false when it was already gone.
-    pub async fn delete(&self, id: &ResourceId, propagation: Propagation) -> Result<bool, KubeError> {
+    pub async fn delete(
+        &self,
+        id: &ResourceId,
+        propagation: Propagation,
+    ) -> Result<bool, KubeError> {
         let (api, _) = match self.api(&id.api_version, &id.kind, &id.namespace).await {
             Ok(a) => a,
             // A kind the cluster no longer has: nothing of it is left.
@@ -224,7 +247,11 @@ impl Cluster {
 
     /// Waits until a deleted resource is gone (finalizers, foreground
     /// deletion), up to `timeout`.
-    pub async fn wait_gone(&self, id: &ResourceId, timeout: std::time::Duration) -> Result<bool, KubeError> {
+    pub async fn wait_gone(
+        &self,
+        id: &ResourceId,
+        timeout: std::time::Duration,
+    ) -> Result<bool, KubeError> {
         let start = std::time::Instant::now();
         loop {
             if self.get(id).await?.is_none() {
@@ -241,7 +268,12 @@ impl Cluster {
     pub async fn ensure_namespace(&self, name: &str) -> Result<bool, KubeError> {
         use k8s_openapi::api::core::v1::Namespace;
         let api: Api<Namespace> = Api::all(self.client.clone());
-        if api.get_opt(name).await.map_err(api_err("reading namespace", name))?.is_some() {
+        if api
+            .get_opt(name)
+            .await
+            .map_err(api_err("reading namespace", name))?
+            .is_some()
+        {
             return Ok(false);
         }
         let ns: Namespace = serde_json::from_value(serde_json::json!({
@@ -272,7 +304,9 @@ impl std::str::FromStr for Propagation {
             "Foreground" => Ok(Propagation::Foreground),
             "Background" => Ok(Propagation::Background),
             "Orphan" => Ok(Propagation::Orphan),
-            other => Err(format!("unknown delete propagation {other:?} (Foreground, Background or Orphan)")),
+            other => Err(format!(
+                "unknown delete propagation {other:?} (Foreground, Background or Orphan)"
+            )),
         }
     }
 }
@@ -284,7 +318,11 @@ pub fn id_of(object: &serde_json::Value, namespace: &str) -> ResourceId {
     ResourceId {
         api_version: s(&object["apiVersion"]),
         kind: s(&object["kind"]),
-        namespace: if ns.is_empty() { namespace.to_string() } else { ns },
+        namespace: if ns.is_empty() {
+            namespace.to_string()
+        } else {
+            ns
+        },
         name: s(&object["metadata"]["name"]),
     }
 }

@@ -77,7 +77,12 @@ impl Cluster {
         }
     }
 
-    async fn try_lock(&self, namespace: &str, name: &str, uuid: &str) -> Result<Attempt, KubeError> {
+    async fn try_lock(
+        &self,
+        namespace: &str,
+        name: &str,
+        uuid: &str,
+    ) -> Result<Attempt, KubeError> {
         let key = annotation_key(name);
         let mut cm = self.lock_object(namespace).await?;
         let annotations = cm.metadata.annotations.get_or_insert_with(Default::default);
@@ -146,15 +151,24 @@ impl Cluster {
     /// Extends the lease; an error means the lock was lost.
     pub async fn renew(&self, handle: &LockHandle) -> Result<(), KubeError> {
         for _ in 0..10 {
-            match self.try_lock(&handle.namespace, &handle.name, &handle.uuid).await? {
+            match self
+                .try_lock(&handle.namespace, &handle.name, &handle.uuid)
+                .await?
+            {
                 Attempt::Acquired => return Ok(()),
                 Attempt::Conflict => tokio::time::sleep(Duration::from_millis(300)).await,
                 Attempt::Held(why) => {
-                    return Err(KubeError::Lock(format!("lost the lock {}: {why}", handle.name)))
+                    return Err(KubeError::Lock(format!(
+                        "lost the lock {}: {why}",
+                        handle.name
+                    )))
                 }
             }
         }
-        Err(KubeError::Lock(format!("could not renew the lock {}", handle.name)))
+        Err(KubeError::Lock(format!(
+            "could not renew the lock {}",
+            handle.name
+        )))
     }
 
     /// Releases the lock (removes the lease if it is still ours).
@@ -183,7 +197,10 @@ impl Cluster {
                 Err(e) => return Err(KubeError::Lock(e.to_string())),
             }
         }
-        Err(KubeError::Lock(format!("could not release the lock {}", handle.name)))
+        Err(KubeError::Lock(format!(
+            "could not release the lock {}",
+            handle.name
+        )))
     }
 }
 

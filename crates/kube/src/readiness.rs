@@ -214,9 +214,14 @@ mod tests {
 
     #[test]
     fn jobs_pods_and_the_rest() {
-        assert_eq!(readiness(&json!({"kind": "Job", "status": {"succeeded": 1}})), Readiness::Ready);
+        assert_eq!(
+            readiness(&json!({"kind": "Job", "status": {"succeeded": 1}})),
+            Readiness::Ready
+        );
         assert!(matches!(
-            readiness(&json!({"kind": "Job", "status": {"conditions": [{"type": "Failed", "status": "True"}]}})),
+            readiness(
+                &json!({"kind": "Job", "status": {"conditions": [{"type": "Failed", "status": "True"}]}})
+            ),
             Readiness::Failed(_)
         ));
         let crash = json!({"kind": "Pod", "metadata": {"name": "p"}, "status": {"phase": "Running",

@@ -16,7 +16,11 @@ impl Cluster {
     }
 
     /// Every revision of `release`, oldest first.
-    pub async fn release_history(&self, namespace: &str, release: &str) -> Result<Vec<Release>, KubeError> {
+    pub async fn release_history(
+        &self,
+        namespace: &str,
+        release: &str,
+    ) -> Result<Vec<Release>, KubeError> {
         let list = self
             .secrets(namespace)
             .list(&ListParams::default().labels(&format!("owner=helm,name={release}")))
@@ -45,7 +49,10 @@ impl Cluster {
         let name = release.secret_name();
         let labels: BTreeMap<String, String> = release.labels().into_iter().collect();
         let mut data = BTreeMap::new();
-        data.insert("release".to_string(), ByteString(release.encode().into_bytes()));
+        data.insert(
+            "release".to_string(),
+            ByteString(release.encode().into_bytes()),
+        );
         let mut secret = Secret {
             type_: Some(SECRET_TYPE.into()),
             data: Some(data),
@@ -77,9 +84,18 @@ impl Cluster {
         Ok(())
     }
 
-    pub async fn delete_release(&self, namespace: &str, release: &str, version: i64) -> Result<(), KubeError> {
+    pub async fn delete_release(
+        &self,
+        namespace: &str,
+        release: &str,
+        version: i64,
+    ) -> Result<(), KubeError> {
         let name = davit_release::secret_name(release, version);
-        match self.secrets(namespace).delete(&name, &DeleteParams::default()).await {
+        match self
+            .secrets(namespace)
+            .delete(&name, &DeleteParams::default())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(e) => Err(KubeError::Api {

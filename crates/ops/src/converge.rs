@@ -90,7 +90,15 @@ fn civil(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// The object to apply: the manifest plus the release's ownership metadata
@@ -164,7 +172,9 @@ fn ids_of_manifest(manifest: &str, namespace: &str) -> Vec<(ResourceId, Value)> 
         .into_iter()
         .filter_map(|doc| {
             let y = davit_goyaml::load_all(&doc).ok()?.into_iter().next()?;
-            let v = davit_chart::values::to_json(&davit_gotmpl::funcs::yaml::yaml_json_to_value(&y.value));
+            let v = davit_chart::values::to_json(&davit_gotmpl::funcs::yaml::yaml_json_to_value(
+                &y.value,
+            ));
             v.is_object().then(|| (id_of(&v, namespace), v))
         })
         .collect()
@@ -179,19 +189,39 @@ struct Deployer<'a> {
 
 impl Deployer<'_> {
     fn time_left(&self) -> Option<Duration> {
-        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    async fn apply_step(&self, step: &Step, on_event: &mut dyn FnMut(Event<'_>)) -> Result<ResourceId, OpsError> {
+    async fn apply_step(
+        &self,
+        step: &Step,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<ResourceId, OpsError> {
         let obj = object_for(step, self.rel, self.options);
         let mut id = id_of(&obj, &self.rel.namespace);
-        if !self.cluster.is_namespaced(&id.api_version, &id.kind).await.map_err(err)? {
+        if !self
+            .cluster
+            .is_namespaced(&id.api_version, &id.kind)
+            .await
+            .map_err(err)?
+        {
             id.namespace.clear();
         }
-        if step.delete_policies.iter().any(|p| p == "before-hook-creation")
-            && self.cluster.delete(&id, Propagation::Background).await.map_err(err)?
+        if step
+            .delete_policies
+            .iter()
+            .any(|p| p == "before-hook-creation")
+            && self
+                .cluster
+                .delete(&id, Propagation::Background)
+                .await
+                .map_err(err)?
         {
-            self.cluster.wait_gone(&id, Duration::from_secs(60)).await.map_err(err)?;
+            self.cluster
+                .wait_gone(&id, Duration::from_secs(60))
+                .await
+                .map_err(err)?;
         }
         self.cluster
             .apply(&obj, &self.rel.namespace, FIELD_MANAGER)
@@ -202,7 +232,11 @@ impl Deployer<'_> {
     }
 
     /// Applies a group, then waits until each of it is ready.
-    async fn group(&self, steps: &[Step], on_event: &mut dyn FnMut(Event<'_>)) -> Result<(), OpsError> {
+    async fn group(
+        &self,
+        steps: &[Step],
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), OpsError> {
         let mut ids = Vec::new();
         for s in steps {
             ids.push((self.apply_step(s, on_event).await?, s));
@@ -213,22 +247,33 @@ impl Deployer<'_> {
             }
             match self.wait_ready(id, on_event).await {
                 Ok(()) => {}
-                Err(e) if s.ignore_failure => on_event(Event::Note(format!("{id}: {e} (fail-mode IgnoreAndContinueDeployProcess)"))),
+                Err(e) if s.ignore_failure => on_event(Event::Note(format!(
+                    "{id}: {e} (fail-mode IgnoreAndContinueDeployProcess)"
+                ))),
                 Err(e) => return Err(e),
             }
             if s.delete_policies.iter().any(|p| p == "hook-succeeded") {
-                self.cluster.delete(id, Propagation::Background).await.map_err(err)?;
+                self.cluster
+                    .delete(id, Propagation::Background)
+                    .await
+                    .map_err(err)?;
             }
         }
         Ok(())
     }
 
-    async fn wait_ready(&self, id: &ResourceId, on_event: &mut dyn FnMut(Event<'_>)) -> Result<(), OpsError> {
+    async fn wait_ready(
+        &self,
+        id: &ResourceId,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), OpsError> {
         let mut last_report = Instant::now() - self.options.progress_period;
         loop {
             let obj = self.cluster.get(id).await.map_err(err)?;
             let Some(obj) = obj else {
-                return Err(OpsError::Deploy(format!("{id} disappeared while davit waited for it")));
+                return Err(OpsError::Deploy(format!(
+                    "{id} disappeared while davit waited for it"
+                )));
             };
             let value = serde_json::to_value(&obj).unwrap_or_default();
             let value = with_kind(value, id);
@@ -268,7 +313,11 @@ impl Deployer<'_> {
     }
 
     /// The workload's pods: a pod that failed on its own fails the deploy.
-    async fn pod_failure(&self, id: &ResourceId, value: &Value) -> Result<Option<String>, OpsError> {
+    async fn pod_failure(
+        &self,
+        id: &ResourceId,
+        value: &Value,
+    ) -> Result<Option<String>, OpsError> {
         for pod in self.pods_of(id, value).await? {
             if let Some(p) = pod_problem(&pod) {
                 return Ok(Some(p));
@@ -278,7 +327,10 @@ impl Deployer<'_> {
     }
 
     async fn pods_of(&self, id: &ResourceId, value: &Value) -> Result<Vec<Value>, OpsError> {
-        if !matches!(id.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet" | "Job") {
+        if !matches!(
+            id.kind.as_str(),
+            "Deployment" | "StatefulSet" | "DaemonSet" | "Job"
+        ) {
             return Ok(Vec::new());
         }
         let selector = &value["spec"]["selector"]["matchLabels"];
@@ -295,7 +347,13 @@ impl Deployer<'_> {
         let list = pods
             .list(&kube::api::ListParams::default().labels(&labels.join(",")))
             .await
-            .map_err(|e| err(KubeError::Api { operation: "listing pods of", what: id.to_string(), message: e.to_string() }))?;
+            .map_err(|e| {
+                err(KubeError::Api {
+                    operation: "listing pods of",
+                    what: id.to_string(),
+                    message: e.to_string(),
+                })
+            })?;
         Ok(list
             .items
             .into_iter()
@@ -311,10 +369,20 @@ impl Deployer<'_> {
         for p in &pods {
             let name = p["metadata"]["name"].as_str().unwrap_or("").to_string();
             let mut states = Vec::new();
-            for cs in p["status"]["containerStatuses"].as_array().into_iter().flatten() {
-                let state = cs["state"].as_object().and_then(|m| m.keys().next().cloned()).unwrap_or_default();
+            for cs in p["status"]["containerStatuses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let state = cs["state"]
+                    .as_object()
+                    .and_then(|m| m.keys().next().cloned())
+                    .unwrap_or_default();
                 let reason = cs["state"][&state]["reason"].as_str().unwrap_or("");
-                states.push(format!("{} {state} {reason}", cs["name"].as_str().unwrap_or("")));
+                states.push(format!(
+                    "{} {state} {reason}",
+                    cs["name"].as_str().unwrap_or("")
+                ));
             }
             out.push_str(&format!(
                 "\n  pod {name}: {} {}",
@@ -324,7 +392,10 @@ impl Deployer<'_> {
             names.push(name.clone());
             let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
                 kube::Api::namespaced(self.cluster.client.clone(), &id.namespace);
-            let lp = kube::api::LogParams { tail_lines: Some(10), ..Default::default() };
+            let lp = kube::api::LogParams {
+                tail_lines: Some(10),
+                ..Default::default()
+            };
             if let Ok(logs) = api.logs(&name, &lp).await {
                 for line in logs.lines() {
                     out.push_str(&format!("\n    | {line}"));
@@ -334,10 +405,19 @@ impl Deployer<'_> {
         let events: kube::Api<k8s_openapi::api::core::v1::Event> =
             kube::Api::namespaced(self.cluster.client.clone(), &id.namespace);
         if let Ok(list) = events.list(&kube::api::ListParams::default()).await {
-            for e in list.items.iter().rev().filter(|e| {
-                e.type_.as_deref() == Some("Warning")
-                    && e.involved_object.name.as_ref().is_some_and(|n| names.contains(n))
-            }).take(10) {
+            for e in list
+                .items
+                .iter()
+                .rev()
+                .filter(|e| {
+                    e.type_.as_deref() == Some("Warning")
+                        && e.involved_object
+                            .name
+                            .as_ref()
+                            .is_some_and(|n| names.contains(n))
+                })
+                .take(10)
+            {
                 out.push_str(&format!(
                     "\n  event {}: {} {}",
                     e.involved_object.name.clone().unwrap_or_default(),
@@ -379,7 +459,12 @@ async fn converge_async(
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<ConvergeResult, OpsError> {
     let cluster = Arc::new(Cluster::connect(&options.kube).await.map_err(err)?);
-    if options.create_namespace && cluster.ensure_namespace(&rel.namespace).await.map_err(err)? {
+    if options.create_namespace
+        && cluster
+            .ensure_namespace(&rel.namespace)
+            .await
+            .map_err(err)?
+    {
         on_event(Event::Note(format!("created namespace {}", rel.namespace)));
     }
     let lock_name = format!("release/{}", rel.release);
@@ -415,16 +500,30 @@ async fn deploy_locked(
     options: &ConvergeOptions,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<ConvergeResult, OpsError> {
-    let history = cluster.release_history(&rel.namespace, &rel.release).await.map_err(err)?;
-    let previous = history.iter().filter(|r| r.status() == Status::Deployed).max_by_key(|r| r.version).cloned();
-    let kind = if history.iter().any(|r| matches!(r.status(), Status::Deployed | Status::Superseded)) {
+    let history = cluster
+        .release_history(&rel.namespace, &rel.release)
+        .await
+        .map_err(err)?;
+    let previous = history
+        .iter()
+        .filter(|r| r.status() == Status::Deployed)
+        .max_by_key(|r| r.version)
+        .cloned();
+    let kind = if history
+        .iter()
+        .any(|r| matches!(r.status(), Status::Deployed | Status::Superseded))
+    {
         DeployKind::Upgrade
     } else {
         DeployKind::Install
     };
     let revision = history.iter().map(|r| r.version).max().unwrap_or(0) + 1;
     let now = now_rfc3339();
-    let first = history.first().map(|r| r.info.first_deployed.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| now.clone());
+    let first = history
+        .first()
+        .map(|r| r.info.first_deployed.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| now.clone());
     let mut record = Release {
         name: rel.release.clone(),
         namespace: rel.namespace.clone(),
@@ -436,9 +535,19 @@ async fn deploy_locked(
                 DeployKind::Install => "Install in progress".into(),
                 _ => "Upgrade in progress".into(),
             },
-            status: Some(if kind == DeployKind::Install { Status::PendingInstall } else { Status::PendingUpgrade }),
+            status: Some(if kind == DeployKind::Install {
+                Status::PendingInstall
+            } else {
+                Status::PendingUpgrade
+            }),
             notes: rel.notes.clone().unwrap_or_default(),
-            annotations: Some(options.service_annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            annotations: Some(
+                options
+                    .service_annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect(),
+            ),
             ..Default::default()
         },
         chart: chart_json(rel),
@@ -452,7 +561,11 @@ async fn deploy_locked(
     on_event(Event::Note(format!(
         "release {} revision {revision} ({}) in namespace {}",
         rel.release,
-        if kind == DeployKind::Install { "install" } else { "upgrade" },
+        if kind == DeployKind::Install {
+            "install"
+        } else {
+            "upgrade"
+        },
         rel.namespace
     )));
 
@@ -471,12 +584,20 @@ async fn deploy_locked(
                 _ => "Upgrade complete".into(),
             };
             cluster.write_release(&record).await.map_err(err)?;
-            for mut old in history.into_iter().filter(|r| r.status() == Status::Deployed) {
+            for mut old in history
+                .into_iter()
+                .filter(|r| r.status() == Status::Deployed)
+            {
                 old.info.status = Some(Status::Superseded);
                 cluster.write_release(&old).await.map_err(err)?;
             }
             prune(&cluster, rel, options).await?;
-            Ok(ConvergeResult { release: rel.release.clone(), namespace: rel.namespace.clone(), revision, kind })
+            Ok(ConvergeResult {
+                release: rel.release.clone(),
+                namespace: rel.namespace.clone(),
+                revision,
+                kind,
+            })
         }
         Err(e) => {
             record.info.status = Some(Status::Failed);
@@ -484,7 +605,11 @@ async fn deploy_locked(
             let first_line = e.to_string().lines().next().unwrap_or("").to_string();
             record.info.description = format!(
                 "{} failed: {first_line}",
-                if kind == DeployKind::Install { "Install" } else { "Upgrade" }
+                if kind == DeployKind::Install {
+                    "Install"
+                } else {
+                    "Upgrade"
+                }
             );
             cluster.write_release(&record).await.map_err(err)?;
             match (options.atomic, previous) {
@@ -497,10 +622,15 @@ async fn deploy_locked(
                             revision + 1,
                             prev.version
                         ))),
-                        Err(re) => Err(OpsError::Deploy(format!("{e}\nthe rollback to revision {} failed too: {re}", prev.version))),
+                        Err(re) => Err(OpsError::Deploy(format!(
+                            "{e}\nthe rollback to revision {} failed too: {re}",
+                            prev.version
+                        ))),
                     }
                 }
-                (true, None) => Err(OpsError::Deploy(format!("{e}\nnothing to roll back to: this was the first revision (--atomic)"))),
+                (true, None) => Err(OpsError::Deploy(format!(
+                    "{e}\nnothing to roll back to: this was the first revision (--atomic)"
+                ))),
                 _ => Err(e),
             }
         }
@@ -520,7 +650,11 @@ async fn run_plan(
         d.cluster.forget_kinds();
     }
     for (i, g) in p.pre_hooks.iter().enumerate() {
-        on_event(Event::Stage(if i == 0 { "pre hooks" } else { "pre hooks (next weight)" }));
+        on_event(Event::Stage(if i == 0 {
+            "pre hooks"
+        } else {
+            "pre hooks (next weight)"
+        }));
         d.group(g, on_event).await?;
     }
     for g in &p.resources {
@@ -537,16 +671,33 @@ async fn run_plan(
             .rel
             .resources
             .iter()
-            .map(|r| (r.kind.clone(), if r.namespace.is_empty() { d.rel.namespace.clone() } else { r.namespace.clone() }, r.name.clone()))
+            .map(|r| {
+                (
+                    r.kind.clone(),
+                    if r.namespace.is_empty() {
+                        d.rel.namespace.clone()
+                    } else {
+                        r.namespace.clone()
+                    },
+                    r.name.clone(),
+                )
+            })
             .collect();
         let mut stale = Vec::new();
         for (id, obj) in ids_of_manifest(&prev.manifest, &prev.namespace) {
             if keep.contains(&(id.kind.clone(), id.namespace.clone(), id.name.clone())) {
                 continue;
             }
-            let policy = obj["metadata"]["annotations"]["helm.sh/resource-policy"].as_str().unwrap_or("");
-            let werf_policy = obj["metadata"]["annotations"]["werf.io/resource-policy"].as_str().unwrap_or("");
-            if policy == "keep" || werf_policy.contains("keep") || werf_policy.contains("skip-delete") {
+            let policy = obj["metadata"]["annotations"]["helm.sh/resource-policy"]
+                .as_str()
+                .unwrap_or("");
+            let werf_policy = obj["metadata"]["annotations"]["werf.io/resource-policy"]
+                .as_str()
+                .unwrap_or("");
+            if policy == "keep"
+                || werf_policy.contains("keep")
+                || werf_policy.contains("skip-delete")
+            {
                 continue;
             }
             stale.push(id);
@@ -555,10 +706,19 @@ async fn run_plan(
             on_event(Event::Stage("deleting resources that left the chart"));
         }
         for mut id in stale {
-            if !d.cluster.is_namespaced(&id.api_version, &id.kind).await.unwrap_or(true) {
+            if !d
+                .cluster
+                .is_namespaced(&id.api_version, &id.kind)
+                .await
+                .unwrap_or(true)
+            {
                 id.namespace.clear();
             }
-            if d.cluster.delete(&id, d.options.propagation).await.map_err(err)? {
+            if d.cluster
+                .delete(&id, d.options.propagation)
+                .await
+                .map_err(err)?
+            {
                 on_event(Event::Deleted(&id));
             }
         }
@@ -580,7 +740,10 @@ async fn rollback(
         obj["metadata"]["annotations"]["meta.helm.sh/release-namespace"] = json!(prev.namespace);
         obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("Helm");
         let id = id_of(&obj, &prev.namespace);
-        d.cluster.apply(&obj, &prev.namespace, FIELD_MANAGER).await.map_err(err)?;
+        d.cluster
+            .apply(&obj, &prev.namespace, FIELD_MANAGER)
+            .await
+            .map_err(err)?;
         on_event(Event::Applied(&id));
     }
     let mut record = prev.clone();
@@ -595,10 +758,20 @@ async fn rollback(
     Ok(())
 }
 
-async fn prune(cluster: &Cluster, rel: &RenderedRelease, options: &ConvergeOptions) -> Result<(), OpsError> {
-    let history = cluster.release_history(&rel.namespace, &rel.release).await.map_err(err)?;
+async fn prune(
+    cluster: &Cluster,
+    rel: &RenderedRelease,
+    options: &ConvergeOptions,
+) -> Result<(), OpsError> {
+    let history = cluster
+        .release_history(&rel.namespace, &rel.release)
+        .await
+        .map_err(err)?;
     for v in davit_release::to_prune(&history, options.history_max) {
-        cluster.delete_release(&rel.namespace, &rel.release, v).await.map_err(err)?;
+        cluster
+            .delete_release(&rel.namespace, &rel.release, v)
+            .await
+            .map_err(err)?;
     }
     Ok(())
 }
@@ -621,7 +794,10 @@ pub fn dismiss(
         .map_err(OpsError::Runtime)?;
     runtime.block_on(async {
         let cluster = Cluster::connect(kube).await.map_err(err)?;
-        let history = cluster.release_history(namespace, release).await.map_err(err)?;
+        let history = cluster
+            .release_history(namespace, release)
+            .await
+            .map_err(err)?;
         let Some(last) = davit_release::current(&history).cloned() else {
             if !with_namespace {
                 return Err(OpsError::Deploy(format!(
@@ -637,16 +813,41 @@ pub fn dismiss(
             }
         }
         docs.reverse();
+        let mut deleted = Vec::new();
         for (mut id, _) in docs {
-            if !cluster.is_namespaced(&id.api_version, &id.kind).await.unwrap_or(true) {
+            if !cluster
+                .is_namespaced(&id.api_version, &id.kind)
+                .await
+                .unwrap_or(true)
+            {
                 id.namespace.clear();
             }
-            if cluster.delete(&id, Propagation::Foreground).await.map_err(err)? {
+            if cluster
+                .delete(&id, Propagation::Foreground)
+                .await
+                .map_err(err)?
+            {
                 on_event(Event::Deleted(&id));
+                deleted.push(id);
+            }
+        }
+        // Foreground deletion finishes when the dependents are gone.
+        for id in &deleted {
+            if !cluster
+                .wait_gone(id, Duration::from_secs(120))
+                .await
+                .map_err(err)?
+            {
+                on_event(Event::Note(format!(
+                    "{id} is still being deleted (finalizers)"
+                )));
             }
         }
         for r in &history {
-            cluster.delete_release(namespace, release, r.version).await.map_err(err)?;
+            cluster
+                .delete_release(namespace, release, r.version)
+                .await
+                .map_err(err)?;
         }
         on_event(Event::Note(format!("release {release} uninstalled")));
         if with_namespace {
@@ -656,14 +857,22 @@ pub fn dismiss(
     })
 }
 
-async fn delete_namespace(cluster: &Cluster, namespace: &str, on_event: &mut dyn FnMut(Event<'_>)) -> Result<(), OpsError> {
+async fn delete_namespace(
+    cluster: &Cluster,
+    namespace: &str,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(), OpsError> {
     let id = ResourceId {
         api_version: "v1".into(),
         kind: "Namespace".into(),
         namespace: String::new(),
         name: namespace.into(),
     };
-    if cluster.delete(&id, Propagation::Background).await.map_err(err)? {
+    if cluster
+        .delete(&id, Propagation::Background)
+        .await
+        .map_err(err)?
+    {
         on_event(Event::Deleted(&id));
     }
     Ok(())

@@ -212,8 +212,11 @@ pub fn render_release(
 ) -> Result<RenderedRelease, RenderError> {
     let env = project.options.env.as_str();
     let deploy = &project.loaded.config.meta.deploy;
-    let (release, namespace) =
-        release_names(project, options.namespace.as_deref(), options.release.as_deref())?;
+    let (release, namespace) = release_names(
+        project,
+        options.namespace.as_deref(),
+        options.release.as_deref(),
+    )?;
 
     let dir = chart_dir(project);
     let files = chart_files(project, &dir)?;
