@@ -326,3 +326,47 @@ pub fn id_of(object: &serde_json::Value, namespace: &str) -> ResourceId {
         name: s(&object["metadata"]["name"]),
     }
 }
+
+impl Cluster {
+    /// Objects of a kind in a namespace as JSON, optionally by label
+    /// selector (untyped: big typed structs such as `Pod` would cost the
+    /// binary several megabytes of deserialisation code).
+    pub async fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        labels: Option<&str>,
+    ) -> Result<Vec<serde_json::Value>, KubeError> {
+        let (api, _) = self.api(api_version, kind, namespace).await?;
+        let mut params = kube::api::ListParams::default();
+        if let Some(l) = labels {
+            params = params.labels(l);
+        }
+        let list = api
+            .list(&params)
+            .await
+            .map_err(api_err("listing", format!("{kind} in {namespace}")))?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|o| {
+                let mut v = serde_json::to_value(o).unwrap_or_default();
+                if v["kind"].as_str().unwrap_or("").is_empty() {
+                    v["kind"] = serde_json::json!(kind);
+                }
+                v
+            })
+            .collect())
+    }
+
+    /// The last `tail` lines of a pod's log (`None` when there are none).
+    pub async fn pod_logs(&self, namespace: &str, pod: &str, tail: u32) -> Option<String> {
+        let req = http::Request::get(format!(
+            "/api/v1/namespaces/{namespace}/pods/{pod}/log?tailLines={tail}"
+        ))
+        .body(Vec::new())
+        .ok()?;
+        self.client.request_text(req).await.ok()
+    }
+}

@@ -342,23 +342,10 @@ impl Deployer<'_> {
             (None, "Job") => vec![format!("job-name={}", id.name)],
             _ => return Ok(Vec::new()),
         };
-        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
-            kube::Api::namespaced(self.cluster.client.clone(), &id.namespace);
-        let list = pods
-            .list(&kube::api::ListParams::default().labels(&labels.join(",")))
+        self.cluster
+            .list("v1", "Pod", &id.namespace, Some(&labels.join(",")))
             .await
-            .map_err(|e| {
-                err(KubeError::Api {
-                    operation: "listing pods of",
-                    what: id.to_string(),
-                    message: e.to_string(),
-                })
-            })?;
-        Ok(list
-            .items
-            .into_iter()
-            .map(|p| serde_json::to_value(p).unwrap_or_default())
-            .collect())
+            .map_err(err)
     }
 
     /// Pod states, warning events and recent log lines, for a failure.
@@ -390,39 +377,29 @@ impl Deployer<'_> {
                 states.join(", ")
             ));
             names.push(name.clone());
-            let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-                kube::Api::namespaced(self.cluster.client.clone(), &id.namespace);
-            let lp = kube::api::LogParams {
-                tail_lines: Some(10),
-                ..Default::default()
-            };
-            if let Ok(logs) = api.logs(&name, &lp).await {
+            if let Some(logs) = self.cluster.pod_logs(&id.namespace, &name, 10).await {
                 for line in logs.lines() {
                     out.push_str(&format!("\n    | {line}"));
                 }
             }
         }
-        let events: kube::Api<k8s_openapi::api::core::v1::Event> =
-            kube::Api::namespaced(self.cluster.client.clone(), &id.namespace);
-        if let Ok(list) = events.list(&kube::api::ListParams::default()).await {
-            for e in list
-                .items
+        if let Ok(events) = self.cluster.list("v1", "Event", &id.namespace, None).await {
+            for e in events
                 .iter()
                 .rev()
                 .filter(|e| {
-                    e.type_.as_deref() == Some("Warning")
-                        && e.involved_object
-                            .name
-                            .as_ref()
-                            .is_some_and(|n| names.contains(n))
+                    e["type"] == "Warning"
+                        && e["involvedObject"]["name"]
+                            .as_str()
+                            .is_some_and(|n| names.iter().any(|m| m == n))
                 })
                 .take(10)
             {
                 out.push_str(&format!(
                     "\n  event {}: {} {}",
-                    e.involved_object.name.clone().unwrap_or_default(),
-                    e.reason.clone().unwrap_or_default(),
-                    e.message.clone().unwrap_or_default()
+                    e["involvedObject"]["name"].as_str().unwrap_or(""),
+                    e["reason"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or("")
                 ));
             }
         }
