@@ -67,13 +67,13 @@ fn docker_config_json(args: &ChartArgs) -> anyhow::Result<Option<String>> {
 }
 
 /// werf's home (`WERF_HOME`, else `~/.werf`), where `global_secret_key` is.
-fn werf_home() -> Option<PathBuf> {
+pub(super) fn werf_home() -> Option<PathBuf> {
     std::env::var_os("WERF_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".werf")))
 }
 
-fn env_pairs(prefix: &str) -> Vec<(String, String)> {
+pub(super) fn env_pairs(prefix: &str) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with(prefix))
         .collect();

@@ -11,7 +11,7 @@ use davit_ops::converge::{self, ConvergeOptions, Event};
 use davit_ops::render;
 use davit_ops::Project;
 
-use super::chart_args::{images, render_options};
+use super::chart_args::{env_pairs, images, render_options};
 use super::project_args::{prepare, Level};
 use crate::cli::{ConvergeArgs, DismissArgs, KubeArgs};
 
@@ -117,12 +117,6 @@ pub fn run(args: ConvergeArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn env_pairs(prefix: &str) -> Vec<(String, String)> {
-    std::env::vars()
-        .filter(|(k, _)| k.starts_with(prefix))
-        .collect()
 }
 
 fn write_report(

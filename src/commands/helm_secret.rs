@@ -32,9 +32,7 @@ fn lookup(dir: Option<&Path>, env_key: Option<String>) -> KeyLookup {
         project_dir: dir
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from(".")),
-        werf_home: std::env::var_os("WERF_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".werf"))),
+        werf_home: super::chart_args::werf_home(),
     }
 }
 

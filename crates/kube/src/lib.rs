@@ -213,9 +213,28 @@ impl Cluster {
             })
     }
 
-    pub async fn get(&self, id: &ResourceId) -> Result<Option<DynamicObject>, KubeError> {
+    /// The object as JSON, `kind` filled in (the API may omit it).
+    pub async fn get(&self, id: &ResourceId) -> Result<Option<serde_json::Value>, KubeError> {
         let (api, _) = self.api(&id.api_version, &id.kind, &id.namespace).await?;
-        api.get_opt(&id.name).await.map_err(api_err("reading", id))
+        let found = api
+            .get_opt(&id.name)
+            .await
+            .map_err(api_err("reading", id))?;
+        Ok(found.map(|o| with_kind(serde_json::to_value(o).unwrap_or_default(), &id.kind)))
+    }
+
+    /// The identity of a manifest in this cluster: its namespace defaulted
+    /// to `namespace` for namespaced kinds, empty for cluster-scoped ones.
+    pub async fn id_for(
+        &self,
+        object: &serde_json::Value,
+        namespace: &str,
+    ) -> Result<ResourceId, KubeError> {
+        let mut id = id_of(object, namespace);
+        if !self.is_namespaced(&id.api_version, &id.kind).await? {
+            id.namespace.clear();
+        }
+        Ok(id)
     }
 
     /// Deletes a resource; false when it was already gone.
@@ -311,6 +330,14 @@ impl std::str::FromStr for Propagation {
     }
 }
 
+/// `DynamicObject` serialises without `kind` when the API omitted it.
+fn with_kind(mut v: serde_json::Value, kind: &str) -> serde_json::Value {
+    if v["kind"].as_str().unwrap_or("").is_empty() {
+        v["kind"] = serde_json::json!(kind);
+    }
+    v
+}
+
 /// The identity of a manifest, its namespace defaulted to `namespace`.
 pub fn id_of(object: &serde_json::Value, namespace: &str) -> ResourceId {
     let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
@@ -350,13 +377,7 @@ impl Cluster {
         Ok(list
             .items
             .into_iter()
-            .map(|o| {
-                let mut v = serde_json::to_value(o).unwrap_or_default();
-                if v["kind"].as_str().unwrap_or("").is_empty() {
-                    v["kind"] = serde_json::json!(kind);
-                }
-                v
-            })
+            .map(|o| with_kind(serde_json::to_value(o).unwrap_or_default(), kind))
             .collect())
     }
 

@@ -117,7 +117,7 @@ pub fn add_missing(
             continue;
         }
         if let Some(rel) = dep.repository.strip_prefix("file://") {
-            let dir = normalize(&format!("{chart_dir}/{rel}"));
+            let dir = davit_pathmatch::clean(&format!("{chart_dir}/{rel}"));
             chart.dependencies.push(read_local(&dir)?);
             continue;
         }
@@ -158,21 +158,6 @@ pub fn add_missing(
 
 fn archive_name(l: &Locked) -> String {
     format!("{}-{}.tgz", l.name, l.version)
-}
-
-/// `a/b/../c` → `a/c`.
-fn normalize(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    parts.join("/")
 }
 
 /// Downloads into a fresh folder beside the cache, then moves each archive

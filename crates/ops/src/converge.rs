@@ -64,41 +64,13 @@ fn err(e: KubeError) -> OpsError {
     OpsError::Kube(Box::new(e))
 }
 
+/// Now, as Go's `time.Time` marshals to JSON (RFC 3339, nanoseconds).
 fn now_rfc3339() -> String {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, dd) = civil(days);
-    format!(
-        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        d.subsec_nanos()
-    )
-}
-
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+    davit_gotmpl::funcs::date::GoTime::utc(d.as_secs() as i64, d.subsec_nanos())
+        .format("2006-01-02T15:04:05.999999999Z07:00")
 }
 
 /// The object to apply: the manifest plus the release's ownership metadata
@@ -115,16 +87,20 @@ fn object_for(step: &Step, rel: &RenderedRelease, options: &ConvergeOptions) -> 
     if !meta["labels"].is_object() {
         meta["labels"] = json!({});
     }
-    let is_hook = step.resource.hook.is_some();
-    if !is_hook && !step.resource.is_crd_file {
-        meta["annotations"]["meta.helm.sh/release-name"] = json!(rel.release);
-        meta["annotations"]["meta.helm.sh/release-namespace"] = json!(rel.namespace);
-        meta["labels"]["app.kubernetes.io/managed-by"] = json!("Helm");
-    }
     for (k, v) in &options.service_annotations {
         meta["annotations"][k] = json!(v);
     }
+    if step.resource.hook.is_none() && !step.resource.is_crd_file {
+        owned_by_release(&mut obj, &rel.release, &rel.namespace);
+    }
     obj
+}
+
+/// Helm's ownership metadata of a release's resource.
+fn owned_by_release(obj: &mut Value, release: &str, namespace: &str) {
+    obj["metadata"]["annotations"]["meta.helm.sh/release-name"] = json!(release);
+    obj["metadata"]["annotations"]["meta.helm.sh/release-namespace"] = json!(namespace);
+    obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("Helm");
 }
 
 /// The release record's manifest: the non-hook resources as rendered.
@@ -275,8 +251,7 @@ impl Deployer<'_> {
                     "{id} disappeared while davit waited for it"
                 )));
             };
-            let value = serde_json::to_value(&obj).unwrap_or_default();
-            let value = with_kind(value, id);
+            let value = obj;
             let state = match readiness(&value) {
                 Readiness::Waiting(why) => match self.pod_failure(id, &value).await? {
                     Some(problem) => Readiness::Failed(problem),
@@ -405,14 +380,6 @@ impl Deployer<'_> {
         }
         out
     }
-}
-
-/// `DynamicObject` serialises without `kind` when the API omitted it.
-fn with_kind(mut v: Value, id: &ResourceId) -> Value {
-    if v["kind"].as_str().unwrap_or("").is_empty() {
-        v["kind"] = json!(id.kind);
-    }
-    v
 }
 
 /// Deploys `rel`. On failure the revision is recorded as failed, and with
@@ -677,7 +644,12 @@ async fn run_plan(
             {
                 continue;
             }
-            stale.push(id);
+            match d.cluster.id_for(&obj, &prev.namespace).await {
+                Ok(id) => stale.push(id),
+                // A kind the cluster no longer has: nothing of it is left.
+                Err(KubeError::UnknownKind { .. }) => {}
+                Err(e) => return Err(err(e)),
+            }
         }
         if !stale.is_empty() {
             on_event(Event::Stage("deleting resources that left the chart"));
@@ -711,12 +683,9 @@ async fn rollback(
     revision: i64,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), OpsError> {
-    for (_, obj) in ids_of_manifest(&prev.manifest, &prev.namespace) {
-        let mut obj = obj;
-        obj["metadata"]["annotations"]["meta.helm.sh/release-name"] = json!(prev.name);
-        obj["metadata"]["annotations"]["meta.helm.sh/release-namespace"] = json!(prev.namespace);
-        obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("Helm");
-        let id = id_of(&obj, &prev.namespace);
+    for (_, mut obj) in ids_of_manifest(&prev.manifest, &prev.namespace) {
+        owned_by_release(&mut obj, &prev.name, &prev.namespace);
+        let id = d.cluster.id_for(&obj, &prev.namespace).await.map_err(err)?;
         d.cluster
             .apply(&obj, &prev.namespace, FIELD_MANAGER)
             .await
