@@ -56,12 +56,21 @@ pub enum Command {
     /// every resource is ready (as `werf converge`).
     ///
     /// Resources are applied in werf's order (CRDs, pre hooks, resources by
-    /// werf.io/weight, post hooks), tracked until ready, and recorded as a
-    /// Helm 3 release that `helm list`/`history`/`rollback` read. A failure
-    /// prints the failing pods' states, events and logs; --atomic restores
-    /// the last deployed revision. werf's release lock keeps two deploys of
-    /// one release apart.
+    /// werf.io/weight or werf.io/deploy-dependency-*, post hooks), tracked
+    /// until ready, and recorded as a Helm 3 release that
+    /// `helm list`/`history`/`rollback` read. A failure prints the failing
+    /// pods' states, events and logs; --atomic restores the last deployed
+    /// revision. werf's release lock keeps two deploys of one release apart.
     Converge(Box<ConvergeArgs>),
+    /// Show what `converge` would change in the cluster, changing nothing
+    /// (as `werf plan`).
+    ///
+    /// Every resource is applied as a server-side dry run and compared with
+    /// the live object; resources that left the chart are listed for
+    /// deletion. Values of Secrets and of resources annotated
+    /// werf.io/sensitive or werf.io/sensitive-paths are shown as digests.
+    /// With --exit-code the exit status is 2 when something would change.
+    Plan(Box<PlanArgs>),
     /// Uninstall the release: its resources, hooks and records (and the
     /// namespace with --with-namespace).
     Dismiss(Box<DismissArgs>),
@@ -276,13 +285,74 @@ pub struct ConvergeArgs {
     /// How resources that left the chart are deleted: Foreground, Background or Orphan.
     #[arg(long, env = "WERF_DELETE_PROPAGATION", default_value = "Foreground")]
     pub delete_propagation: String,
-    /// Seconds between progress lines while waiting.
+    /// Seconds between status lines while waiting, in CI logs and pipes (-1: none; a terminal shows a live table).
     #[arg(
         long = "status-progress-period",
         env = "WERF_STATUS_PROGRESS_PERIOD_SECONDS",
-        default_value_t = 5
+        default_value_t = 5,
+        allow_negative_numbers = true
     )]
-    pub status_progress_period: u64,
+    pub status_progress_period: i64,
+    /// Annotations put on every resource at apply time, not stored in the release (KEY=VALUE,KEY=VALUE).
+    #[arg(
+        long = "runtime-annotations",
+        env = "WERF_RUNTIME_ANNOTATIONS",
+        value_delimiter = ',',
+        value_name = "KEY=VALUE"
+    )]
+    pub runtime_annotations: Vec<String>,
+    /// Labels put on every resource at apply time, not stored in the release (KEY=VALUE,KEY=VALUE).
+    #[arg(
+        long = "runtime-labels",
+        env = "WERF_RUNTIME_LABELS",
+        value_delimiter = ',',
+        value_name = "KEY=VALUE"
+    )]
+    pub runtime_labels: Vec<String>,
+    /// A label of the release's storage Secrets (repeatable; also $WERF_RELEASE_LABEL_*).
+    #[arg(long = "release-label", value_name = "KEY=VALUE")]
+    pub release_label: Vec<String>,
+    /// Annotations of the release record's info (KEY=VALUE,KEY=VALUE).
+    #[arg(
+        long = "release-info-annotations",
+        env = "WERF_RELEASE_INFO_ANNOTATIONS",
+        value_delimiter = ',',
+        value_name = "KEY=VALUE"
+    )]
+    pub release_info_annotations: Vec<String>,
+    /// Do not show pods' log lines (of finished Jobs and of failures).
+    #[arg(long = "no-pod-logs", default_value_t = false)]
+    pub no_pod_logs: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// Exit with 2 when the plan has changes (0: none, 1: an error).
+    #[arg(long = "exit-code", env = "WERF_EXIT_CODE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub exit_code: bool,
+    /// Show the diffs of changed resources (with --diff=false only the list).
+    #[arg(long, value_parser = BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub diff: bool,
+    /// Annotations put on every resource at apply time (KEY=VALUE,KEY=VALUE).
+    #[arg(
+        long = "runtime-annotations",
+        env = "WERF_RUNTIME_ANNOTATIONS",
+        value_delimiter = ',',
+        value_name = "KEY=VALUE"
+    )]
+    pub runtime_annotations: Vec<String>,
+    /// Labels put on every resource at apply time (KEY=VALUE,KEY=VALUE).
+    #[arg(
+        long = "runtime-labels",
+        env = "WERF_RUNTIME_LABELS",
+        value_delimiter = ',',
+        value_name = "KEY=VALUE"
+    )]
+    pub runtime_labels: Vec<String>,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]

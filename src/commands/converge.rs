@@ -1,19 +1,20 @@
 //! `davit converge` and `davit dismiss`: the flags mapped to
-//! `davit_ops::converge`, progress printed as plain lines (one per applied,
-//! deleted or ready resource; what is awaited every few seconds).
+//! `davit_ops::converge`, progress through `deploy_output`.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use davit_kube::KubeOptions;
-use davit_ops::converge::{self, ConvergeOptions, Event};
-use davit_ops::render;
+use davit_ops::converge::{self, Action, ConvergeOptions};
+use davit_ops::render::{self, RenderedRelease};
 use davit_ops::Project;
 
 use super::chart_args::{env_pairs, images, render_options};
+use super::deploy_output::DeployOutput;
 use super::project_args::{prepare, Level};
-use crate::cli::{ConvergeArgs, DismissArgs, KubeArgs};
+use crate::cli::{ChartArgs, ConvergeArgs, DismissArgs, KubeArgs, PlanArgs};
 
 const DEPLOY_REPORT: &str = ".werf-deploy-report.json";
 
@@ -25,22 +26,6 @@ fn kube_options(k: &KubeArgs) -> KubeOptions {
             .or_else(|| std::env::var_os("WERF_KUBECONFIG").map(PathBuf::from)),
         kubeconfig_base64: k.kube_config_base64.clone(),
         context: k.kube_context.clone(),
-    }
-}
-
-fn print_event(lvl: Level) -> impl FnMut(Event<'_>) {
-    move |e| {
-        if lvl == Level::Quiet {
-            return;
-        }
-        match e {
-            Event::Stage(s) => eprintln!("┌ {s}"),
-            Event::Applied(id) => eprintln!("│ applied {id}"),
-            Event::Deleted(id) => eprintln!("│ deleted {id}"),
-            Event::Waiting(id, why) => eprintln!("│ waiting for {id}: {why}"),
-            Event::Ready(id) => eprintln!("│ ready {id}"),
-            Event::Note(n) => eprintln!("{n}"),
-        }
     }
 }
 
@@ -65,41 +50,96 @@ fn service_annotations(project: &Project, all: Vec<(String, String)>) -> Vec<(St
     out
 }
 
-pub fn run(args: ConvergeArgs) -> anyhow::Result<()> {
-    let (opts, lvl) = prepare(&args.chart.project);
+fn pairs(
+    what: &'static str,
+    env_prefix: Option<&str>,
+    flags: &[String],
+) -> anyhow::Result<Vec<(String, String)>> {
+    let env = env_prefix.map(env_pairs).unwrap_or_default();
+    Ok(davit_deploy::annotations::parse_pairs(what, &env, flags)?)
+}
+
+/// The release rendered (images built or found first) and the options
+/// `converge` and `plan` share, the others at their defaults.
+fn prepare_deploy(
+    chart: &ChartArgs,
+    kube: &KubeArgs,
+    runtime_annotations: &[String],
+    runtime_labels: &[String],
+) -> anyhow::Result<(RenderedRelease, ConvergeOptions, Level)> {
+    let (opts, lvl) = prepare(&chart.project);
     let project = Project::open(opts)?;
-    let options = render_options(&args.chart)?;
-    let (images, repo) = images(&args.chart, &project, lvl)?;
+    let options = render_options(chart)?;
+    let (images, repo) = images(chart, &project, lvl)?;
     let rel = render::render_release(&project, &options, &images, repo.as_deref())
         .map_err(|e| davit_ops::OpsError::Render(Box::new(e)))?;
     for w in rel.warnings.iter().chain(&rel.notices) {
         eprintln!("{w}");
     }
-    let all_annotations = davit_deploy::annotations::parse_pairs(
+    let all_annotations = pairs(
         "annotation",
-        &env_pairs("WERF_ADD_ANNOTATION_"),
-        &args.chart.add_annotation,
+        Some("WERF_ADD_ANNOTATION_"),
+        &chart.add_annotation,
+    )?;
+    let options = ConvergeOptions {
+        kube: kube_options(kube),
+        timeout: None,
+        atomic: false,
+        history_max: 5,
+        create_namespace: true,
+        service_annotations: service_annotations(&project, all_annotations),
+        runtime_annotations: pairs("runtime annotation", None, runtime_annotations)?,
+        runtime_labels: pairs("runtime label", None, runtime_labels)?,
+        release_labels: Vec::new(),
+        release_info_annotations: Vec::new(),
+        propagation: Default::default(),
+        lock_wait: Duration::from_secs(600),
+        pod_logs: true,
+    };
+    Ok((rel, options, lvl))
+}
+
+pub fn run(args: ConvergeArgs) -> anyhow::Result<()> {
+    let (rel, base, lvl) = prepare_deploy(
+        &args.chart,
+        &args.kube,
+        &args.runtime_annotations,
+        &args.runtime_labels,
     )?;
     let converge_options = ConvergeOptions {
-        kube: kube_options(&args.kube),
         timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
         atomic: args.atomic,
         history_max: args.releases_history_max,
         create_namespace: !args.no_create_namespace,
-        service_annotations: service_annotations(&project, all_annotations),
+        release_labels: pairs(
+            "release label",
+            Some("WERF_RELEASE_LABEL_"),
+            &args.release_label,
+        )?,
+        release_info_annotations: pairs(
+            "release info annotation",
+            None,
+            &args.release_info_annotations,
+        )?,
         propagation: args
             .delete_propagation
             .parse()
             .map_err(anyhow::Error::msg)?,
-        lock_wait: Duration::from_secs(600),
-        progress_period: Duration::from_secs(args.status_progress_period.max(1)),
+        pod_logs: !args.no_pod_logs,
+        ..base
     };
     let report = args.save_deploy_report.then(|| {
         args.deploy_report_path
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEPLOY_REPORT))
     });
-    let result = converge::converge(&rel, &converge_options, &mut print_event(lvl));
+    let mut output = DeployOutput::new(
+        lvl,
+        std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+        args.status_progress_period,
+    );
+    let result = converge::converge(&rel, &converge_options, &mut |e| output.event(e));
+    output.finish();
     if let Some(path) = &report {
         write_report(
             path,
@@ -165,13 +205,54 @@ pub fn dismiss(args: DismissArgs) -> anyhow::Result<()> {
                 .map_err(|e| davit_ops::OpsError::Render(Box::new(e)))?;
         (names.0, names.1)
     };
+    let mut output = DeployOutput::new(lvl, false, -1);
     converge::dismiss(
         &kube_options(&args.kube),
         &release,
         &namespace,
         args.with_hooks,
         args.with_namespace,
-        &mut print_event(lvl),
+        &mut |e| output.event(e),
     )?;
+    Ok(())
+}
+
+/// `davit plan`: the changes, one line each with its diff under it, and a
+/// count; with `--exit-code`, exit status 2 when anything would change.
+pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
+    let (rel, options, _) = prepare_deploy(
+        &args.chart,
+        &args.kube,
+        &args.runtime_annotations,
+        &args.runtime_labels,
+    )?;
+    let changes = converge::plan_changes(&rel, &options)?;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Planned changes to release {} in namespace {}:\n",
+        rel.release, rel.namespace
+    ));
+    let mut counts = std::collections::BTreeMap::new();
+    for c in &changes {
+        *counts.entry(c.action.as_str()).or_insert(0usize) += 1;
+        if c.action == Action::Unchanged {
+            continue;
+        }
+        out.push_str(&format!("  {:<9} {}\n", c.action.as_str(), c.resource));
+        if args.diff {
+            for line in c.diff.lines() {
+                out.push_str(&format!("      {line}\n"));
+            }
+        }
+    }
+    let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    out.push_str(&format!("{}\n", summary.join(", ")));
+    print!("{out}");
+    let changed = changes
+        .iter()
+        .any(|c| c.action != Action::Unchanged && c.action != Action::Skip);
+    if args.exit_code && changed {
+        std::process::exit(2);
+    }
     Ok(())
 }

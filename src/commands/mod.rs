@@ -6,6 +6,7 @@ mod chart_args;
 mod ci_env;
 mod config;
 mod converge;
+mod deploy_output;
 mod helm_secret;
 mod project_args;
 mod render;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render(r) => render::run(*r),
         Command::Converge(c) => converge::run(*c),
         Command::Dismiss(d) => converge::dismiss(*d),
+        Command::Plan(p) => converge::plan(*p),
         Command::Helm(h) => helm_secret::run(*h),
         Command::Version => {
             println!(

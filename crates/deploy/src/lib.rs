@@ -6,6 +6,7 @@
 pub mod annotations;
 pub mod manifests;
 pub mod plan;
+pub mod policy;
 pub mod service_values;
 
 pub use manifests::{ManifestOptions, Resource};
@@ -18,6 +19,19 @@ pub enum DeployError {
         source_file: String,
         message: String,
         document: String,
+    },
+    #[error("{source_file}: {resource}: annotation {key}: {value:?} is not valid\n  hint: {hint}")]
+    Annotation {
+        source_file: String,
+        resource: String,
+        key: String,
+        value: String,
+        hint: String,
+    },
+    #[error("the {stage} stage has a dependency cycle: {}\n  hint: a werf.io/deploy-dependency-* annotation names a resource that waits, directly or not, for this one", resources.join(" → "))]
+    Cycle {
+        stage: String,
+        resources: Vec<String>,
     },
     #[error("bad {what} {text:?}: {reason}")]
     BadPair {

@@ -1,14 +1,17 @@
-//! The deploy plan of a rendered release (spec §5.7): CRDs first, then the
-//! `pre-*` hooks of this deploy by `helm.sh/hook-weight`, the release's
-//! resources in groups of `werf.io/weight` (lower first; a group is ready
-//! before the next starts), the `post-*` hooks, and finally the deletion of
-//! what the previous revision had and this one does not. Pure.
-
-use davit_gotmpl::Value;
+//! The deploy plan of a rendered release (spec §5.7): its stages in werf's
+//! order (CRDs from `crds/`, the `pre-*` stage, the main stage, the
+//! `post-*` stage), each resource in the stages its `helm.sh/hook` or
+//! `werf.io/deploy-on` names, and within a stage the order to keep: a
+//! `werf.io/weight` group waits until the lower groups are ready, and a
+//! `werf.io/deploy-dependency-*` replaces the weight with the resources it
+//! names. Deletion of what left the chart is the caller's (it needs the
+//! previous revision). Pure.
 
 use crate::manifests::Resource;
+use crate::policy::{policy_of, DependencyState, DeployPolicy};
+use crate::DeployError;
 
-/// Install (no deployed revision yet) or upgrade.
+/// What kind of deploy: it picks the events resources deploy on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeployKind {
     Install,
@@ -17,124 +20,176 @@ pub enum DeployKind {
 }
 
 impl DeployKind {
-    fn event(&self, when: &str) -> String {
-        let base = match self {
+    pub fn as_str(&self) -> &'static str {
+        match self {
             DeployKind::Install => "install",
             DeployKind::Upgrade => "upgrade",
             DeployKind::Rollback => "rollback",
-        };
-        format!("{when}-{base}")
+        }
     }
 }
 
-/// One resource of the plan, with what the deploy does with it.
+/// One resource of a stage.
 #[derive(Clone, Debug)]
 pub struct Step {
     pub resource: Resource,
-    pub weight: i64,
-    /// `helm.sh/hook-delete-policy` (hooks; default `before-hook-creation`).
-    pub delete_policies: Vec<String>,
-    /// Not waited for (`werf.io/track-termination-mode: NonBlocking`).
-    pub non_blocking: bool,
-    /// `werf.io/fail-mode: IgnoreAndContinueDeployProcess`.
-    pub ignore_failure: bool,
+    pub policy: DeployPolicy,
+    /// Steps of the same stage (by index) this one waits for, and for what.
+    pub after: Vec<(usize, DependencyState)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stage {
+    /// `CRDs`, `pre-install`, `install`, `post-install`, …
+    pub name: String,
+    pub steps: Vec<Step>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
-    pub crds: Vec<Step>,
-    pub pre_hooks: Vec<Vec<Step>>,
-    pub resources: Vec<Vec<Step>>,
-    pub post_hooks: Vec<Vec<Step>>,
+    pub stages: Vec<Stage>,
 }
 
-fn annotation(r: &Resource, key: &str) -> Option<String> {
-    let Value::Map(top, _) = &r.value else {
-        return None;
-    };
-    let meta = top.borrow().get("metadata").cloned()?;
-    let Value::Map(meta, _) = meta else {
-        return None;
-    };
-    let ann = meta.borrow().get("annotations").cloned()?;
-    let Value::Map(ann, _) = ann else { return None };
-    let v = ann.borrow().get(key).cloned();
-    match v {
-        Some(Value::String(s)) => Some(s.to_string()),
-        _ => None,
+impl Plan {
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.stages.iter().flat_map(|s| s.steps.iter())
     }
-}
-
-fn list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-fn step(r: &Resource, weight_key: &str, hook: bool) -> Step {
-    let weight = annotation(r, weight_key)
-        .and_then(|w| w.trim().parse().ok())
-        .unwrap_or(0);
-    let mut delete_policies = annotation(r, "helm.sh/hook-delete-policy")
-        .map(|p| list(&p))
-        .unwrap_or_default();
-    if hook && delete_policies.is_empty() {
-        delete_policies.push("before-hook-creation".into());
-    }
-    Step {
-        resource: r.clone(),
-        weight,
-        delete_policies,
-        non_blocking: annotation(r, "werf.io/track-termination-mode").as_deref()
-            == Some("NonBlocking"),
-        ignore_failure: annotation(r, "werf.io/fail-mode").as_deref()
-            == Some("IgnoreAndContinueDeployProcess"),
-    }
-}
-
-/// Groups steps by weight, lower first, keeping the render order within.
-fn by_weight(mut steps: Vec<Step>) -> Vec<Vec<Step>> {
-    steps.sort_by_key(|s| s.weight);
-    let mut out: Vec<Vec<Step>> = Vec::new();
-    for s in steps {
-        match out.last_mut() {
-            Some(group) if group[0].weight == s.weight => group.push(s),
-            _ => out.push(vec![s]),
-        }
-    }
-    out
 }
 
 /// The hook events of a resource (`helm.sh/hook`).
 pub fn hook_events(r: &Resource) -> Vec<String> {
-    r.hook.as_deref().map(list).unwrap_or_default()
+    r.hook
+        .as_deref()
+        .map(|h| {
+            h.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-pub fn plan(resources: &[Resource], kind: DeployKind) -> Plan {
-    let pre = kind.event("pre");
-    let post = kind.event("post");
-    let mut p = Plan::default();
-    let (mut pre_hooks, mut post_hooks, mut general) = (Vec::new(), Vec::new(), Vec::new());
+/// The plan of `resources` (rendered, in werf's order) for a deploy of
+/// `kind` into `namespace`.
+pub fn plan(
+    resources: &[Resource],
+    kind: DeployKind,
+    namespace: &str,
+) -> Result<Plan, DeployError> {
+    let base = kind.as_str();
+    let names = [
+        "CRDs".to_string(),
+        format!("pre-{base}"),
+        base.to_string(),
+        format!("post-{base}"),
+    ];
+    let mut members: [Vec<(Resource, DeployPolicy)>; 4] = Default::default();
     for r in resources {
+        let policy = policy_of(r)?;
         if r.is_crd_file {
-            p.crds.push(step(r, "werf.io/weight", false));
-        } else if r.hook.is_some() {
-            let events = hook_events(r);
-            if events.contains(&pre) {
-                pre_hooks.push(step(r, "helm.sh/hook-weight", true));
+            members[0].push((r.clone(), policy));
+            continue;
+        }
+        for (i, name) in names.iter().enumerate().skip(1) {
+            if policy.deploy_on.iter().any(|e| e == name) {
+                members[i].push((r.clone(), policy.clone()));
             }
-            if events.contains(&post) {
-                post_hooks.push(step(r, "helm.sh/hook-weight", true));
-            }
-        } else {
-            general.push(step(r, "werf.io/weight", false));
         }
     }
-    p.pre_hooks = by_weight(pre_hooks);
-    p.resources = by_weight(general);
-    p.post_hooks = by_weight(post_hooks);
-    p
+    let mut p = Plan::default();
+    for (name, steps) in names.into_iter().zip(members) {
+        if !steps.is_empty() {
+            p.stages.push(order_stage(name, steps, namespace)?);
+        }
+    }
+    Ok(p)
+}
+
+/// Orders one stage: weight groups for resources without dependencies,
+/// their named resources for the others; a cycle is an error.
+fn order_stage(
+    name: String,
+    members: Vec<(Resource, DeployPolicy)>,
+    namespace: &str,
+) -> Result<Stage, DeployError> {
+    let mut weights: Vec<i64> = members
+        .iter()
+        .filter(|(_, p)| p.dependencies.is_empty())
+        .map(|(_, p)| p.weight)
+        .collect();
+    weights.sort_unstable();
+    weights.dedup();
+    let mut steps: Vec<Step> = Vec::new();
+    for (i, (resource, policy)) in members.iter().enumerate() {
+        let mut after = Vec::new();
+        if policy.dependencies.is_empty() {
+            // The next lower weight group, which waited for the ones below.
+            let lower = weights.iter().rev().find(|w| **w < policy.weight);
+            if let Some(lower) = lower {
+                for (j, (_, q)) in members.iter().enumerate() {
+                    if q.dependencies.is_empty() && q.weight == *lower {
+                        after.push((j, DependencyState::Ready));
+                    }
+                }
+            }
+        } else {
+            for d in &policy.dependencies {
+                for (j, (other, _)) in members.iter().enumerate() {
+                    if j != i && d.matches(other, namespace) {
+                        after.push((j, d.state));
+                    }
+                }
+            }
+        }
+        steps.push(Step {
+            resource: resource.clone(),
+            policy: policy.clone(),
+            after,
+        });
+    }
+    if let Some(cycle) = find_cycle(&steps) {
+        return Err(DeployError::Cycle {
+            stage: name,
+            resources: cycle
+                .iter()
+                .map(|i| {
+                    let r = &steps[*i].resource;
+                    format!("{}/{} ({})", r.kind, r.name, r.source)
+                })
+                .collect(),
+        });
+    }
+    Ok(Stage { name, steps })
+}
+
+/// A dependency cycle among `steps`, as step indices, if there is one.
+fn find_cycle(steps: &[Step]) -> Option<Vec<usize>> {
+    // 0 unvisited, 1 on the current path, 2 done.
+    fn visit(i: usize, steps: &[Step], state: &mut [u8], path: &mut Vec<usize>) -> bool {
+        state[i] = 1;
+        path.push(i);
+        for (j, _) in &steps[i].after {
+            if state[*j] == 1 {
+                let start = path.iter().position(|p| p == j).unwrap_or(0);
+                path.drain(..start);
+                return true;
+            }
+            if state[*j] == 0 && visit(*j, steps, state, path) {
+                return true;
+            }
+        }
+        path.pop();
+        state[i] = 2;
+        false
+    }
+    let mut state = vec![0u8; steps.len()];
+    for i in 0..steps.len() {
+        let mut path = Vec::new();
+        if state[i] == 0 && visit(i, steps, &mut state, &mut path) {
+            return Some(path);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -155,25 +210,72 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn hooks_and_weights() {
-        let rs = resources(
-            "kind: Job\napiVersion: batch/v1\nmetadata:\n  name: pre\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: \"-1\"\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: late\n  annotations:\n    werf.io/weight: \"10\"\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: first\n---\nkind: Job\napiVersion: batch/v1\nmetadata:\n  name: post\n  annotations:\n    helm.sh/hook: post-upgrade\n",
-        );
-        let install = plan(&rs, DeployKind::Install);
-        assert_eq!(install.pre_hooks.len(), 1);
-        assert_eq!(
-            install.pre_hooks[0][0].delete_policies,
-            vec!["before-hook-creation"]
-        );
-        assert!(install.post_hooks.is_empty());
-        let names: Vec<Vec<&str>> = install
-            .resources
+    fn names(stage: &Stage) -> Vec<&str> {
+        stage
+            .steps
             .iter()
-            .map(|g| g.iter().map(|s| s.resource.name.as_str()).collect())
-            .collect();
-        assert_eq!(names, vec![vec!["first"], vec!["late"]]);
-        let upgrade = plan(&rs, DeployKind::Upgrade);
-        assert_eq!(upgrade.post_hooks[0][0].resource.name, "post");
+            .map(|s| s.resource.name.as_str())
+            .collect()
+    }
+
+    fn after<'a>(stage: &'a Stage, name: &str) -> Vec<&'a str> {
+        let s = stage
+            .steps
+            .iter()
+            .find(|s| s.resource.name == name)
+            .unwrap();
+        s.after
+            .iter()
+            .map(|(j, _)| stage.steps[*j].resource.name.as_str())
+            .collect()
+    }
+
+    const CHART: &str = "kind: Job\napiVersion: batch/v1\nmetadata:\n  name: pre\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: \"-1\"\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: late\n  annotations:\n    werf.io/weight: \"10\"\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: first\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: also-first\n---\nkind: Job\napiVersion: batch/v1\nmetadata:\n  name: post\n  annotations:\n    helm.sh/hook: post-upgrade\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: early-config\n  annotations:\n    werf.io/deploy-on: pre-install\n";
+
+    #[test]
+    fn stages_follow_hooks_and_deploy_on() {
+        let rs = resources(CHART);
+        let install = plan(&rs, DeployKind::Install, "ns").unwrap();
+        let stages: Vec<&str> = install.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(stages, vec!["pre-install", "install"]);
+        assert_eq!(names(&install.stages[0]), vec!["pre", "early-config"]);
+        assert!(install.stages[0].steps[0].policy.delete.before_creation);
+        let upgrade = plan(&rs, DeployKind::Upgrade, "ns").unwrap();
+        let stages: Vec<&str> = upgrade.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(stages, vec!["pre-upgrade", "upgrade", "post-upgrade"]);
+        assert_eq!(names(&upgrade.stages[2]), vec!["post"]);
+    }
+
+    #[test]
+    fn weights_wait_for_the_group_below() {
+        let rs = resources(CHART);
+        let install = plan(&rs, DeployKind::Install, "ns").unwrap();
+        let main = &install.stages[1];
+        assert_eq!(after(main, "late"), vec!["first", "also-first"]);
+        assert!(after(main, "first").is_empty());
+        assert!(after(main, "also-first").is_empty());
+    }
+
+    #[test]
+    fn dependencies_replace_weights_and_cycles_are_refused() {
+        let rs = resources(
+            "kind: ConfigMap\napiVersion: v1\nmetadata:\n  name: a\n  annotations:\n    werf.io/weight: \"-5\"\n    werf.io/deploy-dependency-b: state=present,kind=ConfigMap,name=b\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: b\n  annotations:\n    werf.io/weight: \"3\"\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: c\n",
+        );
+        let p = plan(&rs, DeployKind::Install, "ns").unwrap();
+        let main = &p.stages[0];
+        assert_eq!(after(main, "a"), vec!["b"]);
+        assert_eq!(main.steps[0].after[0].1, DependencyState::Present);
+        assert_eq!(after(main, "b"), vec!["c"]);
+
+        let cyclic = resources(
+            "kind: ConfigMap\napiVersion: v1\nmetadata:\n  name: a\n  annotations:\n    werf.io/deploy-dependency-b: state=ready,name=b\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: b\n  annotations:\n    werf.io/deploy-dependency-a: state=ready,name=a\n",
+        );
+        let e = plan(&cyclic, DeployKind::Install, "ns")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ConfigMap/a") && e.contains("ConfigMap/b"),
+            "{e}"
+        );
     }
 }

@@ -213,6 +213,67 @@ impl Cluster {
             })
     }
 
+    /// What a server-side apply of `object` would make of it (`dryRun=All`),
+    /// without changing anything: for `davit plan`.
+    pub async fn dry_run_apply(
+        &self,
+        object: &serde_json::Value,
+        namespace: &str,
+        field_manager: &str,
+    ) -> Result<serde_json::Value, KubeError> {
+        let id = id_of(object, namespace);
+        let (api, _) = self.api(&id.api_version, &id.kind, &id.namespace).await?;
+        let params = PatchParams::apply(field_manager).force().dry_run();
+        let o = api
+            .patch(&id.name, &params, &Patch::Apply(object))
+            .await
+            .map_err(api_err("planning", &id))?;
+        Ok(with_kind(
+            serde_json::to_value(o).unwrap_or_default(),
+            &id.kind,
+        ))
+    }
+
+    /// The apiVersion, kind and scope that a resource type names as werf's
+    /// external dependencies write it: `type[.version.group]`, the type
+    /// being a kind, its plural or its singular in any case
+    /// (`deployment`, `Deployments.v1.apps`, `secret`).
+    pub async fn resolve_type(&self, text: &str) -> Result<(String, String, bool), KubeError> {
+        let (name, rest) = match text.split_once('.') {
+            Some((n, r)) => (n.to_lowercase(), Some(r.to_string())),
+            None => (text.to_lowercase(), None),
+        };
+        let (version, group) = match rest.as_deref().map(|r| r.split_once('.')) {
+            None => (None, None),
+            Some(Some((v, g))) => (Some(v.to_string()), Some(g.to_string())),
+            Some(None) => (None, rest.clone()),
+        };
+        let discovery = kube::discovery::Discovery::new(self.client.clone())
+            .run()
+            .await
+            .map_err(api_err("discovering the API of", text))?;
+        for g in discovery.groups() {
+            if group.as_deref().is_some_and(|want| g.name() != want) {
+                continue;
+            }
+            for (ar, caps) in g.recommended_resources() {
+                let versions_ok = version.as_deref().is_none_or(|v| ar.version == v);
+                if versions_ok && (name == ar.kind.to_lowercase() || name == ar.plural) {
+                    return Ok((
+                        ar.api_version.clone(),
+                        ar.kind.clone(),
+                        caps.scope == Scope::Namespaced,
+                    ));
+                }
+            }
+        }
+        Err(KubeError::UnknownKind {
+            api_version: rest.unwrap_or_default(),
+            kind: text.to_string(),
+            message: "no resource type of that name".into(),
+        })
+    }
+
     /// The object as JSON, `kind` filled in (the API may omit it).
     pub async fn get(&self, id: &ResourceId) -> Result<Option<serde_json::Value>, KubeError> {
         let (api, _) = self.api(&id.api_version, &id.kind, &id.namespace).await?;
@@ -381,10 +442,20 @@ impl Cluster {
             .collect())
     }
 
-    /// The last `tail` lines of a pod's log (`None` when there are none).
-    pub async fn pod_logs(&self, namespace: &str, pod: &str, tail: u32) -> Option<String> {
+    /// The last `tail` lines of a pod's log, of one container or the
+    /// default one (`None` when there are none).
+    pub async fn pod_logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        tail: u32,
+    ) -> Option<String> {
+        let container = container
+            .map(|c| format!("&container={c}"))
+            .unwrap_or_default();
         let req = http::Request::get(format!(
-            "/api/v1/namespaces/{namespace}/pods/{pod}/log?tailLines={tail}"
+            "/api/v1/namespaces/{namespace}/pods/{pod}/log?tailLines={tail}{container}"
         ))
         .body(Vec::new())
         .ok()?;

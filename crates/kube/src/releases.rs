@@ -37,7 +37,16 @@ impl Cluster {
                 continue;
             };
             let text = String::from_utf8_lossy(&field.0).into_owned();
-            out.push(Release::decode(&name, &text)?);
+            let mut release = Release::decode(&name, &text)?;
+            release.storage_labels = s
+                .metadata
+                .labels
+                .iter()
+                .flatten()
+                .filter(|(k, _)| !davit_release::SYSTEM_LABELS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            out.push(release);
         }
         out.sort_by_key(|r| r.version);
         Ok(out)

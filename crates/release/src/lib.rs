@@ -147,7 +147,20 @@ pub struct Release {
     /// Helm 4: how the release was applied (`ssa`: server-side apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_method: Option<String>,
+    /// Labels of the storage object beyond Helm's own (`--release-label`).
+    #[serde(skip)]
+    pub storage_labels: Vec<(String, String)>,
 }
+
+/// The labels Helm's storage drivers set themselves.
+pub const SYSTEM_LABELS: &[&str] = &[
+    "name",
+    "owner",
+    "status",
+    "version",
+    "createdAt",
+    "modifiedAt",
+];
 
 impl Release {
     pub fn status(&self) -> Status {
@@ -161,13 +174,20 @@ impl Release {
 
     /// The Secret's labels, as Helm sets them.
     pub fn labels(&self) -> Vec<(String, String)> {
-        vec![
+        let mut out: Vec<(String, String)> = self
+            .storage_labels
+            .iter()
+            .filter(|(k, _)| !SYSTEM_LABELS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        out.extend([
             ("name".into(), self.name.clone()),
             ("owner".into(), "helm".into()),
             ("status".into(), self.status().as_str().into()),
             ("version".into(), self.version.to_string()),
             ("modifiedAt".into(), modified_at()),
-        ]
+        ]);
+        out
     }
 
     /// The `release` field: base64(gzip(JSON)).
