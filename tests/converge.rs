@@ -4,74 +4,15 @@
 //! wrote. Each test has its own project, release and namespace.
 
 mod build_common;
+mod kube_common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use build_common::unique;
 use davit_testkit::fixtures::{git, testenv as env, write};
+use kube_common::{commit, davit, get, helm, helm_release, ok, rv, text};
 use serde_json::Value;
-
-fn davit(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_davit"));
-    c.args(args)
-        .arg("--kube-config")
-        .arg(env("DAVIT_TEST_KUBECONFIG"))
-        .current_dir(dir);
-    for (k, v) in extra_env {
-        c.env(k, v);
-    }
-    c.output().expect("run davit")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(o: &Output) -> String {
-    let t = text(o);
-    assert!(o.status.success(), "davit failed:\n{t}");
-    t
-}
-
-fn helm(args: &[&str]) -> Output {
-    Command::new(env("DAVIT_TEST_HELM"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(env("DAVIT_TEST_KUBECONFIG"))
-        .output()
-        .expect("run helm")
-}
-
-/// `GET` on the API server, as JSON (`None` for 404).
-fn get(path: &str) -> Option<Value> {
-    let out = Command::new("curl")
-        .args(["-sk", "-w", "\n%{http_code}", "-H"])
-        .arg(format!(
-            "Authorization: Bearer {}",
-            env("DAVIT_TEST_KUBE_TOKEN")
-        ))
-        .arg(format!("{}{path}", env("DAVIT_TEST_KUBE_API")))
-        .output()
-        .expect("run curl");
-    let body = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (json, code) = body.rsplit_once('\n').unwrap_or((&body, ""));
-    match code {
-        "404" => None,
-        "200" => Some(serde_json::from_str(json).expect("JSON from the API server")),
-        other => panic!("GET {path}: HTTP {other}: {json}"),
-    }
-}
-
-fn commit(dir: &Path, msg: &str) {
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-qm", msg]);
-}
 
 /// A chart with a CRD and a custom resource, a ConfigMap, a Service, a
 /// Deployment and a pre-install Job hook; the namespace is the project's.
@@ -154,26 +95,6 @@ spec:
     );
     commit(dir, "init");
     tmp
-}
-
-fn helm_release(ns: &str, name: &str) -> Value {
-    let out = helm(&["list", "-n", ns, "-o", "json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == name)
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-fn rv(obj: &Value) -> u64 {
-    obj["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 #[test]

@@ -75,6 +75,10 @@ pub struct Info {
     /// werf's release annotations (`werf.io/version`, `project.werf.io/*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Fields this version does not model, kept as read so a rewritten
+    /// record (superseded, failed) loses nothing Helm wrote.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -93,14 +97,18 @@ pub struct Hook {
     pub kind: String,
     pub path: String,
     pub manifest: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub events: Vec<String>,
     #[serde(default)]
     pub last_run: HookRun,
     #[serde(default)]
     pub weight: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub delete_policies: Vec<String>,
+    /// Fields this version does not model, kept as read so a rewritten
+    /// record (superseded, failed) loses nothing Helm wrote.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A chart as a release record keeps it: the metadata matters to Helm
@@ -111,14 +119,18 @@ pub struct Chart {
     pub metadata: serde_json::Value,
     #[serde(default)]
     pub lock: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub templates: Vec<File>,
     #[serde(default)]
     pub values: serde_json::Value,
     #[serde(default)]
     pub schema: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub files: Vec<File>,
+    /// Fields this version does not model, kept as read so a rewritten
+    /// record (superseded, failed) loses nothing Helm wrote.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A chart file; `data` is base64 in JSON (Go's `[]byte`).
@@ -138,7 +150,7 @@ pub struct Release {
     pub config: serde_json::Value,
     #[serde(default)]
     pub manifest: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub hooks: Vec<Hook>,
     pub version: i64,
     pub namespace: String,
@@ -150,6 +162,19 @@ pub struct Release {
     /// Labels of the storage object beyond Helm's own (`--release-label`).
     #[serde(skip)]
     pub storage_labels: Vec<(String, String)>,
+    /// Fields this version does not model, kept as read so a rewritten
+    /// record (superseded, failed) loses nothing Helm wrote.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Go writes a nil slice as `null`.
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The labels Helm's storage drivers set themselves.
@@ -283,6 +308,16 @@ mod tests {
         let back = Release::decode("x", &r.encode()).unwrap();
         assert_eq!(back, r);
         assert!(Release::decode("x", "!!").is_err());
+    }
+
+    #[test]
+    fn what_go_writes_is_read_and_kept() {
+        // Go's nil slices are null; fields davit does not model survive.
+        let json = r#"{"name":"a","info":{"status":"deployed","first_deployed":"t"},"chart":{"metadata":{"name":"a"},"lock":null,"templates":null,"files":null,"schemamodtime":"0001-01-01T00:00:00Z"},"manifest":"","hooks":null,"version":1,"namespace":"n"}"#;
+        let r: Release = serde_json::from_str(json).unwrap();
+        assert!(r.hooks.is_empty() && r.chart.files.is_empty());
+        let back = serde_json::to_value(&r).unwrap();
+        assert_eq!(back["chart"]["schemamodtime"], "0001-01-01T00:00:00Z");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use davit_release::Status;
 use serde_json::Value;
 use sha2::Digest;
 
-use super::execute::object_for;
+use super::execute::{object_for, replicas_on_creation};
 use super::record::ids_of_manifest;
 use super::{err, runtime, ConvergeOptions, FIELD_MANAGER};
 use crate::render::RenderedRelease;
@@ -182,6 +182,8 @@ pub fn plan_changes(
             };
             let resource = id.to_string();
             let live = cluster.get(&id).await.map_err(err)?;
+            let mut obj = obj;
+            replicas_on_creation(&mut obj, &step.policy, live.as_ref());
             let Some(live) = live else {
                 let action = if step.policy.resource.skip_create {
                     Action::Skip

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use davit_deploy::plan::{Plan, Stage, Step};
-use davit_deploy::policy::{policy_of, DependencyState, FailMode, Ownership};
+use davit_deploy::policy::{policy_of, DependencyState, DeployPolicy, FailMode, Ownership};
 use davit_kube::readiness::{readiness, Readiness};
 use davit_kube::{Cluster, KubeError, Propagation, ResourceId};
 use davit_release::Release;
@@ -72,6 +72,25 @@ pub(crate) fn object_for(step: &Step, rel: &RenderedRelease, options: &ConvergeO
     obj
 }
 
+/// `werf.io/replicas-on-creation`: the count on creation; later applies
+/// keep what is there (an autoscaler's count, a manual scale).
+pub(crate) fn replicas_on_creation(obj: &mut Value, policy: &DeployPolicy, live: Option<&Value>) {
+    let Some(n) = policy.replicas_on_creation else {
+        return;
+    };
+    let replicas = match live {
+        None => json!(n),
+        Some(l) => l["spec"]["replicas"].clone(),
+    };
+    if replicas.is_null() {
+        if let Some(spec) = obj["spec"].as_object_mut() {
+            spec.remove("replicas");
+        }
+    } else {
+        obj["spec"]["replicas"] = replicas;
+    }
+}
+
 pub(crate) struct Executor<'a> {
     pub cluster: Arc<Cluster>,
     pub rel: &'a RenderedRelease,
@@ -110,6 +129,9 @@ impl Executor<'_> {
         // The failure a `HopeUntilEndOfDeployProcess` step last showed.
         let mut hoping: Vec<Option<String>> = vec![None; n];
         loop {
+            // Something started or finished: what waited for it may start
+            // at once, without a tick's sleep.
+            let mut settled_now = false;
             for i in 0..n {
                 if !matches!(states[i], StepState::Pending(_)) {
                     continue;
@@ -129,6 +151,7 @@ impl Executor<'_> {
                     continue;
                 }
                 states[i] = self.start(step, on_event).await?;
+                settled_now = true;
             }
 
             let mut rows = Vec::new();
@@ -150,6 +173,7 @@ impl Executor<'_> {
                         on_event(Event::Ready(&t.id));
                         self.after_ready(step, t, on_event).await?;
                         states[i] = StepState::Ready;
+                        settled_now = true;
                     }
                     Poll::Waiting(why) => {
                         hoping[i] = None;
@@ -180,6 +204,7 @@ impl Executor<'_> {
                                 self.delete_quietly(&t.id).await?;
                             }
                             states[i] = StepState::Settled;
+                            settled_now = true;
                         }
                     },
                 }
@@ -212,7 +237,16 @@ impl Executor<'_> {
                 return Err(self.timeout(stage, &states).await);
             }
             on_event(Event::Status(&rows));
-            tokio::time::sleep(TICK).await;
+            let startable = open.iter().any(|i| {
+                matches!(states[*i], StepState::Pending(_))
+                    && stage.steps[*i]
+                        .after
+                        .iter()
+                        .all(|(j, want)| satisfies(&states[*j], *want))
+            });
+            if !(settled_now && startable) {
+                tokio::time::sleep(TICK).await;
+            }
         }
     }
 
@@ -287,20 +321,7 @@ impl Executor<'_> {
             self.recreate_gap(&id).await?;
             live = None;
         }
-        if let Some(n) = policy.replicas_on_creation {
-            // Later applies keep what is there (an autoscaler's count).
-            let replicas = match &live {
-                None => json!(n),
-                Some(l) => l["spec"]["replicas"].clone(),
-            };
-            if replicas.is_null() {
-                if let Some(spec) = obj["spec"].as_object_mut() {
-                    spec.remove("replicas");
-                }
-            } else {
-                obj["spec"]["replicas"] = replicas;
-            }
-        }
+        replicas_on_creation(&mut obj, policy, live.as_ref());
         match self
             .cluster
             .apply(&obj, &self.rel.namespace, FIELD_MANAGER)

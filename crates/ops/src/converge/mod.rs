@@ -244,6 +244,7 @@ async fn deploy_locked(
         labels: Value::Null,
         apply_method: Some("ssa".into()),
         storage_labels: options.release_labels.clone(),
+        other: Default::default(),
     };
     cluster.write_release(&record).await.map_err(err)?;
     on_event(Event::Note(format!(
