@@ -323,6 +323,16 @@ pub struct ConvergeArgs {
     /// Do not show pods' log lines (of finished Jobs and of failures).
     #[arg(long = "no-pod-logs", default_value_t = false)]
     pub no_pod_logs: bool,
+    /// Native CI output: auto (the CI system the job runs in), none, github
+    /// (::group:: per stage, step outputs release/namespace/revision/status,
+    /// job summary, ::error:: annotation) or gitlab (collapsible sections).
+    #[arg(
+        long,
+        env = "DAVIT_CI_OUTPUT",
+        default_value = "auto",
+        value_name = "auto|none|github|gitlab"
+    )]
+    pub ci_output: String,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]

@@ -295,8 +295,35 @@ fn davit_upgrades_a_release_helm_installed() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  tag: {{ .Values.tag | quote }}\n",
     );
     commit(dir, "v2");
-    let log = ok(&davit(dir, &["converge", "--timeout", "60"], &[]));
+    // As a GitHub Actions step: log groups, step outputs, job summary.
+    let outputs = dir.join("github-output");
+    let summary = dir.join("github-summary");
+    let out = davit(
+        dir,
+        &["converge", "--timeout", "60", "--save-deploy-report"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+    );
+    let log = ok(&out);
     assert!(log.contains("revision 2 (upgrade)"), "{log}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("::group::upgrade") && stdout.contains("::endgroup::"),
+        "{stdout}"
+    );
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    assert!(
+        outputs.contains(&format!(
+            "release={ns}\nnamespace={ns}\nrevision=2\nstatus=deployed"
+        )),
+        "{outputs}"
+    );
+    assert!(std::fs::read_to_string(&summary)
+        .unwrap()
+        .contains("davit converge: deployed"));
     assert!(log.contains("deleted ConfigMap/only-in-v1"), "{log}");
     let cfg = get(&format!("/api/v1/namespaces/{ns}/configmaps/cfg")).unwrap();
     assert_eq!(cfg["data"]["tag"], "2");
@@ -323,7 +350,18 @@ fn davit_upgrades_a_release_helm_installed() {
     );
     let cfg = get(&format!("/api/v1/namespaces/{ns}/configmaps/cfg")).unwrap();
     assert_eq!(cfg["data"]["tag"], "3");
-    ok(&davit(dir, &["dismiss", "--with-namespace"], &[]));
+    // The deploy report names the release for dismiss.
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(".werf-deploy-report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["Release"], ns, "{report}");
+    ok(&davit(
+        dir,
+        &["dismiss", "--use-deploy-report", "--with-namespace"],
+        &[],
+    ));
+    assert!(helm_release(ns, ns).is_null());
 }
 
 #[test]
@@ -381,6 +419,49 @@ fn two_converges_of_one_release_at_once_take_turns() {
     assert!(
         revs[0] != revs[1],
         "one installed, the other upgraded:\n{la}\n{lb}"
+    );
+    ok(&davit(dir, &["dismiss", "--with-namespace"], &[]));
+}
+
+#[test]
+fn pod_failures_count_against_failures_allowed_per_replica() {
+    let ns = name("podfail");
+    let ns = ns.as_str();
+    // kwok's chaos stage fails the container of every pod with this label.
+    let failing = |annotations: &str| {
+        // Available only after 5 s of readiness: the failure comes first.
+        deployment("crashy", annotations, "  replicas: 2\n  minReadySeconds: 5\n").replace(
+            "      labels: {app: crashy}\n",
+            "      labels: {app: crashy, pod-container-running-failed.stage.kwok.x-k8s.io: \"true\"}\n",
+        )
+    };
+    let p = project(
+        ns,
+        &failing("  annotations:\n    werf.io/failures-allowed-per-replica: \"0\"\n"),
+    );
+    let dir = p.path();
+    let started = std::time::Instant::now();
+    let out = davit(dir, &["converge", "--timeout", "60"], &[]);
+    assert!(!out.status.success());
+    let log = text(&out);
+    assert!(log.contains("exited with 1"), "{log}");
+    assert!(log.contains("0 allowed"), "{log}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "failed at once: {log}"
+    );
+
+    // The default, one failure per replica: the first failure of each
+    // replica is tolerated, the ReplicaSet's next pods fail too, and then
+    // the deploy fails.
+    write(dir, ".helm/templates/app.yaml", &failing(""));
+    commit(dir, "default");
+    let out = davit(dir, &["converge", "--timeout", "60"], &[]);
+    assert!(!out.status.success());
+    let log = text(&out);
+    assert!(
+        log.contains("2 allowed: werf.io/failures-allowed-per-replica is 1 per replica"),
+        "{log}"
     );
     ok(&davit(dir, &["dismiss", "--with-namespace"], &[]));
 }

@@ -17,7 +17,7 @@ use super::project_args::{prepare, Level};
 use super::storage_args::storage_options;
 use crate::cli::BuildArgs;
 
-fn env(key: &str) -> Option<String> {
+pub(super) fn env(key: &str) -> Option<String> {
     std::env::var(key).ok()
 }
 

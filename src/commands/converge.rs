@@ -6,13 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use davit_ci::deploy_output::DeployOutcome;
+use davit_ci::output::Reporter;
 use davit_kube::KubeOptions;
 use davit_ops::converge::{self, Action, ConvergeOptions};
 use davit_ops::render::{self, RenderedRelease};
 use davit_ops::Project;
 
+use super::build::emit;
 use super::chart_args::{env_pairs, images, render_options};
-use super::deploy_output::DeployOutput;
+use super::deploy_output::{DeployOutput, DeployProgress};
 use super::project_args::{prepare, Level};
 use crate::cli::{ChartArgs, ConvergeArgs, DismissArgs, KubeArgs, PlanArgs};
 
@@ -100,6 +103,51 @@ fn prepare_deploy(
 }
 
 pub fn run(args: ConvergeArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let reporter =
+        Reporter::new(&args.ci_output, &super::build::env).map_err(anyhow::Error::msg)?;
+    let result = converge_release(&args, reporter, started);
+    if let Err(e) = &result {
+        // An error before the deploy began (render, build, flags).
+        if !e.is::<Reported>() {
+            let reporter =
+                Reporter::new(&args.ci_output, &super::build::env).map_err(anyhow::Error::msg)?;
+            emit(reporter.finish_deploy(&DeployOutcome {
+                release: args.chart.release.clone().unwrap_or_default(),
+                namespace: args.chart.namespace.clone().unwrap_or_default(),
+                revision: None,
+                error: Some(first_line(e)),
+                seconds: started.elapsed().as_secs_f64(),
+            }));
+        }
+    }
+    result.map_err(|e| match e.downcast::<Reported>() {
+        Ok(r) => r.0,
+        Err(e) => e,
+    })
+}
+
+/// An error whose CI output is already written.
+#[derive(Debug)]
+struct Reported(anyhow::Error);
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Reported {}
+
+fn first_line(e: &anyhow::Error) -> String {
+    e.to_string().lines().next().unwrap_or("").to_string()
+}
+
+fn converge_release(
+    args: &ConvergeArgs,
+    reporter: Reporter<'_>,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
     let (rel, base, lvl) = prepare_deploy(
         &args.chart,
         &args.kube,
@@ -133,13 +181,16 @@ pub fn run(args: ConvergeArgs) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEPLOY_REPORT))
     });
-    let mut output = DeployOutput::new(
-        lvl,
-        std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
-        args.status_progress_period,
+    let mut progress = DeployProgress::new(
+        DeployOutput::new(
+            lvl,
+            std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+            args.status_progress_period,
+        ),
+        reporter,
     );
-    let result = converge::converge(&rel, &converge_options, &mut |e| output.event(e));
-    output.finish();
+    let result = converge::converge(&rel, &converge_options, &mut |e| progress.event(e));
+    progress.finish();
     if let Some(path) = &report {
         write_report(
             path,
@@ -149,7 +200,15 @@ pub fn run(args: ConvergeArgs) -> anyhow::Result<()> {
             result.is_ok(),
         )?;
     }
-    let r = result?;
+    let result = result.map_err(anyhow::Error::from);
+    emit(progress.reporter().finish_deploy(&DeployOutcome {
+        release: rel.release.clone(),
+        namespace: rel.namespace.clone(),
+        revision: result.as_ref().ok().map(|r| r.revision),
+        error: result.as_ref().err().map(first_line),
+        seconds: started.elapsed().as_secs_f64(),
+    }));
+    let r = result.map_err(|e| anyhow::Error::new(Reported(e)))?;
     if lvl != Level::Quiet {
         eprintln!(
             "release {} revision {} deployed to namespace {}",
@@ -206,15 +265,16 @@ pub fn dismiss(args: DismissArgs) -> anyhow::Result<()> {
         (names.0, names.1)
     };
     let mut output = DeployOutput::new(lvl, false, -1);
-    converge::dismiss(
+    let result = converge::dismiss(
         &kube_options(&args.kube),
         &release,
         &namespace,
         args.with_hooks,
         args.with_namespace,
         &mut |e| output.event(e),
-    )?;
-    Ok(())
+    );
+    output.finish();
+    Ok(result?)
 }
 
 /// `davit plan`: the changes, one line each with its diff under it, and a

@@ -5,10 +5,57 @@
 
 use std::time::{Duration, Instant};
 
+use davit_ci::output::Reporter;
 use davit_ops::converge::{Event, StatusRow};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::build::emit;
 use super::project_args::Level;
+
+/// The output and, in CI, the log section of the current stage.
+pub struct DeployProgress<'e> {
+    pub output: DeployOutput,
+    ci: Reporter<'e>,
+    section: Option<String>,
+    sections: usize,
+}
+
+impl<'e> DeployProgress<'e> {
+    pub fn new(output: DeployOutput, ci: Reporter<'e>) -> DeployProgress<'e> {
+        DeployProgress {
+            output,
+            ci,
+            section: None,
+            sections: 0,
+        }
+    }
+
+    pub fn event(&mut self, e: Event<'_>) {
+        if let (Event::Stage(s), false) = (&e, matches!(self.output, DeployOutput::Quiet)) {
+            self.end_section();
+            self.sections += 1;
+            let id = format!("davit_deploy_{}", self.sections);
+            emit(self.ci.start(&id, s));
+            self.section = Some(id);
+        }
+        self.output.event(e);
+    }
+
+    fn end_section(&mut self) {
+        if let Some(id) = self.section.take() {
+            emit(self.ci.end(&id));
+        }
+    }
+
+    pub fn finish(&mut self) {
+        self.output.finish();
+        self.end_section();
+    }
+
+    pub fn reporter(&self) -> &Reporter<'e> {
+        &self.ci
+    }
+}
 
 pub enum DeployOutput {
     Quiet,
@@ -112,5 +159,31 @@ impl DeployOutput {
         if let DeployOutput::Terminal { table } = self {
             table.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_table_aligns_and_caps() {
+        let row = |r: &str, s: &'static str, d: &str| StatusRow {
+            resource: r.into(),
+            state: s,
+            detail: d.into(),
+        };
+        let t = table(&[
+            row("Deployment/web", "waiting", "1/2 available"),
+            row("Job/x", "pending", "after Deployment/web"),
+        ]);
+        assert_eq!(
+            t,
+            "\n  Deployment/web  waiting  1/2 available\n  Job/x           pending  after Deployment/web"
+        );
+        let many: Vec<StatusRow> = (0..35)
+            .map(|i| row(&format!("ConfigMap/{i}"), "waiting", ""))
+            .collect();
+        assert!(table(&many).ends_with("… and 5 more"));
     }
 }

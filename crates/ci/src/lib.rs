@@ -11,6 +11,7 @@
 //! Nothing here touches the network: registry logins are the caller's.
 
 pub mod ci_env;
+pub mod deploy_output;
 pub mod docker_config;
 pub mod output;
 pub mod system;

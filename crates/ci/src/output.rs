@@ -73,7 +73,7 @@ pub const GITLAB_MAX_DOTENV_BYTES: usize = 5 * 1024;
 pub const GITLAB_MAX_DOTENV_VARIABLES: usize = 20;
 
 /// GitHub workflow-command escaping of a message.
-fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
@@ -391,7 +391,7 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-fn append(path: &str, text: &str) -> std::io::Result<()> {
+pub(crate) fn append(path: &str, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -415,6 +415,11 @@ impl<'e> Reporter<'e> {
             })?,
         };
         Ok(Reporter { mode, env })
+    }
+
+    /// A variable of the job's environment, if set and not empty.
+    pub(crate) fn var(&self, key: &str) -> Option<String> {
+        (self.env)(key).filter(|v| !v.is_empty())
     }
 
     /// Whether [`Reporter::masks`] prints anything: secret values need to

@@ -132,16 +132,6 @@ fn job(obj: &Value) -> Readiness {
 /// A pod's own problem, if it has one (a failed container, a waiting
 /// reason that will not resolve by itself).
 pub fn pod_problem(pod: &Value) -> Option<String> {
-    if pod["status"]["phase"] == "Failed" {
-        return Some(format!(
-            "pod {} failed: {}",
-            pod["metadata"]["name"].as_str().unwrap_or(""),
-            pod["status"]["message"]
-                .as_str()
-                .or(pod["status"]["reason"].as_str())
-                .unwrap_or("")
-        ));
-    }
     for cs in pod["status"]["containerStatuses"]
         .as_array()
         .into_iter()
@@ -160,7 +150,8 @@ pub fn pod_problem(pod: &Value) -> Option<String> {
                     | "CreateContainerError"
             ) {
                 return Some(format!(
-                    "container {name}: {reason}: {}",
+                    "pod {}: container {name}: {reason}: {}",
+                    pod["metadata"]["name"].as_str().unwrap_or(""),
                     waiting["message"].as_str().unwrap_or("")
                 ));
             }
@@ -168,12 +159,23 @@ pub fn pod_problem(pod: &Value) -> Option<String> {
         let terminated = &cs["state"]["terminated"];
         if terminated.is_object() && int(&terminated["exitCode"]) != 0 {
             return Some(format!(
-                "container {name} exited with {}: {} {}",
+                "pod {}: container {name} exited with {}: {} {}",
+                pod["metadata"]["name"].as_str().unwrap_or(""),
                 int(&terminated["exitCode"]),
                 terminated["reason"].as_str().unwrap_or(""),
                 terminated["message"].as_str().unwrap_or("")
             ));
         }
+    }
+    if pod["status"]["phase"] == "Failed" {
+        return Some(format!(
+            "pod {} failed: {}",
+            pod["metadata"]["name"].as_str().unwrap_or(""),
+            pod["status"]["message"]
+                .as_str()
+                .or(pod["status"]["reason"].as_str())
+                .unwrap_or("no reason given")
+        ));
     }
     None
 }
