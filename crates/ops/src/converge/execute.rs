@@ -35,6 +35,14 @@ enum StepState {
     Settled,
 }
 
+/// What starting a step came to: its new state, notes to print, and the
+/// resource applied (if one was).
+struct Started {
+    state: StepState,
+    notes: Vec<String>,
+    applied: Option<ResourceId>,
+}
+
 fn satisfies(state: &StepState, want: DependencyState) -> bool {
     match state {
         StepState::Pending(_) => false,
@@ -132,6 +140,7 @@ impl Executor<'_> {
             // Something started or finished: what waited for it may start
             // at once, without a tick's sleep.
             let mut settled_now = false;
+            let mut ready_to_start = Vec::new();
             for i in 0..n {
                 if !matches!(states[i], StepState::Pending(_)) {
                     continue;
@@ -146,28 +155,51 @@ impl Executor<'_> {
                     states[i] = StepState::Pending(format!("after {}/{}", r.kind, r.name));
                     continue;
                 }
-                if let Some(why) = self.external_unready(step).await? {
-                    states[i] = StepState::Pending(why);
-                    continue;
+                ready_to_start.push(i);
+            }
+            // Everything that may start, at once: one round trip, not one per resource.
+            let started = futures_util::future::join_all(
+                ready_to_start.iter().map(|i| self.start(&stage.steps[*i])),
+            )
+            .await;
+            for (i, result) in ready_to_start.into_iter().zip(started) {
+                let started = result?;
+                for note in started.notes {
+                    on_event(Event::Note(note));
                 }
-                states[i] = self.start(step, on_event).await?;
-                settled_now = true;
+                if let Some(id) = &started.applied {
+                    on_event(Event::Applied(id));
+                    settled_now = true;
+                }
+                states[i] = started.state;
             }
 
             let mut rows = Vec::new();
-            for i in 0..n {
+            let cluster = &self.cluster;
+            let polled: Vec<(usize, Result<Poll, OpsError>)> =
+                futures_util::future::join_all(states.iter_mut().enumerate().filter_map(
+                    |(i, state)| match state {
+                        StepState::Tracking(t) => Some(async move { (i, t.poll(cluster).await) }),
+                        _ => None,
+                    },
+                ))
+                .await;
+            for (i, state) in states.iter().enumerate() {
+                if let StepState::Pending(why) = state {
+                    let r = &stage.steps[i].resource;
+                    rows.push(StatusRow {
+                        resource: format!("{}/{}", r.kind, r.name),
+                        state: "pending",
+                        detail: why.clone(),
+                    });
+                }
+            }
+            for (i, poll) in polled {
                 let step = &stage.steps[i];
-                let StepState::Tracking(t) = &mut states[i] else {
-                    if let StepState::Pending(why) = &states[i] {
-                        rows.push(StatusRow {
-                            resource: format!("{}/{}", step.resource.kind, step.resource.name),
-                            state: "pending",
-                            detail: why.clone(),
-                        });
-                    }
+                let StepState::Tracking(t) = &states[i] else {
                     continue;
                 };
-                match t.poll(&self.cluster).await? {
+                match poll? {
                     Poll::Ready => {
                         hoping[i] = None;
                         on_event(Event::Ready(&t.id));
@@ -281,12 +313,17 @@ impl Executor<'_> {
         Ok(None)
     }
 
-    /// Creates or updates a step's resource as its policies say.
-    async fn start(
-        &self,
-        step: &Step,
-        on_event: &mut dyn FnMut(Event<'_>),
-    ) -> Result<StepState, OpsError> {
+    /// Creates or updates a step's resource as its policies say, unless
+    /// an external dependency is not ready yet.
+    async fn start(&self, step: &Step) -> Result<Started, OpsError> {
+        let mut notes = Vec::new();
+        if let Some(why) = self.external_unready(step).await? {
+            return Ok(Started {
+                state: StepState::Pending(why),
+                notes,
+                applied: None,
+            });
+        }
         let mut obj = object_for(step, self.rel, self.options);
         let id = self
             .cluster
@@ -304,16 +341,24 @@ impl Executor<'_> {
             policy.resource.skip_update,
         ) {
             (None, true, _) => {
-                on_event(Event::Note(format!(
+                notes.push(format!(
                     "{id}: not created (werf.io/resource-policy skip-create)"
-                )));
-                return Ok(StepState::Settled);
+                ));
+                return Ok(Started {
+                    state: StepState::Settled,
+                    notes,
+                    applied: None,
+                });
             }
             (Some(_), _, true) => {
-                on_event(Event::Note(format!(
+                notes.push(format!(
                     "{id}: left as it is (werf.io/resource-policy skip-update)"
-                )));
-                return Ok(StepState::Settled);
+                ));
+                return Ok(Started {
+                    state: StepState::Settled,
+                    notes,
+                    applied: None,
+                });
             }
             _ => {}
         }
@@ -330,9 +375,9 @@ impl Executor<'_> {
             Ok(_) => {}
             Err(e) if is_immutable(&e) && live.is_some() => {
                 if policy.delete.before_creation_if_immutable && !policy.resource.skip_recreate {
-                    on_event(Event::Note(format!(
+                    notes.push(format!(
                         "{id}: an immutable field changed, recreating it (before-creation-if-immutable)"
-                    )));
+                    ));
                     self.recreate_gap(&id).await?;
                     self.cluster
                         .apply(&obj, &self.rel.namespace, FIELD_MANAGER)
@@ -346,14 +391,16 @@ impl Executor<'_> {
             }
             Err(e) => return Err(err(e)),
         }
-        on_event(Event::Applied(&id));
-        if policy.tracking.non_blocking {
-            return Ok(StepState::Applied);
-        }
-        Ok(StepState::Tracking(Box::new(Tracker::new(
-            id,
-            policy.tracking.clone(),
-        ))))
+        let state = if policy.tracking.non_blocking {
+            StepState::Applied
+        } else {
+            StepState::Tracking(Box::new(Tracker::new(id.clone(), policy.tracking.clone())))
+        };
+        Ok(Started {
+            state,
+            notes,
+            applied: Some(id),
+        })
     }
 
     /// A resource owned by another release is refused, not taken over.
