@@ -74,6 +74,20 @@ pub enum Command {
     /// Uninstall the release: its resources, hooks and records (and the
     /// namespace with --with-namespace).
     Dismiss(Box<DismissArgs>),
+    /// Delete what the registry no longer needs, by werf's policies (as
+    /// `werf cleanup`).
+    ///
+    /// A stage is kept when the git policy keeps it (cleanup.keepPolicies
+    /// of werf.yaml, or werf's defaults: 10 tags, branches of the last week
+    /// with their last 2 images, main/master/staging/production with their
+    /// last 10), when a Kubernetes object runs it (every context and
+    /// namespace of the kubeconfig), when it was built within the last N
+    /// hours (2 by default), when --keep-list names it, or when a kept stage
+    /// needs it (its parent, import and dependency sources). Everything else
+    /// goes, with the records that point to it. --dry-run deletes nothing
+    /// and reports exactly what a real run would delete; --explain says why
+    /// each stage stays.
+    Cleanup(Box<CleanupArgs>),
     /// Helm-related commands werf has (`davit helm secret …`).
     #[command(subcommand)]
     Helm(Box<HelmCommand>),
@@ -367,6 +381,48 @@ pub struct PlanArgs {
     pub kube: KubeArgs,
     #[command(flatten)]
     pub chart: ChartArgs,
+}
+
+#[derive(Args)]
+pub struct CleanupArgs {
+    /// Decide and report, delete nothing.
+    #[arg(long, env = "WERF_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: bool,
+    /// Do not protect what Kubernetes runs (no cluster is contacted).
+    #[arg(long, env = "WERF_WITHOUT_KUBE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub without_kube: bool,
+    /// Scan only this kubeconfig context (default: every context).
+    #[arg(long, env = "WERF_SCAN_CONTEXT_ONLY")]
+    pub scan_context_only: Option<String>,
+    /// Scan only these namespaces (default: all).
+    #[arg(long, env = "WERF_KUBE_SCAN_NAMESPACES", value_delimiter = ',')]
+    pub kube_scan_namespaces: Vec<String>,
+    /// Keep stages built within the last N hours (default: werf.yaml's
+    /// keepImagesBuiltWithinLastNHours, else 2; 0 turns this off).
+    #[arg(long, env = "WERF_KEEP_STAGES_BUILT_WITHIN_LAST_N_HOURS")]
+    pub keep_stages_built_within_last_n_hours: Option<u64>,
+    /// A file of stage tags to keep, one per line.
+    #[arg(long, env = "WERF_KEEP_LIST")]
+    pub keep_list: Option<PathBuf>,
+    /// How many registry requests run at once.
+    #[arg(long, env = "WERF_PARALLEL_TASKS_LIMIT", default_value_t = 10)]
+    pub parallel_tasks_limit: usize,
+    /// Write the cleanup report (werf's JSON).
+    #[arg(long, env = "WERF_SAVE_CLEANUP_REPORT", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub save_cleanup_report: bool,
+    /// The cleanup report path (default .werf-cleanup-report.json).
+    #[arg(long, env = "WERF_CLEANUP_REPORT_PATH")]
+    pub cleanup_report_path: Option<PathBuf>,
+    /// Say why each stage is kept (the reference and commit, the resource
+    /// running it) and why each is deleted; in the report too.
+    #[arg(long, default_value_t = false)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }
 
 #[derive(Args)]

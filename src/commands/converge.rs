@@ -21,7 +21,7 @@ use crate::cli::{ChartArgs, ConvergeArgs, DismissArgs, KubeArgs, PlanArgs};
 
 const DEPLOY_REPORT: &str = ".werf-deploy-report.json";
 
-fn kube_options(k: &KubeArgs) -> KubeOptions {
+pub(super) fn kube_options(k: &KubeArgs) -> KubeOptions {
     KubeOptions {
         kubeconfig: k
             .kube_config

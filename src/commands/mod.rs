@@ -4,6 +4,7 @@ mod build;
 mod build_output;
 mod chart_args;
 mod ci_env;
+mod cleanup;
 mod config;
 mod converge;
 mod deploy_output;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Converge(c) => converge::run(*c),
         Command::Dismiss(d) => converge::dismiss(*d),
         Command::Plan(p) => converge::plan(*p),
+        Command::Cleanup(c) => cleanup::run(*c),
         Command::Helm(h) => helm_secret::run(*h),
         Command::Version => {
             println!(

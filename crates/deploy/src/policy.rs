@@ -293,36 +293,8 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
     if let Ok(secs) = t.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let mut total = 0f64;
-    let mut rest = t;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += n * scale;
-        rest = &rest[unit_len..];
-    }
-    Some(Duration::from_secs_f64(total))
+    let nanos = davit_gotmpl::funcs::date::parse_duration(t).ok()?;
+    u64::try_from(nanos).ok().map(Duration::from_nanos)
 }
 
 struct Reader<'a> {

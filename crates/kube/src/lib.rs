@@ -4,6 +4,7 @@
 //! apply, deletion, the readiness of workloads, Helm's release Secrets and
 //! werf's release lock.
 
+pub mod images;
 pub mod lock;
 pub mod readiness;
 pub mod releases;
@@ -175,7 +176,8 @@ impl Cluster {
         namespace: &str,
     ) -> Result<(Api<DynamicObject>, bool), KubeError> {
         let (ar, namespaced) = self.resolve(api_version, kind).await?;
-        let api = if namespaced {
+        // A namespaced kind with no namespace: every namespace's objects.
+        let api = if namespaced && !namespace.is_empty() {
             Api::namespaced_with(self.client.clone(), namespace, &ar)
         } else {
             Api::all_with(self.client.clone(), &ar)

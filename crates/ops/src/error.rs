@@ -35,6 +35,9 @@ pub enum OpsError {
     /// A deploy that failed: what failed, with pod states and events.
     #[error("{0}")]
     Deploy(String),
+    /// A cleanup that cannot go on: git, the cluster, the registry's refusal.
+    #[error("{0}")]
+    Cleanup(String),
     /// The deploy annotations of the chart (spec §5.7) do not make a plan.
     #[error("{0}")]
     DeployPlan(#[source] davit_deploy::DeployError),

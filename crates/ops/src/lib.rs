@@ -14,6 +14,7 @@ pub mod build;
 pub mod chart_deps;
 pub mod ci;
 pub mod ci_env;
+pub mod cleanup;
 pub mod converge;
 mod error;
 pub mod project;

@@ -5,6 +5,7 @@
 pub mod docker_archive;
 pub mod local;
 pub mod lock;
+mod maintenance;
 pub mod records;
 pub mod repo;
 pub mod stage_id;

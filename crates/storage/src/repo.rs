@@ -127,6 +127,15 @@ impl RepoStorage {
         &self.host
     }
 
+    /// The repository path on the host.
+    pub fn path(&self) -> &str {
+        &self.repo
+    }
+
+    pub(crate) fn client(&self) -> &RegistryClient {
+        &self.client
+    }
+
     /// The credential for the host, for the daemon to pull stages with.
     pub fn credential(&self) -> Result<Option<davit_registry::Credential>, StorageError> {
         Ok(self.credentials.lookup(&self.host)?)

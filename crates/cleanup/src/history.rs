@@ -1,0 +1,293 @@
+//! The git-history scan (spec §3.5, "scanning"): from each selected
+//! reference, oldest first, a breadth-first walk over the commits finds the
+//! commits that `meta-*` records tie to stages; the images-per-reference
+//! policy keeps the last N images (stages sharing their latest commit count
+//! as one), and a reference that reached every expected stage leaves a stop
+//! commit that newer references do not walk past.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use crate::refs::ScanRef;
+
+/// The commits of the repository: committer time (unix seconds) and parents.
+pub trait CommitGraph {
+    fn commit(&self, id: &str) -> Option<(i64, &[String])>;
+}
+
+/// A commit graph held in memory.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    pub commits: HashMap<String, (i64, Vec<String>)>,
+}
+
+impl CommitGraph for Graph {
+    fn commit(&self, id: &str) -> Option<(i64, &[String])> {
+        self.commits.get(id).map(|(t, p)| (*t, p.as_slice()))
+    }
+}
+
+/// Why the git policy kept a stage: the reference and the commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptBy {
+    pub reference: String,
+    pub commit: String,
+}
+
+/// What the scan of one image found.
+#[derive(Clone, Debug, Default)]
+pub struct ScanResult {
+    /// Stages some reference kept.
+    pub reached: BTreeSet<String>,
+    /// Per kept stage, the commits whose `meta-*` records stay.
+    pub hit: BTreeMap<String, BTreeSet<String>>,
+    pub kept_by: BTreeMap<String, KeptBy>,
+}
+
+fn time(graph: &dyn CommitGraph, c: &str) -> i64 {
+    graph.commit(c).map(|(t, _)| t).unwrap_or(0)
+}
+
+/// Scans `refs` (in `references_to_scan` order) for the stages of
+/// `expected` (stage → its commits).
+pub fn scan_references_history(
+    refs: &[ScanRef],
+    expected: &BTreeMap<String, Vec<String>>,
+    graph: &dyn CommitGraph,
+    now: i64,
+) -> ScanResult {
+    let mut stop: HashSet<String> = HashSet::new();
+    let mut out = ScanResult::default();
+    for r in refs.iter().rev() {
+        let (reached, hit) = scan_reference(r, expected, &mut stop, graph, now);
+        for id in reached {
+            out.reached.insert(id.clone());
+            if let Some(commits) = hit.get(&id) {
+                out.hit
+                    .entry(id.clone())
+                    .or_default()
+                    .extend(commits.iter().cloned());
+                if let Some(c) = commits.first() {
+                    out.kept_by.insert(
+                        id,
+                        KeptBy {
+                            reference: r.git.name.clone(),
+                            commit: c.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+fn scan_reference(
+    r: &ScanRef,
+    expected: &BTreeMap<String, Vec<String>>,
+    stop: &mut HashSet<String>,
+    graph: &dyn CommitGraph,
+    now: i64,
+) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
+    let p = &r.images;
+    let filtered = p.last == 0 || (p.within.is_some() && !p.or);
+    let exp: BTreeMap<String, Vec<String>> = if p.last == 0 {
+        BTreeMap::new()
+    } else if let (Some(d), false) = (p.within, p.or) {
+        let since = now - d.as_secs() as i64;
+        expected
+            .iter()
+            .filter_map(|(id, commits)| {
+                let recent: Vec<String> = commits
+                    .iter()
+                    .filter(|c| time(graph, c) > since)
+                    .cloned()
+                    .collect();
+                (!recent.is_empty()).then(|| (id.clone(), recent))
+            })
+            .collect()
+    } else {
+        expected.clone()
+    };
+    if exp.is_empty() {
+        return (Vec::new(), BTreeMap::new());
+    }
+    let by_commit: HashMap<&str, Vec<&str>> = {
+        let mut m: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (id, commits) in &exp {
+            for c in commits {
+                m.entry(c.as_str()).or_default().push(id.as_str());
+            }
+        }
+        m
+    };
+    let depth_limit = if r.git.is_tag { 1 } else { -1 };
+    let mut scanned: HashSet<String> = HashSet::new();
+    let mut reached_commits: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut reached_order: Vec<String> = Vec::new();
+    let mut level = vec![r.git.head.clone()];
+    let mut depth = 0;
+    loop {
+        depth += 1;
+        let mut next = Vec::new();
+        for c in &level {
+            if scanned.contains(c) || stop.contains(c) {
+                continue;
+            }
+            if let Some(ids) = by_commit.get(c.as_str()) {
+                for id in ids {
+                    reached_commits
+                        .entry(id.to_string())
+                        .or_default()
+                        .push(c.clone());
+                }
+                if !reached_order.contains(c) {
+                    reached_order.push(c.clone());
+                }
+            }
+            let parents = graph.commit(c).map(|(_, p)| p.to_vec()).unwrap_or_default();
+            if depth == depth_limit {
+                continue;
+            }
+            if exp.len() == reached_commits.len() {
+                break;
+            }
+            scanned.insert(c.clone());
+            next.extend(parents);
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    let reached_ids: Vec<String> = reached_commits.keys().cloned().collect();
+    let latest = |id: &str| -> String {
+        reached_commits[id]
+            .iter()
+            .max_by_key(|c| time(graph, c))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let hit_of = |ids: &[String]| -> BTreeMap<String, Vec<String>> {
+        ids.iter()
+            .map(|id| (id.clone(), vec![latest(id)]))
+            .collect()
+    };
+    if p.last > 0 {
+        let last = p.last as usize;
+        if reached_ids.len() == last {
+            return (reached_ids.clone(), hit_of(&reached_ids));
+        }
+        if reached_ids.len() > last {
+            // Stages sharing their latest commit count as one image.
+            let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for id in &reached_ids {
+                groups.entry(latest(id)).or_default().push(id.clone());
+            }
+            let mut commits: Vec<String> = groups.keys().cloned().collect();
+            commits.sort_by(|a, b| time(graph, b).cmp(&time(graph, a)).then(a.cmp(b)));
+            let by_last: Vec<String> = commits.iter().take(last).cloned().collect();
+            let keep: Vec<String> = match p.within {
+                None => by_last,
+                Some(d) => {
+                    let since = now - d.as_secs() as i64;
+                    let by_in: Vec<String> = commits
+                        .iter()
+                        .filter(|c| time(graph, c) > since)
+                        .cloned()
+                        .collect();
+                    if p.or {
+                        let mut k = by_in.clone();
+                        k.extend(by_last.into_iter().filter(|c| !by_in.contains(c)));
+                        k
+                    } else {
+                        by_last.into_iter().filter(|c| by_in.contains(c)).collect()
+                    }
+                }
+            };
+            let mut kept = Vec::new();
+            let mut hit = BTreeMap::new();
+            for c in keep {
+                for id in &groups[&c] {
+                    kept.push(id.clone());
+                    hit.insert(id.clone(), vec![c.clone()]);
+                }
+            }
+            return (kept, hit);
+        }
+    }
+    if filtered {
+        return (reached_ids.clone(), hit_of(&reached_ids));
+    }
+    if reached_ids.len() == expected.len() {
+        if let Some(c) = reached_order.last() {
+            stop.insert(c.clone());
+        }
+    }
+    (reached_ids.clone(), hit_of(&reached_ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Limit;
+    use crate::refs::GitRef;
+
+    /// A linear history c0 ← c1 ← … ← c{n-1}, commit i at time i.
+    fn linear(n: usize) -> Graph {
+        let mut g = Graph::default();
+        for i in 0..n {
+            let parents = if i == 0 {
+                vec![]
+            } else {
+                vec![format!("c{}", i - 1)]
+            };
+            g.commits.insert(format!("c{i}"), (i as i64, parents));
+        }
+        g
+    }
+
+    fn branch(head: &str, last: i64) -> ScanRef {
+        ScanRef {
+            git: GitRef {
+                name: "origin/main".into(),
+                is_tag: false,
+                head: head.into(),
+                created_at: 0,
+            },
+            images: Limit {
+                last,
+                within: None,
+                or: false,
+            },
+            policy: 0,
+        }
+    }
+
+    #[test]
+    fn the_last_n_images_of_a_branch() {
+        let g = linear(5);
+        let expected: BTreeMap<String, Vec<String>> = (0..5)
+            .map(|i| (format!("s{i}"), vec![format!("c{i}")]))
+            .collect();
+        let r = scan_references_history(&[branch("c4", 2)], &expected, &g, 100);
+        assert_eq!(
+            r.reached,
+            ["s3", "s4"].iter().map(|s| s.to_string()).collect()
+        );
+        assert_eq!(r.kept_by["s4"].commit, "c4");
+    }
+
+    #[test]
+    fn stages_of_one_commit_count_once() {
+        let g = linear(3);
+        let mut expected = BTreeMap::new();
+        expected.insert("a".to_string(), vec!["c2".to_string()]);
+        expected.insert("b".to_string(), vec!["c2".to_string()]);
+        expected.insert("old".to_string(), vec!["c0".to_string()]);
+        let r = scan_references_history(&[branch("c2", 1)], &expected, &g, 100);
+        assert_eq!(
+            r.reached,
+            ["a", "b"].iter().map(|s| s.to_string()).collect()
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! The cleanup decision (spec §3.3–3.6): what the registry holds, read
+//! from its tags; which stages are protected and why (Kubernetes, the git
+//! policy, built within N hours, the keep list, and then the relatives of
+//! protected stages); and every tag to delete.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::history::{scan_references_history, CommitGraph};
+use crate::policy::KeepPolicy;
+use crate::refs::{references_to_scan, GitRef};
+
+/// Why a stage is kept: werf's reason strings, with what davit adds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Protection {
+    /// werf's reason (`git policy`, `used in Kubernetes`, …).
+    pub reason: String,
+    /// What exactly protects it: the reference and commit, the resource, …
+    pub detail: String,
+}
+
+/// A `meta-<id>_<commit>_<stage>` record.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MetaRecord {
+    pub tag: String,
+    /// The murmur3 id of the image name.
+    pub image_id: String,
+    pub commit: String,
+    pub stage: String,
+}
+
+/// The tags of a repository, sorted into werf's objects (spec §3.1).
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    /// Stage IDs (`<digest>-<ms>` or `<digest>`) → creation time (ms; 0 for indexes).
+    pub stages: BTreeMap<String, i64>,
+    /// Stage IDs with a `-rejected` marker (not counted as stages).
+    pub rejected: BTreeSet<String>,
+    pub meta: Vec<MetaRecord>,
+    pub managed_images: Vec<String>,
+    pub custom_tag_records: Vec<String>,
+    pub all_tags: BTreeSet<String>,
+}
+
+fn is_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// Sorts `tags` into an inventory.
+pub fn inventory(tags: &[String]) -> Inventory {
+    let mut inv = Inventory::default();
+    for t in tags {
+        inv.all_tags.insert(t.clone());
+        if let Some(rest) = t.strip_prefix("meta-") {
+            let parts: Vec<&str> = rest.split('_').collect();
+            if let [id, commit, stage] = parts[..] {
+                inv.meta.push(MetaRecord {
+                    tag: t.clone(),
+                    image_id: id.to_string(),
+                    commit: commit.to_string(),
+                    stage: stage.to_string(),
+                });
+            }
+            continue;
+        }
+        if let Some(name) = t.strip_prefix("managed-image-") {
+            inv.managed_images.push(name.to_string());
+            continue;
+        }
+        if t.starts_with("custom-tag-meta-") {
+            inv.custom_tag_records.push(t.clone());
+            continue;
+        }
+        if let Some(id) = t.strip_suffix("-rejected") {
+            if let Some((d, ts)) = id.split_once('-') {
+                if d.len() == 56
+                    && is_hex(d)
+                    && !ts.is_empty()
+                    && ts.bytes().all(|b| b.is_ascii_digit())
+                {
+                    inv.rejected.insert(id.to_string());
+                }
+            }
+            continue;
+        }
+        match t.split_once('-') {
+            Some((d, ts)) if t.len() == 70 && d.len() == 56 && is_hex(d) && !ts.contains('-') => {
+                if let Ok(ms) = ts.parse::<i64>() {
+                    inv.stages.insert(t.clone(), ms);
+                }
+            }
+            None if t.len() == 56 && is_hex(t) => {
+                inv.stages.insert(t.clone(), 0);
+            }
+            _ => {}
+        }
+    }
+    for r in &inv.rejected {
+        inv.stages.remove(r);
+    }
+    inv
+}
+
+/// The git side of the decision.
+pub struct GitView<'a> {
+    pub refs: Vec<GitRef>,
+    pub graph: &'a dyn CommitGraph,
+    /// Whether a commit exists in the clone (reachable or not).
+    pub commit_exists: &'a dyn Fn(&str) -> bool,
+    pub policies: Vec<KeepPolicy>,
+}
+
+/// Everything the decision needs.
+pub struct Input<'a> {
+    pub inventory: &'a Inventory,
+    /// The project's image names (werf.yaml and `managed-image-*`) by the
+    /// murmur3 id their `meta-*` records carry.
+    pub images: BTreeMap<String, String>,
+    /// Custom tags by stage (from the `custom-tag-meta-*` records).
+    pub custom_tags: BTreeMap<String, Vec<String>>,
+    /// `None` with `cleanup.disableGitHistoryBasedPolicy`.
+    pub git: Option<GitView<'a>>,
+    /// Images the cluster runs (exact references) → the resources using them.
+    /// `None` without Kubernetes (`--without-kube`, the policy disabled).
+    pub in_use: Option<&'a BTreeMap<String, Vec<String>>>,
+    /// `<host>/<path>` of the repository, as images in the cluster name it.
+    pub repo_address: String,
+    pub keep_list: BTreeSet<String>,
+    /// Built within this many hours is kept (0: off).
+    pub keep_hours: u64,
+    pub now_ms: i64,
+    /// `cleanup.disable`: only the `managed-image-*` and `meta-*` tags go.
+    pub disable: bool,
+}
+
+/// A tag to delete and what it is (the report's item).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Deletion {
+    ImageMetadata { record: MetaRecord, image: String },
+    Stage { tag: String },
+    CustomTag { tag: String, record: String },
+    RejectedStage { tag: String },
+    RejectedStageMarker { tag: String },
+    ManagedImage { tag: String, name: String },
+}
+
+impl Deletion {
+    /// The tags this deletion removes.
+    pub fn tags(&self) -> Vec<&str> {
+        match self {
+            Deletion::ImageMetadata { record, .. } => vec![&record.tag],
+            Deletion::Stage { tag }
+            | Deletion::RejectedStage { tag }
+            | Deletion::RejectedStageMarker { tag } => {
+                vec![tag]
+            }
+            Deletion::CustomTag { tag, record } => vec![tag, record],
+            Deletion::ManagedImage { tag, .. } => vec![tag],
+        }
+    }
+}
+
+/// The decision, before and after the relatives of protected stages.
+#[derive(Clone, Debug, Default)]
+pub struct Decision {
+    pub kept: BTreeMap<String, Protection>,
+    /// `meta-*` records to delete (compaction), rejected stages and, with
+    /// `cleanup.disable`, the records.
+    pub early: Vec<Deletion>,
+    custom_tags: BTreeMap<String, Vec<String>>,
+    stages: BTreeSet<String>,
+    /// The git policy's reasons are not extended to import and dependency sources.
+    git_kept: BTreeSet<String>,
+    relatives_done: BTreeSet<String>,
+}
+
+fn protect(d: &mut Decision, stage: &str, reason: &str, detail: String, force: bool) {
+    if force || !d.kept.contains_key(stage) {
+        d.kept.insert(
+            stage.to_string(),
+            Protection {
+                reason: reason.to_string(),
+                detail,
+            },
+        );
+    }
+}
+
+/// The first phase: protections and `meta-*` compaction.
+pub fn decide(input: &Input<'_>) -> Decision {
+    let inv = input.inventory;
+    let mut d = Decision {
+        stages: inv.stages.keys().cloned().collect(),
+        custom_tags: input.custom_tags.clone(),
+        ..Decision::default()
+    };
+    if input.disable {
+        for name in &inv.managed_images {
+            d.early.push(Deletion::ManagedImage {
+                tag: format!("managed-image-{name}"),
+                name: name.clone(),
+            });
+        }
+        for m in &inv.meta {
+            d.early.push(Deletion::ImageMetadata {
+                record: m.clone(),
+                image: input
+                    .images
+                    .get(&m.image_id)
+                    .cloned()
+                    .unwrap_or(m.image_id.clone()),
+            });
+        }
+        // Nothing is deleted but the records: every stage stays.
+        d.stages.clone().iter().for_each(|s| {
+            protect(
+                &mut d,
+                s,
+                "cleanup disabled",
+                "cleanup.disable is set in werf.yaml".into(),
+                false,
+            )
+        });
+        return d;
+    }
+
+    if let Some(in_use) = input.in_use {
+        for s in &inv.stages.keys().cloned().collect::<Vec<_>>() {
+            if let Some(users) = in_use.get(&format!("{}:{s}", input.repo_address)) {
+                protect(&mut d, s, "used in Kubernetes", users.join(", "), false);
+            }
+        }
+        let mut orphans = Vec::new();
+        for (stage, tags) in &input.custom_tags {
+            for t in tags {
+                if let Some(users) = in_use.get(&format!("{}:{t}", input.repo_address)) {
+                    if inv.stages.contains_key(stage) {
+                        protect(
+                            &mut d,
+                            stage,
+                            "used in Kubernetes",
+                            format!("as {t}: {}", users.join(", ")),
+                            false,
+                        );
+                    } else {
+                        orphans.push(stage.clone());
+                    }
+                }
+            }
+        }
+        // werf forgets them, so an orphan custom tag in use stays.
+        for o in orphans {
+            d.custom_tags.remove(&o);
+        }
+    }
+
+    match &input.git {
+        Some(git) => git_policy(input, git, &mut d),
+        None => {
+            for m in &inv.meta {
+                d.early.push(Deletion::ImageMetadata {
+                    record: m.clone(),
+                    image: input
+                        .images
+                        .get(&m.image_id)
+                        .cloned()
+                        .unwrap_or(m.image_id.clone()),
+                });
+            }
+        }
+    }
+
+    if input.keep_hours > 0 {
+        let since = input.now_ms - input.keep_hours as i64 * 3_600_000;
+        for (s, ms) in &inv.stages {
+            // Indexes (no time in the tag) are kept: their platforms'
+            // times are not read, and keeping is the safe side.
+            if *ms == 0 || *ms >= since {
+                protect(
+                    &mut d,
+                    s,
+                    &format!("built within last {} hours", input.keep_hours),
+                    String::new(),
+                    false,
+                );
+            }
+        }
+    }
+    for s in inv.stages.keys() {
+        if input.keep_list.contains(s) {
+            protect(&mut d, s, "keep list", "--keep-list".into(), false);
+        }
+    }
+    for id in &inv.rejected {
+        if inv.all_tags.contains(id) {
+            d.early.push(Deletion::RejectedStage { tag: id.clone() });
+        }
+        for t in d.custom_tags.get(id).cloned().unwrap_or_default() {
+            d.early.push(Deletion::CustomTag {
+                record: custom_tag_record(&t),
+                tag: t,
+            });
+        }
+        d.custom_tags.remove(id);
+        d.early.push(Deletion::RejectedStageMarker {
+            tag: format!("{id}-rejected"),
+        });
+    }
+    d
+}
+
+/// `custom-tag-meta-<slug(tag, 48)>` for the tags davit and werf write
+/// (valid docker tags up to 48 characters are their own slug).
+fn custom_tag_record(tag: &str) -> String {
+    format!("custom-tag-meta-{tag}")
+}
+
+fn git_policy(input: &Input<'_>, git: &GitView<'_>, d: &mut Decision) {
+    let inv = input.inventory;
+    let now = input.now_ms / 1000;
+    let scan_refs = references_to_scan(&git.refs, &git.policies, now);
+    // image name → stage → commits, for existing images, stages and commits.
+    let mut to_cleanup: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for m in &inv.meta {
+        let Some(image) = input.images.get(&m.image_id) else {
+            d.early.push(Deletion::ImageMetadata {
+                record: m.clone(),
+                image: m.image_id.clone(),
+            });
+            continue;
+        };
+        if !inv.stages.contains_key(&m.stage) || !(git.commit_exists)(&m.commit) {
+            d.early.push(Deletion::ImageMetadata {
+                record: m.clone(),
+                image: image.clone(),
+            });
+            continue;
+        }
+        to_cleanup
+            .entry(image.clone())
+            .or_default()
+            .entry(m.stage.clone())
+            .or_default()
+            .push(m.commit.clone());
+    }
+    for (image, expected) in &to_cleanup {
+        let result = scan_references_history(&scan_refs, expected, git.graph, now);
+        for id in &result.reached {
+            let detail = match result.kept_by.get(id) {
+                Some(k) => format!("image {image}: {} at {}", k.reference, short(&k.commit)),
+                None => format!("image {image}"),
+            };
+            protect(d, id, "git policy", detail, true);
+            d.git_kept.insert(id.clone());
+        }
+        for (id, commits) in expected {
+            let keep = result.hit.get(id);
+            for c in commits {
+                let kept = result.reached.contains(id) && keep.is_some_and(|k| k.contains(c));
+                if !kept {
+                    if let Some(m) = inv.meta.iter().find(|m| {
+                        &m.stage == id
+                            && &m.commit == c
+                            && input.images.get(&m.image_id) == Some(image)
+                    }) {
+                        d.early.push(Deletion::ImageMetadata {
+                            record: m.clone(),
+                            image: image.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+/// The stages whose labels the next round of relatives needs: protected
+/// ones not looked at yet.
+pub fn needs_labels(d: &Decision) -> Vec<String> {
+    d.kept
+        .keys()
+        .filter(|s| d.stages.contains(*s) && !d.relatives_done.contains(*s))
+        .cloned()
+        .collect()
+}
+
+/// One round of relatives: for each protected stage given with its labels,
+/// its parent (`ancestor`) and, unless only the git policy protects it,
+/// its import and dependency sources. Returns whether anything new was protected.
+pub fn protect_relatives(
+    d: &mut Decision,
+    labels: &BTreeMap<String, BTreeMap<String, String>>,
+) -> bool {
+    let mut changed = false;
+    for (stage, ls) in labels {
+        if !d.relatives_done.insert(stage.clone()) {
+            continue;
+        }
+        let with_sources = d.kept.get(stage).is_some_and(|p| p.reason != "git policy");
+        let mut found: Vec<(String, &str)> = Vec::new();
+        for (k, v) in ls {
+            if with_sources
+                && (k.starts_with("werf-import-source-stage-id-"))
+                && !v.starts_with("external-image")
+            {
+                found.push((v.clone(), "import source"));
+            }
+            if with_sources && k.starts_with("werf-dependency-stage-id-") {
+                found.push((v.clone(), "dependency source"));
+            }
+            if k == "werf.io/parent-stage-id" {
+                found.push((v.clone(), "ancestor"));
+            }
+        }
+        for (id, reason) in found {
+            if d.stages.contains(&id) && !d.kept.contains_key(&id) {
+                protect(d, &id, reason, format!("of {stage}"), false);
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// The second phase: every stage nobody protects, then the custom tags of
+/// stages that are gone.
+pub fn finish(d: &Decision) -> Vec<Deletion> {
+    let mut out = d.early.clone();
+    let gone: BTreeSet<&String> = d
+        .stages
+        .iter()
+        .filter(|s| !d.kept.contains_key(*s))
+        .collect();
+    for s in &gone {
+        out.push(Deletion::Stage { tag: s.to_string() });
+    }
+    for (stage, tags) in &d.custom_tags {
+        if d.stages.contains(stage) && !gone.contains(stage) {
+            continue;
+        }
+        for t in tags {
+            out.push(Deletion::CustomTag {
+                tag: t.clone(),
+                record: custom_tag_record(t),
+            });
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(n: u8, ms: i64) -> String {
+        format!("{}-{ms:013}", format!("{n:02x}").repeat(28))
+    }
+
+    #[test]
+    fn tags_sort_into_werfs_objects() {
+        let s1 = stage(1, 1_700_000_000_000);
+        let s2 = stage(2, 1_700_000_000_001);
+        let tags = vec![
+            s1.clone(),
+            s2.clone(),
+            format!("{s2}-rejected"),
+            format!("meta-abc_{}_{s1}", "c".repeat(40)),
+            "managed-image-app".into(),
+            "custom-tag-meta-latest".into(),
+            "latest".into(),
+            "02".repeat(28),
+        ];
+        let inv = inventory(&tags);
+        assert_eq!(inv.stages.len(), 2, "{:?}", inv.stages);
+        assert!(inv.stages.contains_key(&s1) && inv.stages.contains_key(&"02".repeat(28)));
+        assert!(inv.rejected.contains(&s2));
+        assert_eq!(inv.meta[0].image_id, "abc");
+        assert_eq!(inv.managed_images, vec!["app"]);
+    }
+}

@@ -1,0 +1,434 @@
+//! `davit cleanup`: werf's registry cleanup. The registry's tags, the git
+//! history and the cluster's images are read here; `davit-cleanup`
+//! decides; the deletions run here, in parallel, each tag deleted without
+//! taking another with it. A dry run stops before the first deletion, so
+//! it reports exactly what a real run deletes.
+
+mod git;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use davit_cleanup::plan::{self, Decision, Deletion, GitView, Input, Protection};
+use davit_cleanup::policy::keep_policies;
+use davit_kube::KubeOptions;
+use davit_storage::RepoStorage;
+use futures_util::stream::{self, StreamExt};
+
+use crate::stores::StorageOptions;
+use crate::{OpsError, Project};
+
+#[derive(Clone, Debug)]
+pub struct CleanupOptions {
+    pub storage: StorageOptions,
+    pub dry_run: bool,
+    /// `--without-kube`.
+    pub without_kube: bool,
+    pub kube: KubeOptions,
+    /// `--scan-context-only`: one context instead of every one.
+    pub scan_context_only: Option<String>,
+    /// `--kube-scan-namespaces` (empty: all).
+    pub kube_scan_namespaces: Vec<String>,
+    /// `--keep-stages-built-within-last-n-hours` or its variable, when given.
+    pub keep_hours: Option<u64>,
+    /// `--keep-list`: tags to keep, one per line.
+    pub keep_list: Option<PathBuf>,
+    /// `--parallel-tasks-limit`.
+    pub parallel: usize,
+}
+
+/// What a cleanup reports as it goes.
+pub enum Event<'a> {
+    Phase(&'a str),
+    Note(String),
+    /// A reference the policies selected, with the policy it follows.
+    Reference(&'a str, String),
+    Deleted(&'a Deletion),
+}
+
+/// What a cleanup decided and did.
+#[derive(Debug, Default)]
+pub struct CleanupOutcome {
+    pub repo: String,
+    pub kept: BTreeMap<String, Protection>,
+    /// What the policy deletes (all of it in a dry run).
+    pub planned: Vec<Deletion>,
+    /// What was deleted.
+    pub deleted: Vec<Deletion>,
+    /// Deletions that failed and were passed over (warnings).
+    pub warnings: Vec<String>,
+}
+
+fn managed_image_name(id: &str) -> String {
+    if id == "__nameless__" {
+        return String::new();
+    }
+    id.replace("__space__", " ")
+        .replace("__slash__", "/")
+        .replace("__plus__", "+")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A registry's refusal that no later deletion will get past.
+fn is_fatal(message: &str) -> bool {
+    let m = message.to_ascii_uppercase();
+    m.contains("UNAUTHORIZED")
+        || m.contains("UNSUPPORTED")
+        || m.contains("DENIED")
+        || m.contains(" 401")
+        || m.contains(" 403")
+        || m.contains(" 405")
+}
+
+/// Runs `davit cleanup` for `project`. `outcome` is filled as far as the
+/// run got, so a report can be written even when it fails.
+pub fn cleanup(
+    project: &Project,
+    options: &CleanupOptions,
+    outcome: &mut CleanupOutcome,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(), OpsError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(OpsError::Runtime)?;
+    runtime.block_on(run(project, options, outcome, on_event))
+}
+
+async fn run(
+    project: &Project,
+    options: &CleanupOptions,
+    outcome: &mut CleanupOutcome,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(), OpsError> {
+    let meta = &project.loaded.config.meta;
+    let cfg = &meta.cleanup;
+    if options
+        .storage
+        .final_repo
+        .as_deref()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(OpsError::Usage(
+            "cleanup of --final-repo is not supported yet; run it with --repo only (the final repository is left as it is)".into(),
+        ));
+    }
+    let Some(repo_address) = options.storage.repo().map(str::to_string) else {
+        return Err(OpsError::Usage(
+            "davit cleanup needs --repo (WERF_REPO): the repository to clean".into(),
+        ));
+    };
+    outcome.repo = repo_address.clone();
+    let stores = options.storage.open(&project.name)?;
+    let Some(repo) = stores.primary.as_repo() else {
+        return Err(OpsError::Usage("davit cleanup needs --repo".into()));
+    };
+    let work_tree = project.repo.work_tree().to_path_buf();
+
+    // Git first: a clone that cannot be synced stops before anything else.
+    let git_enabled = !cfg.disable && !cfg.disable_git_history_based_policy;
+    if git_enabled {
+        on_event(Event::Phase("Syncing origin branches and tags"));
+        git::sync_origin(
+            &work_tree,
+            &git::WorktreeSettings {
+                force_shallow_clone: meta.git_worktree.force_shallow_clone.unwrap_or(false),
+                allow_fetch_origin: meta
+                    .git_worktree
+                    .allow_fetch_origin_branches_and_tags
+                    .unwrap_or(true),
+            },
+        )?;
+    }
+
+    on_event(Event::Phase("Fetching manifests and metadata"));
+    let tags = repo.all_tags().await.map_err(OpsError::from)?;
+    let inventory = plan::inventory(&tags);
+    let mut images: BTreeMap<String, String> = BTreeMap::new();
+    for name in project
+        .loaded
+        .config
+        .images
+        .iter()
+        .map(|i| i.name.clone())
+        .chain(
+            inventory
+                .managed_images
+                .iter()
+                .map(|m| managed_image_name(m)),
+        )
+    {
+        images.insert(davit_slug::murmur(&name), name);
+    }
+    let custom_tags = read_custom_tags(
+        repo,
+        &inventory.custom_tag_records,
+        options.parallel,
+        on_event,
+    )
+    .await;
+
+    let in_use = if cfg.disable || options.without_kube || cfg.disable_kubernetes_based_policy {
+        None
+    } else {
+        on_event(Event::Phase("Scanning Kubernetes for images in use"));
+        let found = davit_kube::images::images_in_use(
+            &options.kube,
+            options.scan_context_only.as_deref(),
+            &options.kube_scan_namespaces,
+        )
+        .await
+        .map_err(|e| {
+            OpsError::Cleanup(format!(
+                "cleanup requires Kubernetes access (token or kubeconfig), pass --without-kube to skip Kubernetes cleanup: {e}"
+            ))
+        })?;
+        Some(found)
+    };
+
+    let keep_list = match &options.keep_list {
+        None => BTreeSet::new(),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| OpsError::Cleanup(format!("--keep-list {}: {e}", path.display())))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    let keep_hours = if cfg.disable_built_within_last_n_hours_policy {
+        0
+    } else {
+        options
+            .keep_hours
+            .or(cfg.keep_images_built_within_last_n_hours)
+            .unwrap_or(2)
+    };
+
+    let graph;
+    let existing;
+    let git_view = if git_enabled {
+        let policies = keep_policies(cfg).map_err(|e| OpsError::Cleanup(e.to_string()))?;
+        let refs = git::references(&work_tree)?;
+        graph = git::commit_graph(&work_tree)?;
+        let commits: Vec<String> = inventory.meta.iter().map(|m| m.commit.clone()).collect();
+        existing = git::existing_commits(&work_tree, &commits)?;
+        on_event(Event::Phase("Preparing references to scan"));
+        let now = now_ms() / 1000;
+        for r in davit_cleanup::refs::references_to_scan(&refs, &policies, now) {
+            on_event(Event::Reference(
+                &r.git.name,
+                policies[r.policy].to_string(),
+            ));
+        }
+        Some(GitView {
+            refs,
+            graph: &graph,
+            commit_exists: &|c: &str| existing.contains(c),
+            policies,
+        })
+    } else {
+        None
+    };
+
+    let input = Input {
+        inventory: &inventory,
+        images,
+        custom_tags,
+        git: git_view,
+        in_use: in_use.as_ref(),
+        repo_address: repo_address.clone(),
+        keep_list,
+        keep_hours,
+        now_ms: now_ms(),
+        disable: cfg.disable,
+    };
+    on_event(Event::Phase("Git history-based cleanup"));
+    let mut decision = plan::decide(&input);
+    protect_relatives(repo, &mut decision, options.parallel).await;
+    let planned = plan::finish(&decision);
+    outcome.kept = decision.kept.clone();
+    outcome.planned = planned.clone();
+    if options.dry_run {
+        outcome.deleted = planned;
+        return Ok(());
+    }
+
+    on_event(Event::Phase("Deleting"));
+    delete_all(
+        repo,
+        &project.name,
+        &planned,
+        &decision,
+        &tags,
+        options.parallel,
+        outcome,
+        on_event,
+    )
+    .await?;
+    if !cfg.disable {
+        if let Err(e) = repo.push_cleanup_record(&project.name, now_ms()).await {
+            outcome
+                .warnings
+                .push(format!("the cleanup record could not be written: {e}"));
+        }
+    }
+    Ok(())
+}
+
+/// stage → custom tags, from the `custom-tag-meta-*` records' labels.
+async fn read_custom_tags(
+    repo: &RepoStorage,
+    records: &[String],
+    parallel: usize,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> BTreeMap<String, Vec<String>> {
+    let read: Vec<_> = stream::iter(
+        records
+            .iter()
+            .map(|r| async move { (r, repo.labels(r).await) }),
+    )
+    .buffer_unordered(parallel.max(1))
+    .collect()
+    .await;
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (record, labels) in read {
+        match labels {
+            Ok(Some(l)) => match (l.get("stage-id"), l.get("tag")) {
+                (Some(stage), Some(tag)) => out.entry(stage.clone()).or_default().push(tag.clone()),
+                _ => on_event(Event::Note(format!("warning: {record}: not a custom tag record (no stage-id and tag labels), skipped"))),
+            },
+            Ok(None) => {}
+            Err(e) => on_event(Event::Note(format!("warning: {record}: {e}"))),
+        }
+    }
+    out
+}
+
+/// Rounds of relatives: the labels of newly protected stages, read in
+/// parallel, until no new stage is protected.
+async fn protect_relatives(repo: &RepoStorage, d: &mut Decision, parallel: usize) {
+    loop {
+        let need = plan::needs_labels(d);
+        if need.is_empty() {
+            return;
+        }
+        let read: Vec<_> = stream::iter(need.into_iter().map(|s| async move {
+            let l = repo.labels(&s).await.ok().flatten().unwrap_or_default();
+            (s, l)
+        }))
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+        let labels: BTreeMap<String, BTreeMap<String, String>> = read.into_iter().collect();
+        plan::protect_relatives(d, &labels);
+    }
+}
+
+/// Deletes `planned`: each digest once when every tag on it goes, each
+/// tag alone when a kept tag shares its digest. A refusal no later
+/// deletion will get past stops the run.
+#[allow(clippy::too_many_arguments)]
+async fn delete_all(
+    repo: &RepoStorage,
+    project: &str,
+    planned: &[Deletion],
+    _decision: &Decision,
+    all_tags: &[String],
+    parallel: usize,
+    outcome: &mut CleanupOutcome,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(), OpsError> {
+    let doomed: BTreeSet<&str> = planned.iter().flat_map(|d| d.tags()).collect();
+    // Every tag's digest: which deletions would take a kept tag along.
+    let digests: Vec<(String, Option<String>)> = stream::iter(
+        all_tags
+            .iter()
+            .map(|t| async move { (t.clone(), repo.tag_digest(t).await.ok().flatten()) }),
+    )
+    .buffer_unordered(parallel.max(1))
+    .collect()
+    .await;
+    let mut tags_by_digest: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut digest_of: BTreeMap<String, String> = BTreeMap::new();
+    for (t, d) in digests {
+        if let Some(d) = d {
+            tags_by_digest.entry(d.clone()).or_default().push(t.clone());
+            digest_of.insert(t, d);
+        }
+    }
+    let shared_with_kept = |tag: &str| -> bool {
+        digest_of.get(tag).is_some_and(|d| {
+            tags_by_digest[d]
+                .iter()
+                .any(|other| other != tag && !doomed.contains(other.as_str()))
+        })
+    };
+    let deleted_digests = tokio::sync::Mutex::new(BTreeSet::<String>::new());
+    let results: Vec<(usize, Result<(), String>)> =
+        stream::iter(planned.iter().enumerate().map(|(i, d)| {
+            let deleted_digests = &deleted_digests;
+            let shared = d
+                .tags()
+                .iter()
+                .map(|t| shared_with_kept(t))
+                .collect::<Vec<_>>();
+            let digests: Vec<Option<String>> = d
+                .tags()
+                .iter()
+                .map(|t| digest_of.get(*t).cloned())
+                .collect();
+            async move {
+                for ((tag, shared), digest) in d.tags().into_iter().zip(shared).zip(digests) {
+                    let r = match (shared, digest) {
+                        // Gone already (another tag's digest took it, or a concurrent cleanup).
+                        (_, None) => Ok(()),
+                        (true, Some(_)) => repo.delete_tag_alone(project, tag).await,
+                        (false, Some(dg)) => {
+                            if deleted_digests.lock().await.insert(dg.clone()) {
+                                repo.delete_digest(&dg).await
+                            } else {
+                                Ok(())
+                            }
+                        }
+                    };
+                    if let Err(e) = r {
+                        return (i, Err(format!("{tag}: {e}")));
+                    }
+                }
+                (i, Ok(()))
+            }
+        }))
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+    let mut fatal = None;
+    let mut done: Vec<usize> = Vec::new();
+    for (i, r) in results {
+        match r {
+            Ok(()) => done.push(i),
+            Err(e) if is_fatal(&e) => {
+                fatal.get_or_insert(e);
+            }
+            Err(e) => outcome.warnings.push(format!("WARNING: Image {e}")),
+        }
+    }
+    done.sort_unstable();
+    for i in done {
+        on_event(Event::Deleted(&planned[i]));
+        outcome.deleted.push(planned[i].clone());
+    }
+    match fatal {
+        Some(e) => Err(OpsError::Cleanup(format!(
+            "the registry refused a deletion: {e}\n  hint: the credentials need the right to delete in this repository; what was deleted before the refusal is in the report"
+        ))),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,117 @@
+//! Reading and deleting a repository's tags for `cleanup`: the whole tag
+//! list, a record's labels, digests, and deletion that never takes a tag
+//! it was not asked to. The distribution API deletes manifests, not tags:
+//! deleting a digest removes every tag that points to it. So a tag whose
+//! digest another wanted tag shares is first given a manifest of its own,
+//! which is then deleted.
+
+use std::collections::BTreeMap;
+
+use davit_registry::OciManifest;
+
+use crate::repo::{RepoStorage, StorageError};
+
+impl RepoStorage {
+    /// Every tag of the repository, read now (not from this run's cache).
+    pub async fn all_tags(&self) -> Result<Vec<String>, StorageError> {
+        Ok(self.client().tags(self.host(), self.path()).await?)
+    }
+
+    /// The labels of the image a tag names (a stage or a record); `None`
+    /// when the tag is gone or is not a single-platform image.
+    pub async fn labels(
+        &self,
+        tag: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, StorageError> {
+        let Some((_, body)) = self
+            .client()
+            .manifest_get(self.host(), self.path(), tag)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Ok(OciManifest::Image(manifest)) = davit_registry::parse_manifest(&body) else {
+            return Ok(None);
+        };
+        let Some(config) = self
+            .client()
+            .blob_get(self.host(), self.path(), &manifest.config.digest)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let config: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
+        Ok(Some(
+            config["config"]["Labels"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// The manifest digest a tag points to, `None` when it is gone.
+    pub async fn tag_digest(&self, tag: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .client()
+            .manifest_head(self.host(), self.path(), tag)
+            .await?
+            .map(|d| d.digest))
+    }
+
+    /// Deletes a manifest, and so every tag pointing to it.
+    pub async fn delete_digest(&self, digest: &str) -> Result<(), StorageError> {
+        Ok(self
+            .client()
+            .manifest_delete(self.host(), self.path(), digest)
+            .await?)
+    }
+
+    /// Deletes `tag` alone: points it at a manifest no other tag has, then
+    /// deletes that manifest.
+    pub async fn delete_tag_alone(&self, project: &str, tag: &str) -> Result<(), StorageError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let labels = BTreeMap::from([
+            ("werf".to_string(), project.to_string()),
+            ("davit-deleting".to_string(), format!("{tag}@{nanos}")),
+        ]);
+        let digest = crate::records::push_manifest_only_image(
+            self.client(),
+            self.host(),
+            self.path(),
+            tag,
+            &labels,
+            "1970-01-01T00:00:00Z",
+        )
+        .await?;
+        self.delete_digest(&digest).await
+    }
+
+    /// The `cleanup` record: when the last cleanup ran (unix ms).
+    pub async fn push_cleanup_record(
+        &self,
+        project: &str,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let labels = BTreeMap::from([
+            ("werf".to_string(), project.to_string()),
+            ("lastcleanuptimestamp".to_string(), now_ms.to_string()),
+        ]);
+        crate::records::push_manifest_only_image(
+            self.client(),
+            self.host(),
+            self.path(),
+            "cleanup",
+            &labels,
+            "1970-01-01T00:00:00Z",
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! `davit cleanup`: the flags mapped to `davit_ops::cleanup`, werf's log
+//! lines, `--explain`, and the cleanup report, written even when the run
+//! fails (its path checked before anything is deleted).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use davit_cleanup::plan::Deletion;
+use davit_ops::cleanup::{self, CleanupOptions, CleanupOutcome, Event};
+use davit_ops::Project;
+
+use super::converge::kube_options;
+use super::project_args::{prepare, Level};
+use super::storage_args::storage_options;
+use crate::cli::CleanupArgs;
+
+const REPORT: &str = ".werf-cleanup-report.json";
+
+fn describe(d: &Deletion) -> String {
+    match d {
+        Deletion::ImageMetadata { record, image } => format!(
+            "image metadata {} (image {image}, commit {})",
+            record.tag, record.commit
+        ),
+        Deletion::Stage { tag } => format!("stage {tag}"),
+        Deletion::CustomTag { tag, .. } => format!("custom tag {tag}"),
+        Deletion::RejectedStage { tag } => format!("rejected stage {tag}"),
+        Deletion::RejectedStageMarker { tag } => format!("rejected stage marker {tag}"),
+        Deletion::ManagedImage { name, .. } => format!("managed image record of {name:?}"),
+    }
+}
+
+pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
+    let (opts, lvl) = prepare(&args.project);
+    let project = Project::open(opts)?;
+    let report_path = args.save_cleanup_report.then(|| {
+        args.cleanup_report_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(REPORT))
+    });
+    // A report that cannot be written fails before anything is deleted.
+    if let Some(path) = &report_path {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("the cleanup report {} cannot be written", path.display()))?;
+    }
+    let options = CleanupOptions {
+        storage: storage_options(&args.storage, &project, lvl),
+        dry_run: args.dry_run,
+        without_kube: args.without_kube,
+        kube: kube_options(&args.kube),
+        scan_context_only: args
+            .scan_context_only
+            .clone()
+            .or(args.kube.kube_context.clone()),
+        kube_scan_namespaces: args.kube_scan_namespaces.clone(),
+        keep_hours: args.keep_stages_built_within_last_n_hours,
+        keep_list: args.keep_list.clone(),
+        parallel: args.parallel_tasks_limit.max(1),
+    };
+    let quiet = lvl == Level::Quiet;
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    let mut outcome = CleanupOutcome::default();
+    let result = cleanup::cleanup(&project, &options, &mut outcome, &mut |e| {
+        if quiet {
+            return;
+        }
+        match e {
+            Event::Phase(p) => eprintln!("┌ {p}"),
+            Event::Note(n) => eprintln!("{n}"),
+            Event::Reference(r, policy) => eprintln!("│ {r}: {policy}"),
+            Event::Deleted(d) => eprintln!("│ {verb} {}", describe(d)),
+        }
+    });
+    for w in &outcome.warnings {
+        eprintln!("{w}");
+    }
+    if !quiet && args.dry_run {
+        for d in &outcome.planned {
+            eprintln!("│ {verb} {}", describe(d));
+        }
+    }
+    if args.explain && !quiet {
+        eprintln!("┌ Why each stage is kept");
+        for (stage, p) in &outcome.kept {
+            if p.detail.is_empty() {
+                eprintln!("│ {stage}: {}", p.reason);
+            } else {
+                eprintln!("│ {stage}: {} ({})", p.reason, p.detail);
+            }
+        }
+        eprintln!("└ every other stage is deleted: no reference of the policies reaches it, nothing runs it, and it is older than the built-within-hours window");
+    }
+    if let Some(path) = &report_path {
+        let report = davit_cleanup::report::report(
+            args.dry_run,
+            &outcome.repo,
+            &outcome.kept,
+            &outcome.deleted,
+            args.explain,
+        );
+        std::fs::write(
+            path,
+            format!("{}\n", serde_json::to_string_pretty(&report)?),
+        )
+        .with_context(|| format!("writing the cleanup report {}", path.display()))?;
+    }
+    result?;
+    if !quiet {
+        eprintln!(
+            "{} {} tag(s); {} stage(s) kept",
+            if args.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            },
+            outcome
+                .deleted
+                .iter()
+                .map(|d| d.tags().len())
+                .sum::<usize>(),
+            outcome.kept.len()
+        );
+    }
+    Ok(())
+}
