@@ -61,20 +61,30 @@ pub fn scan_references_history(
         let (reached, hit) = scan_reference(r, expected, &mut stop, graph, now);
         for id in reached {
             out.reached.insert(id.clone());
+            if let Some(c) = hit.get(&id).and_then(|c| c.first()) {
+                out.kept_by.insert(
+                    id,
+                    KeptBy {
+                        reference: r.git.name.clone(),
+                        commit: c.clone(),
+                    },
+                );
+            }
+        }
+    }
+    // The `meta-*` records to keep: each reference's latest commit of each
+    // stage it keeps, found by a walk without stop commits. werf takes them
+    // from the walk above, where a stop commit left by an older reference
+    // hides a newer reference's commits only when that older reference
+    // reached every expected stage; so a first run (with stages that are
+    // about to go still expected) and a second run keep different records.
+    // Without stop commits the records kept do not depend on what else is
+    // expected, and a second run deletes nothing.
+    for r in refs.iter().rev() {
+        let (kept, hit) = scan_reference(r, expected, &mut HashSet::new(), graph, now);
+        for id in kept.into_iter().filter(|id| out.reached.contains(id)) {
             if let Some(commits) = hit.get(&id) {
-                out.hit
-                    .entry(id.clone())
-                    .or_default()
-                    .extend(commits.iter().cloned());
-                if let Some(c) = commits.first() {
-                    out.kept_by.insert(
-                        id,
-                        KeptBy {
-                            reference: r.git.name.clone(),
-                            commit: c.clone(),
-                        },
-                    );
-                }
+                out.hit.entry(id).or_default().extend(commits.iter().cloned());
             }
         }
     }
@@ -160,10 +170,32 @@ fn scan_reference(
         level = next;
     }
     let reached_ids: Vec<String> = reached_commits.keys().cloned().collect();
+    // werf takes a stage's latest commit among those met before the walk
+    // stopped (when every expected stage was found), so the commit kept
+    // depends on which other stages are still expected, and a second run
+    // compacts differently. davit takes it among every commit of the stage
+    // that the reference reaches (same stop commits, same depth), which the
+    // walk's early end cannot change.
+    let all_reached = reachable_expected(r, &by_commit, stop, graph, depth_limit);
+    let reached_commits: BTreeMap<String, Vec<String>> = reached_commits
+        .keys()
+        .map(|id| (id.clone(), all_reached.get(id).cloned().unwrap_or_default()))
+        .collect();
+    // The newest reached commit; of one second, the one met first.
     let latest = |id: &str| -> String {
+        let met = |c: &String| {
+            reached_order
+                .iter()
+                .position(|x| x == c)
+                .unwrap_or(usize::MAX)
+        };
         reached_commits[id]
             .iter()
-            .max_by_key(|c| time(graph, c))
+            .min_by(|a, b| {
+                time(graph, b)
+                    .cmp(&time(graph, a))
+                    .then(met(a).cmp(&met(b)))
+            })
             .cloned()
             .unwrap_or_default()
     };
@@ -184,7 +216,19 @@ fn scan_reference(
                 groups.entry(latest(id)).or_default().push(id.clone());
             }
             let mut commits: Vec<String> = groups.keys().cloned().collect();
-            commits.sort_by(|a, b| time(graph, b).cmp(&time(graph, a)).then(a.cmp(b)));
+            // Newest first; commits of one second in the order the walk
+            // met them, nearest the reference's head first.
+            let met = |c: &String| {
+                reached_order
+                    .iter()
+                    .position(|x| x == c)
+                    .unwrap_or(usize::MAX)
+            };
+            commits.sort_by(|a, b| {
+                time(graph, b)
+                    .cmp(&time(graph, a))
+                    .then(met(a).cmp(&met(b)))
+            });
             let by_last: Vec<String> = commits.iter().take(last).cloned().collect();
             let keep: Vec<String> = match p.within {
                 None => by_last,
@@ -224,6 +268,43 @@ fn scan_reference(
         }
     }
     (reached_ids.clone(), hit_of(&reached_ids))
+}
+
+/// Every expected commit (by stage) the reference reaches, walking the
+/// whole history below its head (stop commits and depth as the scan has them).
+fn reachable_expected(
+    r: &ScanRef,
+    by_commit: &HashMap<&str, Vec<&str>>,
+    stop: &HashSet<String>,
+    graph: &dyn CommitGraph,
+    depth_limit: i32,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut level = vec![r.git.head.clone()];
+    let mut depth = 0;
+    while !level.is_empty() {
+        depth += 1;
+        let mut next = Vec::new();
+        for c in level {
+            if stop.contains(&c) || !seen.insert(c.clone()) {
+                continue;
+            }
+            for id in by_commit.get(c.as_str()).into_iter().flatten() {
+                out.entry(id.to_string()).or_default().push(c.clone());
+            }
+            if depth != depth_limit {
+                next.extend(
+                    graph
+                        .commit(&c)
+                        .map(|(_, p)| p.to_vec())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        level = next;
+    }
+    out
 }
 
 #[cfg(test)]
