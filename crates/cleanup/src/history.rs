@@ -84,7 +84,10 @@ pub fn scan_references_history(
         let (kept, hit) = scan_reference(r, expected, &mut HashSet::new(), graph, now);
         for id in kept.into_iter().filter(|id| out.reached.contains(id)) {
             if let Some(commits) = hit.get(&id) {
-                out.hit.entry(id).or_default().extend(commits.iter().cloned());
+                out.hit
+                    .entry(id)
+                    .or_default()
+                    .extend(commits.iter().cloned());
             }
         }
     }

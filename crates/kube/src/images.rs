@@ -1,8 +1,9 @@
 //! The images a cluster runs, for `cleanup`'s Kubernetes policy (spec
-//! §3.7): the containers and init containers of Pods, ReplicationControllers,
-//! Deployments, StatefulSets, DaemonSets, ReplicaSets, CronJobs and Jobs
-//! that have not finished, in every context of the kubeconfig (or one) and
-//! every namespace (or the ones given).
+//! §3.7): the containers and init containers of Pods that have not
+//! finished, ReplicationControllers, Deployments, StatefulSets,
+//! DaemonSets, ReplicaSets, CronJobs and Jobs that have not finished, in
+//! every context of the kubeconfig (or one) and every namespace (or the
+//! ones given).
 
 use std::collections::BTreeMap;
 
@@ -91,6 +92,16 @@ pub async fn images_in_use(
             ] {
                 for obj in cluster.list(api_version, kind, ns, None).await? {
                     if kind == "Job" && finished_job(&obj) {
+                        continue;
+                    }
+                    // A pod that has finished runs nothing (a finished Job's
+                    // pods stay until deleted); werf counts them.
+                    if kind == "Pod"
+                        && matches!(
+                            obj["status"]["phase"].as_str(),
+                            Some("Succeeded" | "Failed")
+                        )
+                    {
                         continue;
                     }
                     let spec = match kind {

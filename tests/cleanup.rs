@@ -1,0 +1,292 @@
+//! `davit cleanup` against the real registry, real git repositories with a
+//! bare `origin`, and the test control plane: a real run deletes exactly
+//! what the dry run reported and nothing a kept tag shares, a second run
+//! deletes nothing, and what Kubernetes runs (in any context of the
+//! kubeconfig) is kept while a finished Job protects nothing.
+
+mod build_common;
+mod kube_common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use build_common::*;
+use davit_testkit::fixtures::{git, testenv as env, write};
+use serde_json::{json, Value};
+
+/// The project of `build_common` with a bare `origin`, and a keep policy
+/// of one image for `main`.
+fn project_with_origin() -> (Project, tempfile::TempDir) {
+    let p = project();
+    let origin = tempfile::tempdir().unwrap();
+    git(origin.path(), &["init", "-q", "--bare"]);
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).unwrap();
+    let yaml = yaml.replacen(
+        "configVersion: 1\n",
+        "configVersion: 1\ncleanup:\n  keepPolicies:\n  - references: {branch: main}\n    imagesPerReference: {last: 1}\n",
+        1,
+    );
+    write(&p.dir, "werf.yaml", &yaml);
+    git(&p.dir, &["branch", "-M", "main"]);
+    git(&p.dir, &["add", "-A"]);
+    git(&p.dir, &["commit", "-qm", "policy"]);
+    git(
+        &p.dir,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &format!("file://{}", origin.path().display()),
+        ],
+    );
+    (p, origin)
+}
+
+/// A new commit of `app/hello.sh`, built (with `extra` flags) and pushed.
+fn commit_build_push(p: &Project, repo: &str, text: &str, extra: &[&str]) -> Value {
+    write(&p.dir, "app/hello.sh", &format!("echo {text}\n"));
+    git(&p.dir, &["add", "-A"]);
+    git(&p.dir, &["commit", "-qm", text]);
+    let mut args = vec!["build", "--repo", repo, "--save-build-report"];
+    args.extend(extra);
+    ok(&davit(&p.dir, &args, &[]));
+    git(&p.dir, &["push", "-q", "origin", "main"]);
+    report(&p.dir, ".werf-build-report.json")
+}
+
+fn cleanup(dir: &Path, repo: &str, extra: &[&str], env_: &[(&str, &str)]) -> (String, Value) {
+    let mut args = vec![
+        "cleanup",
+        "--repo",
+        repo,
+        "--keep-stages-built-within-last-n-hours",
+        "0",
+        "--save-cleanup-report",
+        "--explain",
+    ];
+    args.extend(extra);
+    let log = ok(&davit(dir, &args, env_));
+    (log, report(dir, ".werf-cleanup-report.json"))
+}
+
+fn items(r: &Value, key: &str) -> BTreeSet<String> {
+    r[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
+}
+
+fn stage_of(r: &Value, image: &str) -> String {
+    r["Images"][image]["DockerTag"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_real_cleanup_deletes_what_the_dry_run_reported_and_a_second_deletes_nothing() {
+    let (p, _origin) = project_with_origin();
+    let (host, path, repo) = anon_repo(&p);
+    let r1 = commit_build_push(&p, &repo, "one", &["--add-custom-tag", "old-%image%"]);
+    let r2 = commit_build_push(&p, &repo, "two", &["--add-custom-tag", "latest"]);
+    let (app1, app2, base) = (
+        stage_of(&r1, "app"),
+        stage_of(&r2, "app"),
+        stage_of(&r2, "base"),
+    );
+    assert_ne!(app1, app2);
+    let before: BTreeSet<String> = registry_tags(&host, &path).into_iter().collect();
+    assert!(
+        before.contains("old-app") && before.contains("latest"),
+        "{before:?}"
+    );
+
+    let (log, dry) = cleanup(&p.dir, &repo, &["--without-kube", "--dry-run"], &[]);
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(
+        before,
+        registry_tags(&host, &path).into_iter().collect(),
+        "a dry run deletes nothing"
+    );
+    let head = head_commit(&p.dir);
+    assert!(
+        log.contains(&format!(
+            "{app2}: git policy (image app: origin/main at {}",
+            &head[..12]
+        )),
+        "--explain names the reference and commit:\n{log}"
+    );
+    let dry_deleted = items(&dry, "deleted");
+    assert!(
+        dry_deleted.contains(&json!({"type": "stage", "tag": app1}).to_string()),
+        "{dry}"
+    );
+    assert!(
+        dry_deleted.contains(&json!({"type": "customTag", "tag": "old-app"}).to_string()),
+        "{dry}"
+    );
+
+    let (_, real) = cleanup(&p.dir, &repo, &["--without-kube"], &[]);
+    assert_eq!(real["dryRun"], false);
+    assert_eq!(
+        items(&real, "deleted"),
+        dry_deleted,
+        "the real run deletes what the dry run said"
+    );
+    assert_eq!(items(&real, "kept"), items(&dry, "kept"));
+
+    let after: BTreeSet<String> = registry_tags(&host, &path).into_iter().collect();
+    for gone in [
+        &app1,
+        &"old-app".to_string(),
+        &"custom-tag-meta-old-app".to_string(),
+    ] {
+        assert!(!after.contains(gone), "{gone} is still there: {after:?}");
+    }
+    // What is kept is all there: the stages, the custom tag that shares the
+    // kept stage's digest, the records.
+    for kept in [
+        &app2,
+        &base,
+        &"latest".to_string(),
+        &"custom-tag-meta-latest".to_string(),
+    ] {
+        assert!(after.contains(kept), "{kept} was deleted: {after:?}");
+    }
+    for t in &after {
+        assert!(before.contains(t) || t == "cleanup", "{t} appeared");
+    }
+    for m in meta_records(&after.iter().cloned().collect::<Vec<_>>()) {
+        let stage = m.rsplit('_').next().unwrap();
+        assert!(after.contains(stage), "{m} points at a deleted stage");
+    }
+    assert!(
+        config_label(&host, &path, "cleanup", "lastcleanuptimestamp").is_some(),
+        "the cleanup record"
+    );
+    assert_no_broken_tags(&host, &path);
+
+    let (_, second) = cleanup(&p.dir, &repo, &["--without-kube"], &[]);
+    assert!(
+        second["deleted"].as_array().unwrap().is_empty(),
+        "a second run deletes nothing: {second}"
+    );
+}
+
+/// A kubeconfig with two contexts on the test control plane.
+fn two_context_kubeconfig(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig-two");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: {{server: '{}', insecure-skip-tls-verify: true}}\nusers:\n- name: admin\n  user: {{token: {}}}\ncontexts:\n- name: first\n  context: {{cluster: test, user: admin}}\n- name: second\n  context: {{cluster: test, user: admin, namespace: default}}\ncurrent-context: first\n",
+            env("DAVIT_TEST_KUBE_API"),
+            env("DAVIT_TEST_KUBE_TOKEN")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn what_kubernetes_runs_is_kept_and_a_finished_job_protects_nothing() {
+    let (p, _origin) = project_with_origin();
+    let (_, _, repo) = anon_repo(&p);
+    let r1 = commit_build_push(&p, &repo, "one", &[]);
+    let r2 = commit_build_push(&p, &repo, "two", &[]);
+    let _r3 = commit_build_push(&p, &repo, "three", &[]);
+    let (running, finished) = (stage_of(&r1, "app"), stage_of(&r2, "app"));
+
+    let ns_a = unique("cla").replace('_', "-");
+    let ns_a = &ns_a[..ns_a.len().min(40)];
+    let ns_b = unique("clb").replace('_', "-");
+    let ns_b = &ns_b[..ns_b.len().min(40)];
+    for ns in [ns_a, ns_b] {
+        kube_common::request(
+            "POST",
+            "/api/v1/namespaces",
+            "application/json",
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        );
+    }
+    let created = kube_common::request(
+        "POST",
+        &format!("/apis/apps/v1/namespaces/{ns_a}/deployments"),
+        "application/json",
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "runs-one"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "one"}},
+              "template": {"metadata": {"labels": {"app": "one"}},
+                "spec": {"containers": [{"name": "app", "image": format!("{repo}:{running}")}]}}}}),
+    );
+    assert_eq!(created["metadata"]["name"], "runs-one", "{created}");
+    let job = kube_common::request(
+        "POST",
+        &format!("/apis/batch/v1/namespaces/{ns_b}/jobs"),
+        "application/json",
+        &json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "ran-two"},
+            "spec": {"template": {"spec": {"restartPolicy": "Never",
+              "containers": [{"name": "app", "image": format!("{repo}:{finished}")}]}}}}),
+    );
+    assert_eq!(job["metadata"]["name"], "ran-two", "{job}");
+    // kwok completes the Job.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let j =
+            kube_common::get(&format!("/apis/batch/v1/namespaces/{ns_b}/jobs/ran-two")).unwrap();
+        if j["status"]["succeeded"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never completed: {j}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
+    let kubeconfig = two_context_kubeconfig(&p.dir);
+    let (log, dry) = cleanup(
+        &p.dir,
+        &repo,
+        &["--dry-run", "--kube-config", kubeconfig.to_str().unwrap()],
+        &[],
+    );
+    let kept = items(&dry, "kept");
+    assert!(
+        kept.iter()
+            .any(|k| k.contains(&running) && k.contains("used in Kubernetes")),
+        "the running stage is kept: {dry}"
+    );
+    assert!(
+        items(&dry, "deleted").contains(&json!({"type": "stage", "tag": finished}).to_string()),
+        "a finished Job protects nothing: {dry}"
+    );
+    let line = log
+        .lines()
+        .find(|l| l.contains(&running) && l.contains("used in Kubernetes"))
+        .unwrap_or_else(|| panic!("no explanation for {running}:\n{log}"));
+    assert!(
+        line.contains(&format!(
+            "context/first ns/{ns_a} Deployment/runs-one container/app"
+        )) && line.contains("context/second"),
+        "both contexts scanned: {line}"
+    );
+
+    // Without Kubernetes access the run refuses rather than deleting what may run.
+    let out = davit(
+        &p.dir,
+        &[
+            "cleanup",
+            "--repo",
+            &repo,
+            "--dry-run",
+            "--kube-config",
+            "/nonexistent/kubeconfig",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("--without-kube"), "{text}");
+}
