@@ -88,6 +88,10 @@ pub enum Command {
     /// and reports exactly what a real run would delete; --explain says why
     /// each stage stays.
     Cleanup(Box<CleanupArgs>),
+    /// Delete every stage and record of the project from the repository,
+    /// whatever git or Kubernetes say (as `werf purge`). Images the cluster
+    /// runs are deleted too. --dry-run lists what would go.
+    Purge(Box<PurgeArgs>),
     /// Helm-related commands werf has (`davit helm secret …`).
     #[command(subcommand)]
     Helm(Box<HelmCommand>),
@@ -381,6 +385,26 @@ pub struct PlanArgs {
     pub kube: KubeArgs,
     #[command(flatten)]
     pub chart: ChartArgs,
+}
+
+#[derive(Args)]
+pub struct PurgeArgs {
+    /// List what would be deleted, delete nothing.
+    #[arg(long, env = "WERF_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: bool,
+    /// How many registry requests run at once.
+    #[arg(long, env = "WERF_PARALLEL_TASKS_LIMIT", default_value_t = 10)]
+    pub parallel_tasks_limit: usize,
+    /// Write the cleanup report (werf's JSON).
+    #[arg(long, env = "WERF_SAVE_CLEANUP_REPORT", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub save_cleanup_report: bool,
+    /// The cleanup report path (default .werf-cleanup-report.json).
+    #[arg(long, env = "WERF_CLEANUP_REPORT_PATH")]
+    pub cleanup_report_path: Option<PathBuf>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }
 
 #[derive(Args)]

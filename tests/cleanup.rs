@@ -290,3 +290,36 @@ fn what_kubernetes_runs_is_kept_and_a_finished_job_protects_nothing() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("--without-kube"), "{text}");
 }
+
+#[test]
+fn purge_deletes_every_stage_and_record() {
+    let (p, _origin) = project_with_origin();
+    let (host, path, repo) = anon_repo(&p);
+    commit_build_push(&p, &repo, "one", &["--add-custom-tag", "latest"]);
+    commit_build_push(&p, &repo, "two", &[]);
+    let before = registry_tags(&host, &path);
+    assert!(before.len() >= 6, "{before:?}");
+    let out = davit(&p.dir, &["purge", "--repo", &repo, "--dry-run"], &[]);
+    let log = ok(&out);
+    assert!(log.contains("would delete custom tag latest"), "{log}");
+    assert_eq!(
+        registry_tags(&host, &path),
+        before,
+        "a dry run deletes nothing"
+    );
+    ok(&davit(
+        &p.dir,
+        &["purge", "--repo", &repo, "--save-cleanup-report"],
+        &[],
+    ));
+    let after = registry_tags(&host, &path);
+    assert!(after.is_empty(), "left after purge: {after:?}");
+    let r = report(&p.dir, ".werf-cleanup-report.json");
+    assert_eq!(r["command"], "purge");
+    assert!(r["kept"].as_array().unwrap().is_empty());
+    assert_eq!(
+        r["deleted"].as_array().unwrap().len(),
+        before.len() - 1,
+        "every tag but the custom tag's record, which goes with its tag: {r}"
+    );
+}

@@ -2,7 +2,7 @@
 //! lines, `--explain`, and the cleanup report, written even when the run
 //! fails (its path checked before anything is deleted).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use davit_cleanup::plan::Deletion;
@@ -12,7 +12,7 @@ use davit_ops::Project;
 use super::converge::kube_options;
 use super::project_args::{prepare, Level};
 use super::storage_args::storage_options;
-use crate::cli::CleanupArgs;
+use crate::cli::{CleanupArgs, PurgeArgs};
 
 const REPORT: &str = ".werf-cleanup-report.json";
 
@@ -27,7 +27,45 @@ fn describe(d: &Deletion) -> String {
         Deletion::RejectedStage { tag } => format!("rejected stage {tag}"),
         Deletion::RejectedStageMarker { tag } => format!("rejected stage marker {tag}"),
         Deletion::ManagedImage { name, .. } => format!("managed image record of {name:?}"),
+        Deletion::Record { tag } => format!("record {tag}"),
     }
+}
+
+/// A report path that cannot be written fails before anything is deleted.
+fn check_writable(path: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("the cleanup report {} cannot be written", path.display()))?;
+    }
+    Ok(())
+}
+
+fn write_report(
+    path: Option<&Path>,
+    command: &str,
+    dry_run: bool,
+    outcome: &CleanupOutcome,
+    explain: bool,
+) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let report = davit_cleanup::report::report(
+            command,
+            dry_run,
+            &outcome.repo,
+            &outcome.kept,
+            &outcome.deleted,
+            explain,
+        );
+        std::fs::write(
+            path,
+            format!("{}\n", serde_json::to_string_pretty(&report)?),
+        )
+        .with_context(|| format!("writing the cleanup report {}", path.display()))?;
+    }
+    Ok(())
 }
 
 pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
@@ -39,13 +77,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| PathBuf::from(REPORT))
     });
     // A report that cannot be written fails before anything is deleted.
-    if let Some(path) = &report_path {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("the cleanup report {} cannot be written", path.display()))?;
-    }
+    check_writable(report_path.as_deref())?;
     let options = CleanupOptions {
         storage: storage_options(&args.storage, &project, lvl),
         dry_run: args.dry_run,
@@ -97,20 +129,13 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
         }
         eprintln!("└ every other stage is deleted: no reference of the policies reaches it, nothing runs it, and it is older than the built-within-hours window");
     }
-    if let Some(path) = &report_path {
-        let report = davit_cleanup::report::report(
-            args.dry_run,
-            &outcome.repo,
-            &outcome.kept,
-            &outcome.deleted,
-            args.explain,
-        );
-        std::fs::write(
-            path,
-            format!("{}\n", serde_json::to_string_pretty(&report)?),
-        )
-        .with_context(|| format!("writing the cleanup report {}", path.display()))?;
-    }
+    write_report(
+        report_path.as_deref(),
+        "cleanup",
+        args.dry_run,
+        &outcome,
+        args.explain,
+    )?;
     result?;
     if !quiet {
         eprintln!(
@@ -126,6 +151,74 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
                 .map(|d| d.tags().len())
                 .sum::<usize>(),
             outcome.kept.len()
+        );
+    }
+    Ok(())
+}
+
+/// `davit purge`: everything of the project in the repository.
+pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
+    let (opts, lvl) = prepare(&args.project);
+    let project = Project::open(opts)?;
+    let report_path = args.save_cleanup_report.then(|| {
+        args.cleanup_report_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(REPORT))
+    });
+    check_writable(report_path.as_deref())?;
+    let options = CleanupOptions {
+        storage: storage_options(&args.storage, &project, lvl),
+        dry_run: args.dry_run,
+        without_kube: true,
+        kube: Default::default(),
+        scan_context_only: None,
+        kube_scan_namespaces: Vec::new(),
+        keep_hours: None,
+        keep_list: None,
+        parallel: args.parallel_tasks_limit.max(1),
+    };
+    let quiet = lvl == Level::Quiet;
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    let mut outcome = CleanupOutcome::default();
+    let result = cleanup::purge(&project, &options, &mut outcome, &mut |e| {
+        if quiet {
+            return;
+        }
+        match e {
+            Event::Phase(p) => eprintln!("┌ {p}"),
+            Event::Note(n) => eprintln!("{n}"),
+            Event::Reference(..) => {}
+            Event::Deleted(d) => eprintln!("│ {verb} {}", describe(d)),
+        }
+    });
+    for w in &outcome.warnings {
+        eprintln!("{w}");
+    }
+    if !quiet && args.dry_run {
+        for d in &outcome.planned {
+            eprintln!("│ {verb} {}", describe(d));
+        }
+    }
+    write_report(
+        report_path.as_deref(),
+        "purge",
+        args.dry_run,
+        &outcome,
+        false,
+    )?;
+    result?;
+    if !quiet {
+        eprintln!(
+            "{verb} {} tag(s)",
+            outcome
+                .deleted
+                .iter()
+                .map(|d| d.tags().len())
+                .sum::<usize>()
         );
     }
     Ok(())

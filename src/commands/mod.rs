@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dismiss(d) => converge::dismiss(*d),
         Command::Plan(p) => converge::plan(*p),
         Command::Cleanup(c) => cleanup::run(*c),
+        Command::Purge(p) => cleanup::purge(*p),
         Command::Helm(h) => helm_secret::run(*h),
         Command::Version => {
             println!(

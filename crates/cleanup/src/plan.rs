@@ -136,12 +136,31 @@ pub struct Input<'a> {
 /// A tag to delete and what it is (the report's item).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Deletion {
-    ImageMetadata { record: MetaRecord, image: String },
-    Stage { tag: String },
-    CustomTag { tag: String, record: String },
-    RejectedStage { tag: String },
-    RejectedStageMarker { tag: String },
-    ManagedImage { tag: String, name: String },
+    ImageMetadata {
+        record: MetaRecord,
+        image: String,
+    },
+    Stage {
+        tag: String,
+    },
+    CustomTag {
+        tag: String,
+        record: String,
+    },
+    RejectedStage {
+        tag: String,
+    },
+    RejectedStageMarker {
+        tag: String,
+    },
+    ManagedImage {
+        tag: String,
+        name: String,
+    },
+    /// A record davit could not read (purge deletes it anyway).
+    Record {
+        tag: String,
+    },
 }
 
 impl Deletion {
@@ -155,7 +174,7 @@ impl Deletion {
                 vec![tag]
             }
             Deletion::CustomTag { tag, record } => vec![tag, record],
-            Deletion::ManagedImage { tag, .. } => vec![tag],
+            Deletion::ManagedImage { tag, .. } | Deletion::Record { tag } => vec![tag],
         }
     }
 }
@@ -454,6 +473,62 @@ pub fn finish(d: &Decision) -> Vec<Deletion> {
     out
 }
 
+/// `purge` (spec §3.9): every stage (rejected ones with their markers),
+/// every `managed-image-*` and `meta-*` record, every custom tag with its
+/// record. Git and Kubernetes are not consulted.
+pub fn purge(
+    inv: &Inventory,
+    custom_tags: &BTreeMap<String, Vec<String>>,
+    images: &BTreeMap<String, String>,
+) -> Vec<Deletion> {
+    let mut out = Vec::new();
+    for s in inv.stages.keys() {
+        out.push(Deletion::Stage { tag: s.clone() });
+    }
+    for name in &inv.managed_images {
+        out.push(Deletion::ManagedImage {
+            tag: format!("managed-image-{name}"),
+            name: name.clone(),
+        });
+    }
+    for m in &inv.meta {
+        out.push(Deletion::ImageMetadata {
+            record: m.clone(),
+            image: images
+                .get(&m.image_id)
+                .cloned()
+                .unwrap_or(m.image_id.clone()),
+        });
+    }
+    let mut recorded = BTreeSet::new();
+    for tags in custom_tags.values() {
+        for t in tags {
+            recorded.insert(custom_tag_record(t));
+            out.push(Deletion::CustomTag {
+                tag: t.clone(),
+                record: custom_tag_record(t),
+            });
+        }
+    }
+    // Records whose labels could not be read still go.
+    for r in &inv.custom_tag_records {
+        if !recorded.contains(r) {
+            out.push(Deletion::Record { tag: r.clone() });
+        }
+    }
+    for id in &inv.rejected {
+        if inv.all_tags.contains(id) {
+            out.push(Deletion::RejectedStage { tag: id.clone() });
+        }
+        out.push(Deletion::RejectedStageMarker {
+            tag: format!("{id}-rejected"),
+        });
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,5 +557,21 @@ mod tests {
         assert!(inv.rejected.contains(&s2));
         assert_eq!(inv.meta[0].image_id, "abc");
         assert_eq!(inv.managed_images, vec!["app"]);
+        let mut custom = BTreeMap::new();
+        custom.insert(s1.clone(), vec!["latest".to_string()]);
+        let all = purge(&inv, &custom, &BTreeMap::new());
+        let tags: BTreeSet<&str> = all.iter().flat_map(|d| d.tags()).collect();
+        // Everything werf wrote, the custom tag and its record included.
+        for t in [
+            s1.as_str(),
+            &"02".repeat(28),
+            "latest",
+            "custom-tag-meta-latest",
+            "managed-image-app",
+            &format!("{s2}-rejected"),
+            &inv.meta[0].tag,
+        ] {
+            assert!(tags.contains(t), "{t} is not purged: {tags:?}");
+        }
     }
 }

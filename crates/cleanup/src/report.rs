@@ -18,12 +18,14 @@ pub fn deleted_item(d: &Deletion) -> Value {
         Deletion::RejectedStage { tag } => json!({"type": "rejectedStage", "tag": tag}),
         Deletion::RejectedStageMarker { tag } => json!({"type": "rejectedStageMarker", "tag": tag}),
         Deletion::ManagedImage { name, .. } => json!({"type": "managedImage", "imageName": name}),
+        Deletion::Record { tag } => json!({"type": "customTag", "tag": tag}),
     }
 }
 
 /// The report. `deleted` holds only what was really deleted (all of the
 /// plan in a dry run).
 pub fn report<'a>(
+    command: &str,
     dry_run: bool,
     repo: &str,
     kept: impl IntoIterator<Item = (&'a String, &'a Protection)>,
@@ -41,7 +43,7 @@ pub fn report<'a>(
         })
         .collect();
     json!({
-        "command": "cleanup",
+        "command": command,
         "dryRun": dry_run,
         "repo": repo,
         "kept": kept,

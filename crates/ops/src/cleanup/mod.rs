@@ -110,23 +110,8 @@ async fn run(
 ) -> Result<(), OpsError> {
     let meta = &project.loaded.config.meta;
     let cfg = &meta.cleanup;
-    if options
-        .storage
-        .final_repo
-        .as_deref()
-        .is_some_and(|r| !r.is_empty())
-    {
-        return Err(OpsError::Usage(
-            "cleanup of --final-repo is not supported yet; run it with --repo only (the final repository is left as it is)".into(),
-        ));
-    }
-    let Some(repo_address) = options.storage.repo().map(str::to_string) else {
-        return Err(OpsError::Usage(
-            "davit cleanup needs --repo (WERF_REPO): the repository to clean".into(),
-        ));
-    };
+    let (repo_address, stores) = open_repo(project, options)?;
     outcome.repo = repo_address.clone();
-    let stores = options.storage.open(&project.name)?;
     let Some(repo) = stores.primary.as_repo() else {
         return Err(OpsError::Usage("davit cleanup needs --repo".into()));
     };
@@ -151,22 +136,7 @@ async fn run(
     on_event(Event::Phase("Fetching manifests and metadata"));
     let tags = repo.all_tags().await.map_err(OpsError::from)?;
     let inventory = plan::inventory(&tags);
-    let mut images: BTreeMap<String, String> = BTreeMap::new();
-    for name in project
-        .loaded
-        .config
-        .images
-        .iter()
-        .map(|i| i.name.clone())
-        .chain(
-            inventory
-                .managed_images
-                .iter()
-                .map(|m| managed_image_name(m)),
-        )
-    {
-        images.insert(davit_slug::murmur(&name), name);
-    }
+    let images = image_ids(project, &inventory);
     let custom_tags = read_custom_tags(
         repo,
         &inventory.custom_tag_records,
@@ -266,7 +236,6 @@ async fn run(
         repo,
         &project.name,
         &planned,
-        &decision,
         &tags,
         options.parallel,
         outcome,
@@ -281,6 +250,99 @@ async fn run(
         }
     }
     Ok(())
+}
+
+/// `davit purge`: every stage and record werf wrote to the repository,
+/// whatever git or Kubernetes say.
+pub fn purge(
+    project: &Project,
+    options: &CleanupOptions,
+    outcome: &mut CleanupOutcome,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(), OpsError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(OpsError::Runtime)?;
+    runtime.block_on(async {
+        let (repo_address, stores) = open_repo(project, options)?;
+        outcome.repo = repo_address;
+        let Some(repo) = stores.primary.as_repo() else {
+            return Err(OpsError::Usage("davit purge needs --repo".into()));
+        };
+        on_event(Event::Phase("Fetching manifests and metadata"));
+        let tags = repo.all_tags().await.map_err(OpsError::from)?;
+        let inventory = plan::inventory(&tags);
+        let custom_tags = read_custom_tags(
+            repo,
+            &inventory.custom_tag_records,
+            options.parallel,
+            on_event,
+        )
+        .await;
+        let images = image_ids(project, &inventory);
+        let planned = plan::purge(&inventory, &custom_tags, &images);
+        outcome.planned = planned.clone();
+        if options.dry_run {
+            outcome.deleted = planned;
+            return Ok(());
+        }
+        on_event(Event::Phase("Deleting"));
+        delete_all(
+            repo,
+            &project.name,
+            &planned,
+            &tags,
+            options.parallel,
+            outcome,
+            on_event,
+        )
+        .await
+    })
+}
+
+/// The repository to clean, opened; `--final-repo` is refused.
+fn open_repo(
+    project: &Project,
+    options: &CleanupOptions,
+) -> Result<(String, crate::stores::Stores), OpsError> {
+    if options
+        .storage
+        .final_repo
+        .as_deref()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(OpsError::Usage(
+            "cleaning --final-repo is not supported yet; run it with --repo only (the final repository is left as it is)".into(),
+        ));
+    }
+    let Some(repo_address) = options.storage.repo().map(str::to_string) else {
+        return Err(OpsError::Usage(
+            "--repo (WERF_REPO) is required: the repository to clean".into(),
+        ));
+    };
+    let stores = options.storage.open(&project.name)?;
+    Ok((repo_address, stores))
+}
+
+/// The project's image names (werf.yaml and `managed-image-*`) by the id
+/// their `meta-*` records carry.
+fn image_ids(project: &Project, inventory: &plan::Inventory) -> BTreeMap<String, String> {
+    project
+        .loaded
+        .config
+        .images
+        .iter()
+        .map(|i| i.name.clone())
+        .chain(
+            inventory
+                .managed_images
+                .iter()
+                .map(|m| managed_image_name(m)),
+        )
+        .map(|name| (davit_slug::murmur(&name), name))
+        .collect()
 }
 
 /// stage → custom tags, from the `custom-tag-meta-*` records' labels.
@@ -335,12 +397,10 @@ async fn protect_relatives(repo: &RepoStorage, d: &mut Decision, parallel: usize
 /// Deletes `planned`: each digest once when every tag on it goes, each
 /// tag alone when a kept tag shares its digest. A refusal no later
 /// deletion will get past stops the run.
-#[allow(clippy::too_many_arguments)]
 async fn delete_all(
     repo: &RepoStorage,
     project: &str,
     planned: &[Deletion],
-    _decision: &Decision,
     all_tags: &[String],
     parallel: usize,
     outcome: &mut CleanupOutcome,
