@@ -139,7 +139,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
     result?;
     if !quiet {
         eprintln!(
-            "{} {} tag(s); {} stage(s) kept",
+            "{} {} tag(s); {} stage(s) kept; {} registry requests",
             if args.dry_run {
                 "would delete"
             } else {
@@ -150,7 +150,8 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|d| d.tags().len())
                 .sum::<usize>(),
-            outcome.kept.len()
+            outcome.kept.len(),
+            outcome.requests
         );
     }
     Ok(())

@@ -85,6 +85,8 @@ pub struct RegistryClient {
     bases: Mutex<HashMap<String, String>>,
     tokens: Mutex<HashMap<(String, String), String>>,
     limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// HTTP requests sent (token requests included), for statistics.
+    requests: std::sync::atomic::AtomicU64,
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -164,6 +166,7 @@ impl RegistryClient {
             bases: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             limits: Mutex::new(HashMap::new()),
+            requests: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -194,6 +197,11 @@ impl RegistryClient {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(host.to_string(), format!("https://{host}"));
+    }
+
+    /// How many HTTP requests this client has sent.
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn limit(&self, host: &str) -> Arc<Semaphore> {
@@ -275,6 +283,8 @@ impl RegistryClient {
                 }
             }
         };
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let resp = req.send().await.map_err(|e| RegistryError::Transport {
             host: host.into(),
             operation: format!("{op}: requesting a token from {realm}"),
@@ -380,6 +390,8 @@ impl RegistryClient {
             if let Some(h) = self.auth_header(host, op, &scope).await? {
                 req = req.header(AUTHORIZATION, h);
             }
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) if attempt < self.options.attempts => {

@@ -12,6 +12,11 @@ use davit_registry::OciManifest;
 use crate::repo::{RepoStorage, StorageError};
 
 impl RepoStorage {
+    /// The HTTP requests this storage's registry client has sent.
+    pub fn request_count(&self) -> u64 {
+        self.client().request_count()
+    }
+
     /// Every tag of the repository, read now (not from this run's cache).
     pub async fn all_tags(&self) -> Result<Vec<String>, StorageError> {
         Ok(self.client().tags(self.host(), self.path()).await?)

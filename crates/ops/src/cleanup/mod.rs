@@ -57,6 +57,8 @@ pub struct CleanupOutcome {
     pub deleted: Vec<Deletion>,
     /// Deletions that failed and were passed over (warnings).
     pub warnings: Vec<String>,
+    /// Registry requests sent (for statistics).
+    pub requests: u64,
 }
 
 fn managed_image_name(id: &str) -> String {
@@ -226,6 +228,7 @@ async fn run(
     let planned = plan::finish(&decision);
     outcome.kept = decision.kept.clone();
     outcome.planned = planned.clone();
+    outcome.requests = repo.request_count();
     if options.dry_run {
         outcome.deleted = planned;
         return Ok(());
@@ -242,6 +245,7 @@ async fn run(
         on_event,
     )
     .await?;
+    outcome.requests = repo.request_count();
     if !cfg.disable {
         if let Err(e) = repo.push_cleanup_record(&project.name, now_ms()).await {
             outcome
