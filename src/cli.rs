@@ -402,6 +402,8 @@ pub struct PurgeArgs {
     #[arg(long, env = "WERF_CLEANUP_REPORT_PATH")]
     pub cleanup_report_path: Option<PathBuf>,
     #[command(flatten)]
+    pub registry_api: RegistryApiArgs,
+    #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
     pub project: ProjectArgs,
@@ -444,9 +446,33 @@ pub struct CleanupArgs {
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
+    pub registry_api: RegistryApiArgs,
+    #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
     pub project: ProjectArgs,
+}
+
+/// How the repository's registry deletes tags (werf's implementations)
+/// and the vendor credentials it needs.
+#[derive(Args)]
+#[command(next_help_heading = "Registry API")]
+pub struct RegistryApiArgs {
+    /// The registry implementation: auto (from the host, as werf detects it), default, dockerhub, ecr, acr, gcr, github, gitlab, harbor, quay. It decides how tags are deleted.
+    #[arg(long, env = "WERF_REPO_CONTAINER_REGISTRY")]
+    pub repo_container_registry: Option<String>,
+    /// A GitHub token with read:packages and delete:packages, to delete package versions in GitHub Packages (ghcr.io).
+    #[arg(long, env = "WERF_REPO_GITHUB_TOKEN", hide_env_values = true)]
+    pub repo_github_token: Option<String>,
+    /// A Docker Hub token (JWT) to delete tags through the Docker Hub API.
+    #[arg(long, env = "WERF_REPO_DOCKER_HUB_TOKEN", hide_env_values = true)]
+    pub repo_docker_hub_token: Option<String>,
+    /// The Docker Hub username, with --repo-docker-hub-password, instead of a token.
+    #[arg(long, env = "WERF_REPO_DOCKER_HUB_USERNAME")]
+    pub repo_docker_hub_username: Option<String>,
+    /// The Docker Hub password.
+    #[arg(long, env = "WERF_REPO_DOCKER_HUB_PASSWORD", hide_env_values = true)]
+    pub repo_docker_hub_password: Option<String>,
 }
 
 #[derive(Args)]

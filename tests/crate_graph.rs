@@ -75,6 +75,17 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "storage is werf's registry layout only; cleanup reads it without the builder",
     ),
     (
+        "davit-registry-vendors",
+        &[
+            "bollard",
+            "davit-storage",
+            "davit-engine",
+            "davit-config",
+            "davit-cleanup",
+        ],
+        "a vendor API client is HTTP only; the storage decides when to call it",
+    ),
+    (
         "davit-report",
         &[
             "tokio",

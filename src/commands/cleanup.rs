@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use davit_cleanup::plan::Deletion;
-use davit_ops::cleanup::{self, CleanupOptions, CleanupOutcome, Event};
+use davit_ops::cleanup::{self, CleanupOptions, CleanupOutcome, Event, RegistryApiOptions};
 use davit_ops::Project;
 
 use super::converge::kube_options;
 use super::project_args::{prepare, Level};
 use super::storage_args::storage_options;
-use crate::cli::{CleanupArgs, PurgeArgs};
+use crate::cli::{CleanupArgs, PurgeArgs, RegistryApiArgs};
 
 const REPORT: &str = ".werf-cleanup-report.json";
 
@@ -28,6 +28,31 @@ fn describe(d: &Deletion) -> String {
         Deletion::RejectedStageMarker { tag } => format!("rejected stage marker {tag}"),
         Deletion::ManagedImage { name, .. } => format!("managed image record of {name:?}"),
         Deletion::Record { tag } => format!("record {tag}"),
+    }
+}
+
+/// `N registry requests`, and the vendor API's when it was used.
+fn requests(outcome: &CleanupOutcome) -> String {
+    let mut s = format!("{} registry requests", outcome.requests);
+    if outcome.vendor_requests > 0 {
+        s.push_str(&format!(
+            ", {} vendor API requests ({} rate-limited answers waited out)",
+            outcome.vendor_requests, outcome.rate_limited
+        ));
+    }
+    s
+}
+
+fn registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
+    RegistryApiOptions {
+        implementation: args.repo_container_registry.clone(),
+        github_token: args.repo_github_token.clone(),
+        docker_hub_token: args.repo_docker_hub_token.clone(),
+        docker_hub_username: args.repo_docker_hub_username.clone(),
+        docker_hub_password: args.repo_docker_hub_password.clone(),
+        // Another API server: GitHub Enterprise, a proxy, a test double.
+        github_api_url: std::env::var("DAVIT_GITHUB_API_URL").ok(),
+        docker_hub_api_url: std::env::var("DAVIT_DOCKER_HUB_API_URL").ok(),
     }
 }
 
@@ -91,6 +116,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
         keep_hours: args.keep_stages_built_within_last_n_hours,
         keep_list: args.keep_list.clone(),
         parallel: args.parallel_tasks_limit.max(1),
+        registry_api: registry_api(&args.registry_api),
     };
     let quiet = lvl == Level::Quiet;
     let verb = if args.dry_run {
@@ -139,7 +165,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
     result?;
     if !quiet {
         eprintln!(
-            "{} {} tag(s); {} stage(s) kept; {} registry requests",
+            "{} {} tag(s); {} stage(s) kept; {}",
             if args.dry_run {
                 "would delete"
             } else {
@@ -151,7 +177,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
                 .map(|d| d.tags().len())
                 .sum::<usize>(),
             outcome.kept.len(),
-            outcome.requests
+            requests(&outcome)
         );
     }
     Ok(())
@@ -177,6 +203,7 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
         keep_hours: None,
         keep_list: None,
         parallel: args.parallel_tasks_limit.max(1),
+        registry_api: registry_api(&args.registry_api),
     };
     let quiet = lvl == Level::Quiet;
     let verb = if args.dry_run {
@@ -214,12 +241,13 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
     result?;
     if !quiet {
         eprintln!(
-            "{verb} {} tag(s)",
+            "{verb} {} tag(s); {}",
             outcome
                 .deleted
                 .iter()
                 .map(|d| d.tags().len())
-                .sum::<usize>()
+                .sum::<usize>(),
+            requests(&outcome)
         );
     }
     Ok(())

@@ -133,31 +133,36 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(|s| Duration::from_secs(s.min(60)))
 }
 
+/// The HTTP client davit talks to registries (and their vendors' APIs)
+/// with: rustls over ring, Mozilla's roots built in (so the static binary
+/// works in an image with no CA bundle) plus the system's (SSL_CERT_FILE,
+/// SSL_CERT_DIR, the distribution's bundle).
+pub fn http_client(skip_tls_verify: bool) -> Result<reqwest::Client, RegistryError> {
+    // reqwest is built without a default crypto provider: use ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der.as_ref()).ok());
+    reqwest::Client::builder()
+        .user_agent(concat!("davit/", env!("CARGO_PKG_VERSION")))
+        .tls_certs_merge(bundled)
+        .tls_danger_accept_invalid_certs(skip_tls_verify)
+        .connect_timeout(Duration::from_secs(15))
+        .timeout(Duration::from_secs(300))
+        .build()
+        .map_err(|e| RegistryError::Transport {
+            host: String::new(),
+            operation: "creating the HTTP client".into(),
+            message: e.to_string(),
+        })
+}
+
 impl RegistryClient {
     pub fn new(
         credentials: Credentials,
         options: RegistryOptions,
     ) -> Result<RegistryClient, RegistryError> {
-        // reqwest is built without a default crypto provider: use ring.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        // Mozilla's roots are built in, so the static binary works in an
-        // image with no CA bundle; the system's (SSL_CERT_FILE,
-        // SSL_CERT_DIR, the distribution's bundle) are added to them.
-        let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .filter_map(|der| reqwest::Certificate::from_der(der.as_ref()).ok());
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("davit/", env!("CARGO_PKG_VERSION")))
-            .tls_certs_merge(bundled)
-            .tls_danger_accept_invalid_certs(options.skip_tls_verify)
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(300))
-            .build()
-            .map_err(|e| RegistryError::Transport {
-                host: String::new(),
-                operation: "creating the HTTP client".into(),
-                message: e.to_string(),
-            })?;
+        let http = http_client(options.skip_tls_verify)?;
         Ok(RegistryClient {
             http,
             credentials,
@@ -985,6 +990,58 @@ impl RegistryClient {
             s if s.is_success() => Ok(()),
             _ => Err(Self::fail(&op, host, resp).await),
         }
+    }
+
+    /// `DELETE /v2/<repo>/manifests/<tag>`: the tag alone, where the
+    /// registry supports it (GCR). A missing tag is not an error.
+    pub async fn manifest_tag_delete(
+        &self,
+        host: &str,
+        repo: &str,
+        tag: &str,
+    ) -> Result<(), RegistryError> {
+        self.manifest_delete(host, repo, tag).await
+    }
+
+    /// GitLab's `DELETE /v2/<repo>/tags/reference/<tag>`: the tag alone,
+    /// with the token scopes GitLab accepts (`push,pull,delete`, then
+    /// `*`). `Ok(false)` when the registry does not have the endpoint (a
+    /// 404 that is not a registry error), so the caller falls back to
+    /// deleting the manifest; a tag already gone is `Ok(true)`.
+    pub async fn tag_reference_delete(
+        &self,
+        host: &str,
+        repo: &str,
+        tag: &str,
+    ) -> Result<bool, RegistryError> {
+        let op = format!("deleting the tag {repo}:{tag}");
+        let path = format!("/v2/{repo}/tags/reference/{tag}");
+        let mut refused = None;
+        for scope in [
+            format!("repository:{repo}:push,pull,delete"),
+            format!("repository:{repo}:*"),
+        ] {
+            match self.call(&op, host, Method::DELETE, &path, &scope).await {
+                Ok(resp) => {
+                    return match resp.status() {
+                        // A registry error (the tag is gone) or no such endpoint.
+                        StatusCode::NOT_FOUND => {
+                            let body = resp.text().await.unwrap_or_default();
+                            Ok(body.contains("\"errors\""))
+                        }
+                        s if s.is_success() => Ok(true),
+                        _ => Err(Self::fail(&op, host, resp).await),
+                    };
+                }
+                Err(e @ RegistryError::Unauthorized { .. }) => refused = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(refused.unwrap_or_else(|| RegistryError::Transport {
+            host: host.into(),
+            operation: op,
+            message: "no scope was tried".into(),
+        }))
     }
 
     /// All tags of a repository, following `Link` pagination.

@@ -10,7 +10,7 @@ pub mod client;
 pub mod credentials;
 pub mod error;
 
-pub use client::{Descriptor, RegistryClient, RegistryOptions};
+pub use client::{http_client, Descriptor, RegistryClient, RegistryOptions};
 pub use credentials::{Credential, CredentialSource, Credentials};
 pub use error::RegistryError;
 

@@ -75,9 +75,9 @@ impl RepoStorage {
             .await?)
     }
 
-    /// Deletes `tag` alone: points it at a manifest no other tag has, then
-    /// deletes that manifest.
-    pub async fn delete_tag_alone(&self, project: &str, tag: &str) -> Result<(), StorageError> {
+    /// Points `tag` at a manifest no other tag has (before deleting it
+    /// alone); returns that manifest's digest.
+    pub async fn isolate_tag(&self, project: &str, tag: &str) -> Result<String, StorageError> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -86,7 +86,7 @@ impl RepoStorage {
             ("werf".to_string(), project.to_string()),
             ("davit-deleting".to_string(), format!("{tag}@{nanos}")),
         ]);
-        let digest = crate::records::push_manifest_only_image(
+        Ok(crate::records::push_manifest_only_image(
             self.client(),
             self.host(),
             self.path(),
@@ -94,7 +94,13 @@ impl RepoStorage {
             &labels,
             "1970-01-01T00:00:00Z",
         )
-        .await?;
+        .await?)
+    }
+
+    /// Deletes `tag` alone: points it at a manifest no other tag has, then
+    /// deletes that manifest.
+    pub async fn delete_tag_alone(&self, project: &str, tag: &str) -> Result<(), StorageError> {
+        let digest = self.isolate_tag(project, tag).await?;
         self.delete_digest(&digest).await
     }
 

@@ -4,7 +4,10 @@
 //! taking another with it. A dry run stops before the first deletion, so
 //! it reports exactly what a real run deletes.
 
+mod delete;
 mod git;
+
+pub use delete::RegistryApiOptions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -35,6 +38,8 @@ pub struct CleanupOptions {
     pub keep_list: Option<PathBuf>,
     /// `--parallel-tasks-limit`.
     pub parallel: usize,
+    /// How the registry deletes tags, and the vendor tokens.
+    pub registry_api: RegistryApiOptions,
 }
 
 /// What a cleanup reports as it goes.
@@ -59,6 +64,10 @@ pub struct CleanupOutcome {
     pub warnings: Vec<String>,
     /// Registry requests sent (for statistics).
     pub requests: u64,
+    /// Requests to a vendor API (GitHub, Docker Hub), and the answers of
+    /// it that were rate limits waited out.
+    pub vendor_requests: u64,
+    pub rate_limited: u64,
 }
 
 fn managed_image_name(id: &str) -> String {
@@ -75,17 +84,6 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// A registry's refusal that no later deletion will get past.
-fn is_fatal(message: &str) -> bool {
-    let m = message.to_ascii_uppercase();
-    m.contains("UNAUTHORIZED")
-        || m.contains("UNSUPPORTED")
-        || m.contains("DENIED")
-        || m.contains(" 401")
-        || m.contains(" 403")
-        || m.contains(" 405")
 }
 
 /// Runs `davit cleanup` for `project`. `outcome` is filled as far as the
@@ -118,6 +116,16 @@ async fn run(
         return Err(OpsError::Usage("davit cleanup needs --repo".into()));
     };
     let work_tree = project.repo.work_tree().to_path_buf();
+    // A real run that could not delete fails before anything is read.
+    let deletion = if options.dry_run {
+        None
+    } else {
+        Some(delete::tag_deletion(
+            &repo_address,
+            &options.registry_api,
+            options.storage.skip_tls_verify,
+        )?)
+    };
 
     // Git first: a clone that cannot be synced stops before anything else.
     let git_enabled = !cfg.disable && !cfg.disable_git_history_based_policy;
@@ -229,15 +237,19 @@ async fn run(
     outcome.kept = decision.kept.clone();
     outcome.planned = planned.clone();
     outcome.requests = repo.request_count();
-    if options.dry_run {
+    let Some((implementation, how)) = deletion else {
         outcome.deleted = planned;
         return Ok(());
-    }
+    };
 
     on_event(Event::Phase("Deleting"));
-    delete_all(
+    on_event(Event::Note(format!(
+        "│ tags are deleted through the {implementation} registry's API"
+    )));
+    let deleter = davit_storage::deletion::Deleter::new(repo, &project.name, how);
+    delete::delete_all(
         repo,
-        &project.name,
+        &deleter,
         &planned,
         &tags,
         options.parallel,
@@ -292,10 +304,19 @@ pub fn purge(
             outcome.deleted = planned;
             return Ok(());
         }
+        let (implementation, how) = delete::tag_deletion(
+            &outcome.repo,
+            &options.registry_api,
+            options.storage.skip_tls_verify,
+        )?;
         on_event(Event::Phase("Deleting"));
-        delete_all(
+        on_event(Event::Note(format!(
+            "│ tags are deleted through the {implementation} registry's API"
+        )));
+        let deleter = davit_storage::deletion::Deleter::new(repo, &project.name, how);
+        delete::delete_all(
             repo,
-            &project.name,
+            &deleter,
             &planned,
             &tags,
             options.parallel,
@@ -395,104 +416,5 @@ async fn protect_relatives(repo: &RepoStorage, d: &mut Decision, parallel: usize
         .await;
         let labels: BTreeMap<String, BTreeMap<String, String>> = read.into_iter().collect();
         plan::protect_relatives(d, &labels);
-    }
-}
-
-/// Deletes `planned`: each digest once when every tag on it goes, each
-/// tag alone when a kept tag shares its digest. A refusal no later
-/// deletion will get past stops the run.
-async fn delete_all(
-    repo: &RepoStorage,
-    project: &str,
-    planned: &[Deletion],
-    all_tags: &[String],
-    parallel: usize,
-    outcome: &mut CleanupOutcome,
-    on_event: &mut dyn FnMut(Event<'_>),
-) -> Result<(), OpsError> {
-    let doomed: BTreeSet<&str> = planned.iter().flat_map(|d| d.tags()).collect();
-    // Every tag's digest: which deletions would take a kept tag along.
-    let digests: Vec<(String, Option<String>)> = stream::iter(
-        all_tags
-            .iter()
-            .map(|t| async move { (t.clone(), repo.tag_digest(t).await.ok().flatten()) }),
-    )
-    .buffer_unordered(parallel.max(1))
-    .collect()
-    .await;
-    let mut tags_by_digest: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut digest_of: BTreeMap<String, String> = BTreeMap::new();
-    for (t, d) in digests {
-        if let Some(d) = d {
-            tags_by_digest.entry(d.clone()).or_default().push(t.clone());
-            digest_of.insert(t, d);
-        }
-    }
-    let shared_with_kept = |tag: &str| -> bool {
-        digest_of.get(tag).is_some_and(|d| {
-            tags_by_digest[d]
-                .iter()
-                .any(|other| other != tag && !doomed.contains(other.as_str()))
-        })
-    };
-    let deleted_digests = tokio::sync::Mutex::new(BTreeSet::<String>::new());
-    let results: Vec<(usize, Result<(), String>)> =
-        stream::iter(planned.iter().enumerate().map(|(i, d)| {
-            let deleted_digests = &deleted_digests;
-            let shared = d
-                .tags()
-                .iter()
-                .map(|t| shared_with_kept(t))
-                .collect::<Vec<_>>();
-            let digests: Vec<Option<String>> = d
-                .tags()
-                .iter()
-                .map(|t| digest_of.get(*t).cloned())
-                .collect();
-            async move {
-                for ((tag, shared), digest) in d.tags().into_iter().zip(shared).zip(digests) {
-                    let r = match (shared, digest) {
-                        // Gone already (another tag's digest took it, or a concurrent cleanup).
-                        (_, None) => Ok(()),
-                        (true, Some(_)) => repo.delete_tag_alone(project, tag).await,
-                        (false, Some(dg)) => {
-                            if deleted_digests.lock().await.insert(dg.clone()) {
-                                repo.delete_digest(&dg).await
-                            } else {
-                                Ok(())
-                            }
-                        }
-                    };
-                    if let Err(e) = r {
-                        return (i, Err(format!("{tag}: {e}")));
-                    }
-                }
-                (i, Ok(()))
-            }
-        }))
-        .buffer_unordered(parallel.max(1))
-        .collect()
-        .await;
-    let mut fatal = None;
-    let mut done: Vec<usize> = Vec::new();
-    for (i, r) in results {
-        match r {
-            Ok(()) => done.push(i),
-            Err(e) if is_fatal(&e) => {
-                fatal.get_or_insert(e);
-            }
-            Err(e) => outcome.warnings.push(format!("WARNING: Image {e}")),
-        }
-    }
-    done.sort_unstable();
-    for i in done {
-        on_event(Event::Deleted(&planned[i]));
-        outcome.deleted.push(planned[i].clone());
-    }
-    match fatal {
-        Some(e) => Err(OpsError::Cleanup(format!(
-            "the registry refused a deletion: {e}\n  hint: the credentials need the right to delete in this repository; what was deleted before the refusal is in the report"
-        ))),
-        None => Ok(()),
     }
 }

@@ -1,0 +1,226 @@
+//! The deletion phase of `cleanup` and `purge`: how the repository's
+//! registry deletes tags (werf's implementation choice and vendor tokens),
+//! every tag's digest read once so that no deletion takes a kept tag
+//! along, deletions in parallel, and a stop at the first refusal of the
+//! credentials (what was deleted before it is reported).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use davit_cleanup::plan::Deletion;
+use davit_registry_vendors::dockerhub::{DockerHub, Login};
+use davit_registry_vendors::github::GithubPackages;
+use davit_registry_vendors::Implementation;
+use davit_storage::deletion::{Deleter, TagDeletion};
+use davit_storage::RepoStorage;
+use futures_util::stream::{self, StreamExt};
+
+use super::{CleanupOutcome, Event};
+use crate::OpsError;
+
+/// The registry implementation and the vendor credentials werf's flags give.
+#[derive(Clone, Default)]
+pub struct RegistryApiOptions {
+    /// `--repo-container-registry`: a name, `auto` or `None` (detect).
+    pub implementation: Option<String>,
+    pub github_token: Option<String>,
+    pub docker_hub_token: Option<String>,
+    pub docker_hub_username: Option<String>,
+    pub docker_hub_password: Option<String>,
+    /// `DAVIT_GITHUB_API_URL`, else `https://api.github.com`.
+    pub github_api_url: Option<String>,
+    /// `DAVIT_DOCKER_HUB_API_URL`, else `https://hub.docker.com`.
+    pub docker_hub_api_url: Option<String>,
+}
+
+// Tokens and passwords never reach a log line, even a debug one.
+impl fmt::Debug for RegistryApiOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |o: &Option<String>| if o.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("RegistryApiOptions")
+            .field("implementation", &self.implementation)
+            .field("github_token", &set(&self.github_token))
+            .field("docker_hub_token", &set(&self.docker_hub_token))
+            .field("docker_hub_username", &self.docker_hub_username)
+            .field("docker_hub_password", &set(&self.docker_hub_password))
+            .field("github_api_url", &self.github_api_url)
+            .field("docker_hub_api_url", &self.docker_hub_api_url)
+            .finish()
+    }
+}
+
+fn nonempty(o: &Option<String>) -> Option<&str> {
+    o.as_deref().filter(|s| !s.is_empty())
+}
+
+/// How tags of `address` are deleted; an error, before anything is read,
+/// when a real run could not delete there.
+pub fn tag_deletion(
+    address: &str,
+    api: &RegistryApiOptions,
+    skip_tls_verify: bool,
+) -> Result<(Implementation, TagDeletion), OpsError> {
+    let implementation = Implementation::choose(api.implementation.as_deref(), address)
+        .map_err(|e| OpsError::Usage(format!("--repo-container-registry: {e}")))?;
+    let http = || {
+        davit_registry::http_client(skip_tls_verify).map_err(|e| OpsError::Cleanup(e.to_string()))
+    };
+    let how = match implementation {
+        Implementation::Default | Implementation::Harbor | Implementation::Quay => {
+            TagDeletion::Distribution
+        }
+        Implementation::Gitlab => TagDeletion::Gitlab,
+        Implementation::Gcr => TagDeletion::TagManifest,
+        Implementation::Github => {
+            let Some(token) = nonempty(&api.github_token) else {
+                return Err(OpsError::Usage(format!(
+                    "{address} is in GitHub Packages, where tags are deleted through the GitHub API: --repo-github-token (WERF_REPO_GITHUB_TOKEN) is required\n  hint: {}",
+                    davit_registry_vendors::github::HINT
+                )));
+            };
+            TagDeletion::Github(GithubPackages::new(
+                http()?,
+                nonempty(&api.github_api_url).unwrap_or("https://api.github.com"),
+                token,
+            ))
+        }
+        Implementation::DockerHub => {
+            let login = match (
+                nonempty(&api.docker_hub_token),
+                nonempty(&api.docker_hub_username),
+                nonempty(&api.docker_hub_password),
+            ) {
+                (Some(t), _, _) => Login::Token(t.to_string()),
+                (None, Some(u), Some(p)) => Login::Password {
+                    username: u.to_string(),
+                    password: p.to_string(),
+                },
+                _ => {
+                    return Err(OpsError::Usage(format!(
+                        "{address} is on Docker Hub, where tags are deleted through the Docker Hub API\n  hint: {}",
+                        davit_registry_vendors::dockerhub::HINT
+                    )))
+                }
+            };
+            TagDeletion::DockerHub(DockerHub::new(
+                http()?,
+                nonempty(&api.docker_hub_api_url).unwrap_or("https://hub.docker.com"),
+                login,
+            ))
+        }
+        Implementation::Ecr | Implementation::Acr => {
+            return Err(OpsError::Usage(format!(
+                "{address} is in {}, whose tags are deleted through the vendor's SDK or CLI, which davit does not support yet\n  hint: --dry-run works and reports what would be deleted; --repo-container-registry=default forces the distribution API if the registry accepts it",
+                if implementation == Implementation::Ecr { "Amazon ECR" } else { "Azure Container Registry" }
+            )))
+        }
+    };
+    Ok((implementation, how))
+}
+
+/// Deletes `planned`. A refusal of the credentials stops the run: no
+/// deletion starts after it, and it is returned after the ones under way
+/// have ended. Other failures are warnings, as in werf.
+#[allow(clippy::too_many_arguments)]
+pub async fn delete_all(
+    repo: &RepoStorage,
+    deleter: &Deleter<'_>,
+    planned: &[Deletion],
+    all_tags: &[String],
+    parallel: usize,
+    outcome: &mut CleanupOutcome,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(), OpsError> {
+    let doomed: BTreeSet<&str> = planned.iter().flat_map(|d| d.tags()).collect();
+    // Every tag's digest: which deletions would take a kept tag along.
+    let digests: Vec<(String, Option<String>)> = stream::iter(
+        all_tags
+            .iter()
+            .map(|t| async move { (t.clone(), repo.tag_digest(t).await.ok().flatten()) }),
+    )
+    .buffer_unordered(parallel.max(1))
+    .collect()
+    .await;
+    let mut tags_by_digest: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut digest_of: BTreeMap<String, String> = BTreeMap::new();
+    for (t, d) in digests {
+        if let Some(d) = d {
+            tags_by_digest.entry(d.clone()).or_default().push(t.clone());
+            digest_of.insert(t, d);
+        }
+    }
+    let shared_with_kept = |tag: &str| -> bool {
+        digest_of.get(tag).is_some_and(|d| {
+            tags_by_digest[d]
+                .iter()
+                .any(|other| other != tag && !doomed.contains(other.as_str()))
+        })
+    };
+    let stopped = AtomicBool::new(false);
+    let results: Vec<(
+        usize,
+        Option<Result<(), davit_storage::deletion::DeleteError>>,
+    )> = stream::iter(planned.iter().enumerate().map(|(i, d)| {
+        let work: Vec<(&str, Option<String>, bool)> = d
+            .tags()
+            .into_iter()
+            .map(|t| (t, digest_of.get(t).cloned(), shared_with_kept(t)))
+            .collect();
+        let stopped = &stopped;
+        async move {
+            for (tag, digest, shared) in work {
+                if stopped.load(Ordering::Relaxed) {
+                    return (i, None);
+                }
+                if let Err(mut e) = deleter.delete(tag, digest.as_deref(), shared).await {
+                    if e.refusal {
+                        stopped.store(true, Ordering::Relaxed);
+                    }
+                    e.message = format!("{tag} deletion failed: {}", e.message);
+                    return (i, Some(Err(e)));
+                }
+            }
+            (i, Some(Ok(())))
+        }
+    }))
+    .buffer_unordered(parallel.max(1))
+    .collect()
+    .await;
+    let mut refusal = None;
+    let mut done: Vec<usize> = Vec::new();
+    let mut not_started = 0;
+    for (i, r) in results {
+        match r {
+            Some(Ok(())) => done.push(i),
+            Some(Err(e)) if e.refusal => {
+                refusal.get_or_insert(e.message);
+            }
+            Some(Err(e)) => outcome
+                .warnings
+                .push(format!("WARNING: Image {}", e.message)),
+            None => not_started += 1,
+        }
+    }
+    done.sort_unstable();
+    for i in done {
+        on_event(Event::Deleted(&planned[i]));
+        outcome.deleted.push(planned[i].clone());
+    }
+    outcome.vendor_requests = deleter.vendor_requests();
+    outcome.rate_limited = deleter.rate_limited();
+    match refusal {
+        Some(e) => {
+            let hint = if e.contains("hint:") {
+                String::new()
+            } else {
+                "\n  hint: the credentials need the right to delete in this repository".into()
+            };
+            Err(OpsError::Cleanup(format!(
+                "the registry refused a deletion, so the cleanup stopped: {e}{hint}\n  {} deleted before the refusal (listed in the report); {not_started} not attempted",
+                outcome.deleted.len()
+            )))
+        }
+        None => Ok(()),
+    }
+}

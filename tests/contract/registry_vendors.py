@@ -1,0 +1,451 @@
+#!/usr/bin/env python3
+"""HTTP contract server for the registry vendors davit cannot reach here.
+
+It answers as their documentation says, over a real registry (the
+anonymous one of scripts/testenv) that holds the images:
+
+* GitHub Packages REST API under /github (docs.github.com/rest/packages):
+  GET /users/{owner}; GET and DELETE
+  /user/packages/container/{package}/versions[/{id}] and
+  /orgs/{org}/packages/container/{package}/versions[/{id}];
+  `page`/`per_page` pagination (at most 100, an empty page at the end);
+  a version is a digest of the repository with every tag on it, and
+  deleting it deletes the manifest; tokens with scopes (401 "Bad
+  credentials", 403 without read:packages or delete:packages); primary
+  rate limits (403 or 429 with x-ratelimit-remaining: 0 and
+  x-ratelimit-reset) and secondary ones (429 with retry-after).
+* Docker Hub API under /hub (docs.docker.com/docker-hub/api):
+  POST /v2/users/login/ -> {"token"}; DELETE
+  /v2/repositories/{namespace}/{repo}/tags/{tag}/ with `Authorization: JWT`
+  deletes that tag alone (401 bad token, 403 no permission, 404 unknown tag,
+  429 with Retry-After and X-RateLimit-Reset).
+* GitLab's container registry at / (docs.gitlab.com: container registry
+  API, token auth): a registry with bearer tokens from /jwt/auth
+  (actions granted per user), every /v2/ request passed to the backing
+  registry, plus DELETE /v2/{repo}/tags/reference/{tag} (the tag alone);
+  429 with Retry-After as a rate limit.
+
+Config (JSON, --config):
+  {"registry": "127.0.0.1:5055",
+   "github": {"owners": {"acme": "Organization", "alice": "User"},
+              "tokens": {"T": {"login": "alice", "scopes": ["read:packages", "delete:packages"],
+                               "delete_limit": null}},
+              "rate_limit_every": 0},
+   "dockerhub": {"users": {"bob": {"password": "pw", "can_delete": true}}, "rate_limit_every": 0},
+   "gitlab": {"users": {"deployer": {"password": "pw", "actions": ["pull", "push", "delete"]}},
+              "rate_limit_every": 0}}
+Admin: GET /_stats (counters), POST /_seed?repo=R&prefix=P&count=N (N tags
+with a manifest of their own each). Prints "listening on PORT" when ready.
+"""
+
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import secrets
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ACCEPT = ", ".join([
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+])
+
+CONFIG = {}
+LOCK = threading.Lock()
+STATS = {
+    "github": {"requests": 0, "rate_limited": 0, "pages": 0, "deletes": 0, "refused": 0, "deleted_versions": []},
+    "dockerhub": {"requests": 0, "rate_limited": 0, "logins": 0, "deletes": 0, "refused": 0, "deleted_tags": []},
+    "gitlab": {"requests": 0, "rate_limited": 0, "tag_deletes": 0, "refused": 0, "deleted_tags": []},
+}
+GITHUB_DELETES = {}  # token -> deletions done
+HUB_TOKENS = {}  # jwt -> user
+GITLAB_TOKENS = {}  # token -> {repo: set(actions)}
+
+
+# ---- the backing registry -------------------------------------------------
+
+def backend(method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection(CONFIG["registry"], timeout=60)
+    conn.request(method, path, body=body, headers=headers or {})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, resp.getheaders(), data
+
+
+def header(headers, name):
+    for k, v in headers:
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def all_tags(repo):
+    tags, path = [], f"/v2/{repo}/tags/list?n=1000"
+    while path:
+        status, headers, data = backend("GET", path)
+        if status == 404:
+            return []
+        if status != 200:
+            raise RuntimeError(f"tags of {repo}: HTTP {status}")
+        tags += json.loads(data).get("tags") or []
+        link = header(headers, "Link")
+        path = link[link.index("<") + 1:link.index(">")] if link else None
+    return tags
+
+
+def tag_digest(repo, tag):
+    status, headers, _ = backend("HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT})
+    return header(headers, "Docker-Content-Digest") if status == 200 else None
+
+
+def push_blob(repo, data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    status, headers, _ = backend("POST", f"/v2/{repo}/blobs/uploads/")
+    if status != 202:
+        raise RuntimeError(f"blob upload to {repo}: HTTP {status}")
+    loc = urllib.parse.urlsplit(header(headers, "Location"))
+    path = loc.path + "?" + loc.query + ("&" if loc.query else "") + "digest=" + urllib.parse.quote(digest)
+    status, _, body = backend("PUT", path, body=data, headers={"Content-Type": "application/octet-stream"})
+    if status != 201:
+        raise RuntimeError(f"blob put to {repo}: HTTP {status} {body[:200]!r}")
+    return digest, len(data)
+
+
+def push_unique(repo, tag, note):
+    """Points `tag` at a manifest no other tag has; returns its digest."""
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": {"contract": note}},
+                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    digest, size = push_blob(repo, config)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                      "digest": digest, "size": size}, "layers": []}).encode()
+    status, headers, body = backend("PUT", f"/v2/{repo}/manifests/{tag}", body=manifest,
+                                    headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    if status != 201:
+        raise RuntimeError(f"manifest put {repo}:{tag}: HTTP {status} {body[:200]!r}")
+    return header(headers, "Docker-Content-Digest")
+
+
+def delete_tag_alone(repo, tag):
+    """A registry that deletes tags, over one that deletes manifests."""
+    if tag_digest(repo, tag) is None:
+        return False
+    digest = push_unique(repo, tag, f"deleting {tag} {time.time_ns()}")
+    delete_manifest(repo, digest)
+    return True
+
+
+def delete_manifest(repo, digest):
+    for attempt in range(5):
+        status, _, body = backend("DELETE", f"/v2/{repo}/manifests/{digest}")
+        if status in (202, 404):
+            return
+        time.sleep(0.2 * (attempt + 1))
+    raise RuntimeError(f"deleting {repo}@{digest}: HTTP {status} {body[:200]!r}")
+
+
+def versions(repo):
+    """GitHub's package versions: one per digest, with its tags."""
+    by_digest = {}
+    for t in all_tags(repo):
+        d = tag_digest(repo, t)
+        if d:
+            by_digest.setdefault(d, []).append(t)
+    return sorted(({"id": int(d.split(":")[1][:12], 16), "name": d, "digest": d, "tags": sorted(tags)}
+                   for d, tags in by_digest.items()), key=lambda v: v["id"])
+
+
+# ---- the server ---------------------------------------------------------------
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def answer(self, status, body=b"", headers=None, ctype="application/json"):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if body or status not in (204, 304):
+            self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def count(self, vendor):
+        """Counts a request; True when this one is answered with a rate limit."""
+        with LOCK:
+            STATS[vendor]["requests"] += 1
+            every = CONFIG.get(vendor, {}).get("rate_limit_every") or 0
+            limited = every > 0 and STATS[vendor]["requests"] % every == 0
+            if limited:
+                STATS[vendor]["rate_limited"] += 1
+            return limited
+
+    def handle_any(self):
+        try:
+            url = urllib.parse.urlsplit(self.path)
+            if url.path == "/_stats":
+                with LOCK:
+                    return self.answer(200, STATS)
+            if url.path == "/_seed":
+                q = dict(urllib.parse.parse_qsl(url.query))
+                for i in range(int(q["count"])):
+                    push_unique(q["repo"], f"{q['prefix']}{i:03d}", f"seed {i} {time.time_ns()}")
+                return self.answer(201, {"seeded": int(q["count"])})
+            if url.path.startswith("/github/"):
+                return self.github(url.path[len("/github"):], dict(urllib.parse.parse_qsl(url.query)))
+            if url.path.startswith("/hub/"):
+                return self.dockerhub(url.path[len("/hub"):])
+            if url.path == "/jwt/auth":
+                return self.gitlab_token(urllib.parse.parse_qs(url.query))
+            if url.path.startswith("/v2"):
+                return self.gitlab_registry(url)
+            return self.answer(404, {"message": "Not Found"})
+        except BrokenPipeError:
+            pass
+        except Exception as e:  # a contract server bug: say so loudly
+            print(f"contract server error: {self.command} {self.path}: {e!r}", file=sys.stderr)
+            self.answer(500, {"message": f"contract server error: {e!r}"})
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+    # -- GitHub ------------------------------------------------------------------
+
+    def github(self, path, query):
+        cfg = CONFIG["github"]
+        if self.count("github"):
+            reset = str(int(time.time()) + 1)
+            if STATS["github"]["rate_limited"] % 2:
+                return self.answer(403, {"message": "API rate limit exceeded for user.",
+                                         "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
+                                   {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})
+            return self.answer(429, {"message": "You have exceeded a secondary rate limit."}, {"retry-after": "1"})
+        auth = self.headers.get("Authorization", "")
+        token = auth.split(" ", 1)[1] if " " in auth else ""
+        grant = cfg["tokens"].get(token)
+        if grant is None:
+            return self.answer(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+        parts = path.strip("/").split("/")
+        if parts[0] == "users" and len(parts) == 2 and self.command == "GET":
+            kind = cfg["owners"].get(parts[1])
+            if kind is None:
+                return self.answer(404, {"message": "Not Found"})
+            return self.answer(200, {"login": parts[1], "id": 1, "type": kind})
+        # /user/packages/container/P/versions[/ID] or /orgs/O/packages/container/P/versions[/ID]
+        if parts[0] == "user":
+            owner, rest = grant["login"], parts[1:]
+            if cfg["owners"].get(owner) != "User":
+                return self.answer(404, {"message": "Not Found"})
+        elif parts[0] == "orgs" and len(parts) > 1:
+            owner, rest = parts[1], parts[2:]
+            if cfg["owners"].get(owner) != "Organization":
+                return self.answer(404, {"message": "Not Found"})
+        else:
+            return self.answer(404, {"message": "Not Found"})
+        if len(rest) < 4 or rest[:2] != ["packages", "container"] or rest[3] != "versions":
+            return self.answer(404, {"message": "Not Found"})
+        repo = f"{owner}/{urllib.parse.unquote(rest[2])}"
+        scopes = set(grant["scopes"])
+        if "read:packages" not in scopes:
+            STATS["github"]["refused"] += 1
+            return self.answer(403, {"message": "You need at least read:packages scope to list packages.",
+                                     "documentation_url": "https://docs.github.com/rest/packages/packages"},
+                               {"x-accepted-oauth-scopes": "read:packages", "x-oauth-scopes": ", ".join(sorted(scopes))})
+        all_versions = versions(repo)
+        if not all_versions:
+            return self.answer(404, {"message": "Package not found."})
+        if len(rest) == 4 and self.command == "GET":
+            per_page = min(int(query.get("per_page", 30)), 100)
+            page = int(query.get("page", 1))
+            with LOCK:
+                STATS["github"]["pages"] += 1
+            chunk = all_versions[(page - 1) * per_page: page * per_page]
+            return self.answer(200, [{"id": v["id"], "name": v["name"], "url": "", "package_html_url": "",
+                                      "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                                      "metadata": {"package_type": "container", "container": {"tags": v["tags"]}}}
+                                     for v in chunk])
+        if len(rest) == 5 and self.command == "DELETE":
+            with LOCK:
+                STATS["github"]["deletes"] += 1
+                done = GITHUB_DELETES.get(token, 0)
+                limit = grant.get("delete_limit")
+                allowed = "delete:packages" in scopes and (limit is None or done < limit)
+                if allowed:
+                    GITHUB_DELETES[token] = done + 1
+                else:
+                    STATS["github"]["refused"] += 1
+            if not allowed:
+                return self.answer(403, {"message": "You need at least delete:packages scope to delete packages.",
+                                         "documentation_url": "https://docs.github.com/rest/packages/packages"},
+                                   {"x-accepted-oauth-scopes": "delete:packages, read:packages",
+                                    "x-oauth-scopes": ", ".join(sorted(scopes))})
+            version = next((v for v in all_versions if str(v["id"]) == rest[4]), None)
+            if version is None:
+                return self.answer(404, {"message": "Not Found"})
+            delete_manifest(repo, version["digest"])
+            with LOCK:
+                STATS["github"]["deleted_versions"].append(version["tags"])
+            return self.answer(204)
+        return self.answer(404, {"message": "Not Found"})
+
+    # -- Docker Hub ----------------------------------------------------------------
+
+    def dockerhub(self, path):
+        cfg = CONFIG["dockerhub"]
+        if self.count("dockerhub"):
+            return self.answer(429, {"detail": "Too Many Requests"},
+                               {"Retry-After": "1", "X-RateLimit-Reset": str(int(time.time()) + 1)})
+        if path == "/v2/users/login/" and self.command == "POST":
+            with LOCK:
+                STATS["dockerhub"]["logins"] += 1
+            creds = json.loads(self.body() or b"{}")
+            user = cfg["users"].get(creds.get("username"))
+            if user is None or user["password"] != creds.get("password"):
+                return self.answer(401, {"detail": "Incorrect authentication credentials."})
+            token = "jwt-" + secrets.token_hex(16)
+            with LOCK:
+                HUB_TOKENS[token] = creds["username"]
+            return self.answer(200, {"token": token})
+        parts = path.strip("/").split("/")
+        if self.command == "DELETE" and len(parts) == 6 and parts[:2] == ["v2", "repositories"] and parts[4] == "tags":
+            auth = self.headers.get("Authorization", "")
+            if not auth.startswith("JWT "):
+                return self.answer(401, {"detail": "Authentication credentials were not provided."})
+            login = HUB_TOKENS.get(auth[4:]) or cfg.get("tokens", {}).get(auth[4:])
+            if login is None:
+                return self.answer(401, {"detail": "Given token not valid for any token type"})
+            with LOCK:
+                STATS["dockerhub"]["deletes"] += 1
+            if not cfg["users"][login].get("can_delete"):
+                with LOCK:
+                    STATS["dockerhub"]["refused"] += 1
+                return self.answer(403, {"detail": "You do not have permission to perform this action."})
+            repo, tag = f"{parts[2]}/{parts[3]}", parts[5]
+            if not delete_tag_alone(repo, tag):
+                return self.answer(404, {"detail": "Not found."})
+            with LOCK:
+                STATS["dockerhub"]["deleted_tags"].append(tag)
+            return self.answer(204)
+        return self.answer(404, {"detail": "Not found."})
+
+    # -- GitLab --------------------------------------------------------------------
+
+    def gitlab_token(self, query):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Basic "):
+            return self.answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "HTTP Basic: Access denied"}]})
+        name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        user = CONFIG["gitlab"]["users"].get(name)
+        if user is None or user["password"] != password:
+            return self.answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "HTTP Basic: Access denied"}]})
+        granted = {}
+        for scope in " ".join(query.get("scope", [])).split():
+            kind, _, rest = scope.partition(":")
+            repo, _, actions = rest.rpartition(":")
+            if kind != "repository":
+                continue
+            want = set(actions.split(","))
+            have = set(user["actions"])
+            ok = have if "*" in want and "*" in have else (want & have) - {"*"}
+            granted.setdefault(repo, set()).update(ok)
+        token = secrets.token_hex(16)
+        with LOCK:
+            GITLAB_TOKENS[token] = granted
+        return self.answer(200, {"token": token, "access_token": token, "expires_in": 900})
+
+    def gitlab_registry(self, url):
+        if self.count("gitlab"):
+            return self.answer(429, {"errors": [{"code": "TOOMANYREQUESTS", "message": "too many requests"}]},
+                               {"Retry-After": "1"})
+        path = url.path
+        if path in ("/v2", "/v2/"):
+            repo, need = None, None
+        else:
+            rest = path[len("/v2/"):]
+            for marker in ("/manifests/", "/blobs/", "/tags/"):
+                if marker in rest:
+                    repo = rest[:rest.index(marker)]
+                    break
+            else:
+                return self.answer(404, {"errors": [{"code": "NAME_UNKNOWN"}]})
+            need = {"GET": "pull", "HEAD": "pull", "DELETE": "delete"}.get(self.command, "push")
+        auth = self.headers.get("Authorization", "")
+        grants = GITLAB_TOKENS.get(auth[7:]) if auth.startswith("Bearer ") else None
+        allowed = grants is not None and (need is None or need in grants.get(repo, set())
+                                          or "*" in grants.get(repo, set()))
+        if not allowed:
+            if grants is not None:
+                with LOCK:
+                    STATS["gitlab"]["refused"] += 1
+            host = self.headers.get("Host")
+            challenge = f'Bearer realm="http://{host}/jwt/auth",service="container_registry"'
+            if need:
+                challenge += f',scope="repository:{repo}:{need}"'
+            return self.answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
+                               {"WWW-Authenticate": challenge, "Docker-Distribution-API-Version": "registry/2.0"})
+        if self.command == "DELETE" and "/tags/reference/" in path:
+            tag = path.rsplit("/", 1)[1]
+            with LOCK:
+                STATS["gitlab"]["tag_deletes"] += 1
+            if not delete_tag_alone(repo, tag):
+                return self.answer(404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]})
+            with LOCK:
+                STATS["gitlab"]["deleted_tags"].append(tag)
+            return self.answer(202)
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() in ("accept", "content-type", "content-length", "range", "content-range")}
+        headers["Host"] = self.headers.get("Host")
+        status, resp_headers, data = backend(self.command, self.path, body=self.body() or None, headers=headers)
+        out = {k: v for k, v in resp_headers
+               if k.lower() in ("location", "link", "docker-content-digest", "docker-upload-uuid", "range",
+                                "docker-distribution-api-version", "www-authenticate")}
+        ctype = header(resp_headers, "Content-Type") or "application/json"
+        if self.command == "HEAD":
+            length = header(resp_headers, "Content-Length") or "0"
+            self.send_response(status)
+            for k, v in out.items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", length)
+            self.end_headers()
+            return None
+        return self.answer(status, data, out, ctype)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    args = ap.parse_args()
+    CONFIG.update(json.load(open(args.config)))
+    for vendor in ("github", "dockerhub", "gitlab"):
+        CONFIG.setdefault(vendor, {})
+    CONFIG["github"].setdefault("tokens", {})
+    CONFIG["github"].setdefault("owners", {})
+    CONFIG["dockerhub"].setdefault("users", {})
+    CONFIG["gitlab"].setdefault("users", {})
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    print(f"listening on {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
