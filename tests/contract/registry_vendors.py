@@ -33,7 +33,7 @@ Config (JSON, --config):
               "rate_limit_every": 0},
    "dockerhub": {"users": {"bob": {"password": "pw", "can_delete": true}}, "rate_limit_every": 0},
    "gitlab": {"users": {"deployer": {"password": "pw", "actions": ["pull", "push", "delete"]}},
-              "rate_limit_every": 0}}
+              "rate_limit_every": 0, "delay_ms": 0}}
 Admin: GET /_stats (counters), POST /_seed?repo=R&prefix=P&count=N (N tags
 with a manifest of their own each). Prints "listening on PORT" when ready.
 """
@@ -371,6 +371,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(200, {"token": token, "access_token": token, "expires_in": 900})
 
     def gitlab_registry(self, url):
+        delay = CONFIG["gitlab"].get("delay_ms") or 0
+        if delay:  # a slow registry, for killing a run in the middle
+            time.sleep(delay / 1000)
         if self.count("gitlab"):
             return self.answer(429, {"errors": [{"code": "TOOMANYREQUESTS", "message": "too many requests"}]},
                                {"Retry-After": "1"})

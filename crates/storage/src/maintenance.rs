@@ -11,6 +11,9 @@ use davit_registry::OciManifest;
 
 use crate::repo::{RepoStorage, StorageError};
 
+/// The label of the manifest a tag is given before it is deleted alone.
+pub(crate) const DELETING_LABEL: &str = "davit-deleting";
+
 impl RepoStorage {
     /// The HTTP requests this storage's registry client has sent.
     pub fn request_count(&self) -> u64 {
@@ -84,7 +87,7 @@ impl RepoStorage {
             .unwrap_or(0);
         let labels = BTreeMap::from([
             ("werf".to_string(), project.to_string()),
-            ("davit-deleting".to_string(), format!("{tag}@{nanos}")),
+            (DELETING_LABEL.to_string(), format!("{tag}@{nanos}")),
         ]);
         Ok(crate::records::push_manifest_only_image(
             self.client(),

@@ -219,7 +219,7 @@ impl RepoStorage {
             return Ok(None);
         };
         let config: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
-        let labels = config["config"]["Labels"]
+        let labels: std::collections::BTreeMap<String, String> = config["config"]["Labels"]
             .as_object()
             .map(|m| {
                 m.iter()
@@ -227,6 +227,11 @@ impl RepoStorage {
                     .collect()
             })
             .unwrap_or_default();
+        // A tag a cleanup was deleting when it was killed (pointed at a
+        // manifest of its own, not yet deleted) is no stage.
+        if labels.contains_key(crate::maintenance::DELETING_LABEL) {
+            return Ok(None);
+        }
         Ok(Some(StageDescription {
             id: id.clone(),
             image_id: config_digest.to_string(),

@@ -209,3 +209,34 @@ fn bad_repo_addresses_are_refused() {
     }
     assert!(RepoStorage::new("localhost:5000/a/b-c", client, creds, "/tmp".into()).is_ok());
 }
+
+/// A stage tag that a killed cleanup had pointed at a manifest of its own
+/// (to delete it alone) is not a stage: a build does not reuse it.
+#[test]
+fn a_tag_a_cleanup_was_deleting_is_no_stage() {
+    let locks = tempfile::tempdir().expect("tempdir");
+    rt().block_on(async {
+        let engine = DockerEngine::connect().await.expect("docker");
+        let anon = env("DAVIT_TEST_REGISTRY_ANON");
+        let store = storage(
+            &format!("{anon}/davit-test/deleting"),
+            Credentials::default(),
+            locks.path(),
+        );
+        let image = local_image(&engine, "deleting").await;
+        let digest = fresh_digest("deleting");
+        let Published::Pushed(id) = store
+            .publish(&engine, &image, "davit-test", &digest)
+            .await
+            .expect("publish")
+        else {
+            panic!("expected a push")
+        };
+        assert!(store.describe(&id).await.expect("describe").is_some());
+        store
+            .isolate_tag("davit-test", &id.to_string())
+            .await
+            .expect("isolate");
+        assert_eq!(store.describe(&id).await.expect("describe"), None);
+    });
+}
