@@ -345,3 +345,28 @@ fn default_stages_built_within_two_hours_stay() {
     s.cleanup();
     assert_eq!(s.stages(), set(&[&a, &b]));
 }
+
+#[test]
+fn a_malformed_policy_fails_before_any_work() {
+    let s = Scene::new(
+        "  keepPolicies:\n  - references: {branch: /.*/}\n    imagesPerReference: {in: 5d}\n",
+        false,
+    );
+    s.commit("a", 0);
+    // No origin and no registry at this address: the policy is checked first.
+    let err = failing(
+        &s.dir,
+        &[
+            "cleanup",
+            "--repo",
+            "127.0.0.1:9/none/none",
+            "--without-kube",
+        ],
+        &[],
+    );
+    assert!(
+        err.contains("cleanup.keepPolicies[0]") && err.contains("\"5d\"") && err.contains("hint:"),
+        "{err}"
+    );
+    assert!(!err.contains("Syncing"), "{err}");
+}

@@ -127,6 +127,9 @@ async fn run(
         )?)
     };
 
+    // A malformed policy stops before any work.
+    let policies = keep_policies(cfg).map_err(|e| OpsError::Cleanup(e.to_string()))?;
+
     // Git first: a clone that cannot be synced stops before anything else.
     let git_enabled = !cfg.disable && !cfg.disable_git_history_based_policy;
     if git_enabled {
@@ -195,7 +198,6 @@ async fn run(
     let graph;
     let existing;
     let git_view = if git_enabled {
-        let policies = keep_policies(cfg).map_err(|e| OpsError::Cleanup(e.to_string()))?;
         let refs = git::references(&work_tree)?;
         graph = git::commit_graph(&work_tree)?;
         let commits: Vec<String> = inventory.meta.iter().map(|m| m.commit.clone()).collect();
