@@ -92,6 +92,10 @@ pub enum Command {
     /// whatever git or Kubernetes say (as `werf purge`). Images the cluster
     /// runs are deleted too. --dry-run lists what would go.
     Purge(Box<PurgeArgs>),
+    /// Clean this machine: the images builds left in the local Docker
+    /// daemon (label `werf`) and davit's local files (as `werf host`).
+    #[command(subcommand)]
+    Host(HostCommand),
     /// Helm-related commands werf has (`davit helm secret …`).
     #[command(subcommand)]
     Helm(Box<HelmCommand>),
@@ -637,6 +641,71 @@ pub struct StorageArgs {
     /// Accept any TLS certificate from registries.
     #[arg(long, env = "WERF_SKIP_TLS_VERIFY_REGISTRY", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub skip_tls_verify_registry: bool,
+}
+
+#[derive(Subcommand)]
+pub enum HostCommand {
+    /// Free the daemon's volume when its usage passes
+    /// --allowed-backend-storage-volume-usage (70%): remove the images builds
+    /// left, least recently used first, until the usage would be under the
+    /// threshold minus the margin (5%). Images that containers were made from
+    /// stay unless --force.
+    Cleanup(HostCleanupArgs),
+    /// Remove every image builds left in the local daemon and davit's host
+    /// locks. For a machine that is done with davit; no davit may be running.
+    Purge(HostPurgeArgs),
+}
+
+#[derive(Args)]
+pub struct HostCleanupArgs {
+    /// The volume usage (percent) above which images are removed.
+    #[arg(
+        long,
+        env = "WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE",
+        alias = "allowed-docker-storage-volume-usage",
+        default_value_t = 70.0
+    )]
+    pub allowed_backend_storage_volume_usage: f64,
+    /// How far under the threshold (percent) a cleanup brings the usage.
+    #[arg(
+        long,
+        env = "WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE_MARGIN",
+        alias = "allowed-docker-storage-volume-usage-margin",
+        default_value_t = 5.0
+    )]
+    pub allowed_backend_storage_volume_usage_margin: f64,
+    /// The directory of the daemon's storage (default: its Docker Root Dir).
+    #[arg(
+        long,
+        env = "WERF_BACKEND_STORAGE_PATH",
+        alias = "docker-server-storage-path"
+    )]
+    pub backend_storage_path: Option<PathBuf>,
+    /// Also remove images that containers were made from.
+    #[arg(long, env = "WERF_FORCE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub force: bool,
+    /// Say what would be removed, remove nothing.
+    #[arg(long, env = "WERF_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: bool,
+    /// Only the images of this project (label werf=NAME).
+    #[arg(long)]
+    pub project_name: Option<String>,
+}
+
+#[derive(Args)]
+pub struct HostPurgeArgs {
+    /// Also remove images that containers were made from.
+    #[arg(long, env = "WERF_FORCE", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub force: bool,
+    /// Say what would be removed, remove nothing.
+    #[arg(long, env = "WERF_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: bool,
+    /// davit's home directory (host locks under it).
+    #[arg(long, env = "WERF_HOME")]
+    pub home_dir: Option<PathBuf>,
+    /// Only the images of this project (label werf=NAME); the host locks stay.
+    #[arg(long)]
+    pub project_name: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -9,6 +9,7 @@ mod config;
 mod converge;
 mod deploy_output;
 mod helm_secret;
+mod host;
 mod project_args;
 mod render;
 mod storage_args;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(p) => converge::plan(*p),
         Command::Cleanup(c) => cleanup::run(*c),
         Command::Purge(p) => cleanup::purge(*p),
+        Command::Host(h) => host::run(h),
         Command::Helm(h) => helm_secret::run(*h),
         Command::Version => {
             println!(

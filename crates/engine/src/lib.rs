@@ -21,6 +21,7 @@ use davit_registry::Credential;
 use futures_util::StreamExt;
 
 mod buildkit;
+pub mod housekeeping;
 mod session_build;
 pub use buildkit::{Builder, BuilderChoice};
 

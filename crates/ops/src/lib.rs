@@ -17,6 +17,7 @@ pub mod ci_env;
 pub mod cleanup;
 pub mod converge;
 mod error;
+pub mod host;
 pub mod project;
 pub mod render;
 pub mod secrets;
