@@ -31,6 +31,23 @@ fn describe(d: &Deletion) -> String {
     }
 }
 
+fn deleted_tags(outcome: &CleanupOutcome) -> usize {
+    outcome.deleted.iter().map(|d| d.tags().len()).sum()
+}
+
+/// `--explain`: why each kept stage stays.
+fn print_explanation(outcome: &CleanupOutcome) {
+    eprintln!("┌ Why each stage is kept");
+    for (stage, p) in &outcome.kept {
+        if p.detail.is_empty() {
+            eprintln!("│ {stage}: {}", p.reason);
+        } else {
+            eprintln!("│ {stage}: {} ({})", p.reason, p.detail);
+        }
+    }
+    eprintln!("└ every other stage is deleted: no reference of the policies reaches it, nothing runs it, and it is older than the built-within-hours window");
+}
+
 /// `N registry requests`, and the vendor API's when it was used.
 fn requests(outcome: &CleanupOutcome) -> String {
     let mut s = format!("{} registry requests", outcome.requests);
@@ -145,15 +162,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
         }
     }
     if args.explain && !quiet {
-        eprintln!("┌ Why each stage is kept");
-        for (stage, p) in &outcome.kept {
-            if p.detail.is_empty() {
-                eprintln!("│ {stage}: {}", p.reason);
-            } else {
-                eprintln!("│ {stage}: {} ({})", p.reason, p.detail);
-            }
-        }
-        eprintln!("└ every other stage is deleted: no reference of the policies reaches it, nothing runs it, and it is older than the built-within-hours window");
+        print_explanation(&outcome);
     }
     write_report(
         report_path.as_deref(),
@@ -165,17 +174,8 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
     result?;
     if !quiet {
         eprintln!(
-            "{} {} tag(s); {} stage(s) kept; {}",
-            if args.dry_run {
-                "would delete"
-            } else {
-                "deleted"
-            },
-            outcome
-                .deleted
-                .iter()
-                .map(|d| d.tags().len())
-                .sum::<usize>(),
+            "{verb} {} tag(s); {} stage(s) kept; {}",
+            deleted_tags(&outcome),
             outcome.kept.len(),
             requests(&outcome)
         );
@@ -242,11 +242,7 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
     if !quiet {
         eprintln!(
             "{verb} {} tag(s); {}",
-            outcome
-                .deleted
-                .iter()
-                .map(|d| d.tags().len())
-                .sum::<usize>(),
+            deleted_tags(&outcome),
             requests(&outcome)
         );
     }
