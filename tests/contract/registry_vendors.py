@@ -88,7 +88,7 @@ def header(headers, name):
 
 
 def all_tags(repo):
-    tags, path = [], f"/v2/{repo}/tags/list?n=1000"
+    tags, path = [], f"/v2/{repo}/tags/list"
     while path:
         status, headers, data = backend("GET", path)
         if status == 404:

@@ -136,7 +136,8 @@ fn scan_reference(
     let depth_limit = if r.git.is_tag { 1 } else { -1 };
     let mut scanned: HashSet<String> = HashSet::new();
     let mut reached_commits: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut reached_order: Vec<String> = Vec::new();
+    // The commits with records in the order the walk met them (index by commit).
+    let mut reached_order: HashMap<String, usize> = HashMap::new();
     let mut level = vec![r.git.head.clone()];
     let mut depth = 0;
     loop {
@@ -153,9 +154,8 @@ fn scan_reference(
                         .or_default()
                         .push(c.clone());
                 }
-                if !reached_order.contains(c) {
-                    reached_order.push(c.clone());
-                }
+                let next_index = reached_order.len();
+                reached_order.entry(c.clone()).or_insert(next_index);
             }
             let parents = graph.commit(c).map(|(_, p)| p.to_vec()).unwrap_or_default();
             if depth == depth_limit {
@@ -186,12 +186,7 @@ fn scan_reference(
         .collect();
     // The newest reached commit; of one second, the one met first.
     let latest = |id: &str| -> String {
-        let met = |c: &String| {
-            reached_order
-                .iter()
-                .position(|x| x == c)
-                .unwrap_or(usize::MAX)
-        };
+        let met = |c: &String| reached_order.get(c).copied().unwrap_or(usize::MAX);
         reached_commits[id]
             .iter()
             .min_by(|a, b| {
@@ -221,12 +216,7 @@ fn scan_reference(
             let mut commits: Vec<String> = groups.keys().cloned().collect();
             // Newest first; commits of one second in the order the walk
             // met them, nearest the reference's head first.
-            let met = |c: &String| {
-                reached_order
-                    .iter()
-                    .position(|x| x == c)
-                    .unwrap_or(usize::MAX)
-            };
+            let met = |c: &String| reached_order.get(c).copied().unwrap_or(usize::MAX);
             commits.sort_by(|a, b| {
                 time(graph, b)
                     .cmp(&time(graph, a))
@@ -266,7 +256,7 @@ fn scan_reference(
         return (reached_ids.clone(), hit_of(&reached_ids));
     }
     if reached_ids.len() == expected.len() {
-        if let Some(c) = reached_order.last() {
+        if let Some((c, _)) = reached_order.iter().max_by_key(|(_, i)| **i) {
             stop.insert(c.clone());
         }
     }

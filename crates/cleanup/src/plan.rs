@@ -3,7 +3,7 @@
 //! policy, built within N hours, the keep list, and then the relatives of
 //! protected stages); and every tag to delete.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::history::{scan_references_history, CommitGraph};
 use crate::policy::KeepPolicy;
@@ -362,6 +362,14 @@ fn git_policy(input: &Input<'_>, git: &GitView<'_>, d: &mut Decision) {
             .or_default()
             .push(m.commit.clone());
     }
+    // The records by (stage, commit): the compaction below looks each up.
+    let mut records: HashMap<(&str, &str), Vec<&MetaRecord>> = HashMap::new();
+    for m in &inv.meta {
+        records
+            .entry((m.stage.as_str(), m.commit.as_str()))
+            .or_default()
+            .push(m);
+    }
     for (image, expected) in &to_cleanup {
         let result = scan_references_history(&scan_refs, expected, git.graph, now);
         for id in &result.reached {
@@ -377,13 +385,13 @@ fn git_policy(input: &Input<'_>, git: &GitView<'_>, d: &mut Decision) {
             for c in commits {
                 let kept = result.reached.contains(id) && keep.is_some_and(|k| k.contains(c));
                 if !kept {
-                    if let Some(m) = inv.meta.iter().find(|m| {
-                        &m.stage == id
-                            && &m.commit == c
-                            && input.images.get(&m.image_id) == Some(image)
-                    }) {
+                    let record = records.get(&(id.as_str(), c.as_str())).and_then(|ms| {
+                        ms.iter()
+                            .find(|m| input.images.get(&m.image_id) == Some(image))
+                    });
+                    if let Some(m) = record {
                         d.early.push(Deletion::ImageMetadata {
-                            record: m.clone(),
+                            record: (*m).clone(),
                             image: image.clone(),
                         });
                     }

@@ -1062,7 +1062,10 @@ impl RegistryClient {
     pub async fn tags(&self, host: &str, repo: &str) -> Result<Vec<String>, RegistryError> {
         let op = format!("listing tags of {repo}");
         let mut out = Vec::new();
-        let mut path = format!("/v2/{repo}/tags/list?n=1000");
+        // No `n`: the registry picks its page size (the distribution
+        // registry sends every tag at once; paging 20,000 tags by 1,000
+        // costs it a full listing per page) and links the next page.
+        let mut path = format!("/v2/{repo}/tags/list");
         for _ in 0..10_000 {
             let resp = self
                 .send(Req {
