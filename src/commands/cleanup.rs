@@ -31,6 +31,57 @@ fn describe(d: &Deletion) -> String {
     }
 }
 
+fn verb(dry_run: bool) -> &'static str {
+    if dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    }
+}
+
+fn report_path(save: bool, path: &Option<PathBuf>) -> Option<PathBuf> {
+    save.then(|| path.clone().unwrap_or_else(|| PathBuf::from(REPORT)))
+}
+
+type Operation = fn(
+    &Project,
+    &CleanupOptions,
+    &mut CleanupOutcome,
+    &mut dyn FnMut(Event<'_>),
+) -> Result<(), davit_ops::OpsError>;
+
+/// Runs a cleanup or purge with werf's log lines: phases, references,
+/// deletions as they happen, warnings, and in a dry run what would go.
+fn run_logged(
+    operation: Operation,
+    project: &Project,
+    options: &CleanupOptions,
+    quiet: bool,
+) -> (CleanupOutcome, Result<(), davit_ops::OpsError>) {
+    let verb = verb(options.dry_run);
+    let mut outcome = CleanupOutcome::default();
+    let result = operation(project, options, &mut outcome, &mut |e| {
+        if quiet {
+            return;
+        }
+        match e {
+            Event::Phase(p) => eprintln!("┌ {p}"),
+            Event::Note(n) => eprintln!("{n}"),
+            Event::Reference(r, policy) => eprintln!("│ {r}: {policy}"),
+            Event::Deleted(d) => eprintln!("│ {verb} {}", describe(d)),
+        }
+    });
+    for w in &outcome.warnings {
+        eprintln!("{w}");
+    }
+    if !quiet && options.dry_run {
+        for d in &outcome.planned {
+            eprintln!("│ {verb} {}", describe(d));
+        }
+    }
+    (outcome, result)
+}
+
 fn deleted_tags(outcome: &CleanupOutcome) -> usize {
     outcome.deleted.iter().map(|d| d.tags().len()).sum()
 }
@@ -113,11 +164,7 @@ fn write_report(
 pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
     let (opts, lvl) = prepare(&args.project);
     let project = Project::open(opts)?;
-    let report_path = args.save_cleanup_report.then(|| {
-        args.cleanup_report_path
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(REPORT))
-    });
+    let report_path = report_path(args.save_cleanup_report, &args.cleanup_report_path);
     // A report that cannot be written fails before anything is deleted.
     check_writable(report_path.as_deref())?;
     let options = CleanupOptions {
@@ -136,31 +183,8 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
         registry_api: registry_api(&args.registry_api),
     };
     let quiet = lvl == Level::Quiet;
-    let verb = if args.dry_run {
-        "would delete"
-    } else {
-        "deleted"
-    };
-    let mut outcome = CleanupOutcome::default();
-    let result = cleanup::cleanup(&project, &options, &mut outcome, &mut |e| {
-        if quiet {
-            return;
-        }
-        match e {
-            Event::Phase(p) => eprintln!("┌ {p}"),
-            Event::Note(n) => eprintln!("{n}"),
-            Event::Reference(r, policy) => eprintln!("│ {r}: {policy}"),
-            Event::Deleted(d) => eprintln!("│ {verb} {}", describe(d)),
-        }
-    });
-    for w in &outcome.warnings {
-        eprintln!("{w}");
-    }
-    if !quiet && args.dry_run {
-        for d in &outcome.planned {
-            eprintln!("│ {verb} {}", describe(d));
-        }
-    }
+    let verb = verb(args.dry_run);
+    let (outcome, result) = run_logged(cleanup::cleanup, &project, &options, quiet);
     if args.explain && !quiet {
         print_explanation(&outcome);
     }
@@ -187,11 +211,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
 pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
     let (opts, lvl) = prepare(&args.project);
     let project = Project::open(opts)?;
-    let report_path = args.save_cleanup_report.then(|| {
-        args.cleanup_report_path
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(REPORT))
-    });
+    let report_path = report_path(args.save_cleanup_report, &args.cleanup_report_path);
     check_writable(report_path.as_deref())?;
     let options = CleanupOptions {
         storage: storage_options(&args.storage, &project, lvl),
@@ -206,31 +226,8 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
         registry_api: registry_api(&args.registry_api),
     };
     let quiet = lvl == Level::Quiet;
-    let verb = if args.dry_run {
-        "would delete"
-    } else {
-        "deleted"
-    };
-    let mut outcome = CleanupOutcome::default();
-    let result = cleanup::purge(&project, &options, &mut outcome, &mut |e| {
-        if quiet {
-            return;
-        }
-        match e {
-            Event::Phase(p) => eprintln!("┌ {p}"),
-            Event::Note(n) => eprintln!("{n}"),
-            Event::Reference(..) => {}
-            Event::Deleted(d) => eprintln!("│ {verb} {}", describe(d)),
-        }
-    });
-    for w in &outcome.warnings {
-        eprintln!("{w}");
-    }
-    if !quiet && args.dry_run {
-        for d in &outcome.planned {
-            eprintln!("│ {verb} {}", describe(d));
-        }
-    }
+    let verb = verb(args.dry_run);
+    let (outcome, result) = run_logged(cleanup::purge, &project, &options, quiet);
     write_report(
         report_path.as_deref(),
         "purge",

@@ -102,8 +102,14 @@ def all_tags(repo):
 
 
 def tag_digest(repo, tag):
-    status, headers, _ = backend("HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT})
-    return header(headers, "Docker-Content-Digest") if status == 200 else None
+    for attempt in range(5):
+        status, headers, _ = backend("HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT})
+        if status == 200:
+            return header(headers, "Docker-Content-Digest")
+        if status == 404:
+            return None
+        time.sleep(0.2 * (attempt + 1))
+    raise RuntimeError(f"HEAD {repo}:{tag}: HTTP {status}")
 
 
 def push_blob(repo, data):
@@ -138,9 +144,15 @@ def delete_tag_alone(repo, tag):
     """A registry that deletes tags, over one that deletes manifests."""
     if tag_digest(repo, tag) is None:
         return False
-    digest = push_unique(repo, tag, f"deleting {tag} {time.time_ns()}")
-    delete_manifest(repo, digest)
-    return True
+    # The vendors delete a tag at once; the distribution registry under
+    # concurrent writes may keep one, so check, and do it again.
+    for _ in range(5):
+        digest = push_unique(repo, tag, f"deleting {tag} {time.time_ns()}")
+        delete_manifest(repo, digest)
+        if tag_digest(repo, tag) is None:
+            return True
+        print(f"contract server: {repo}:{tag} survived its deletion, again", file=sys.stderr)
+    raise RuntimeError(f"{repo}:{tag} survives deletion")
 
 
 def delete_manifest(repo, digest):

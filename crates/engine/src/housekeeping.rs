@@ -2,9 +2,9 @@
 //! that carry a label, with their size, age and last tagging; which images
 //! containers use; the daemon's storage directory; removal.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use bollard::query_parameters::{ListContainersOptions, ListImagesOptions, RemoveImageOptions};
+use bollard::query_parameters::{ListContainersOptions, RemoveImageOptions};
 
 use crate::{DockerEngine, DockerError};
 
@@ -22,21 +22,7 @@ pub struct LocalImage {
 impl DockerEngine {
     /// Images that carry `label` (any value), oldest use first.
     pub async fn images_labelled(&self, label: &str) -> Result<Vec<LocalImage>, DockerError> {
-        let options = ListImagesOptions {
-            filters: Some(HashMap::from([(
-                "label".to_string(),
-                vec![label.to_string()],
-            )])),
-            ..Default::default()
-        };
-        let list = self
-            .docker
-            .list_images(Some(options))
-            .await
-            .map_err(|source| DockerError::Api {
-                what: "list images",
-                source,
-            })?;
+        let list = self.list_images_where("label", label).await?;
         let mut out = Vec::new();
         for summary in list {
             let last_tag = match self.docker.inspect_image(&summary.id).await {

@@ -308,22 +308,30 @@ impl DockerEngine {
     /// Tags (`repo:tag`) of local images whose reference matches `pattern`
     /// (Docker's `reference` filter, e.g. `project:digest*`).
     pub async fn tags_matching(&self, pattern: &str) -> Result<Vec<String>, DockerError> {
+        let images = self.list_images_where("reference", pattern).await?;
+        Ok(images.into_iter().flat_map(|i| i.repo_tags).collect())
+    }
+
+    /// Local images that one filter of the Engine API selects.
+    pub(crate) async fn list_images_where(
+        &self,
+        filter: &str,
+        value: &str,
+    ) -> Result<Vec<bollard::models::ImageSummary>, DockerError> {
         let options = ListImagesOptions {
             filters: Some(HashMap::from([(
-                "reference".to_string(),
-                vec![pattern.to_string()],
+                filter.to_string(),
+                vec![value.to_string()],
             )])),
             ..Default::default()
         };
-        let images = self
-            .docker
+        self.docker
             .list_images(Some(options))
             .await
             .map_err(|source| DockerError::Api {
                 what: "list images",
                 source,
-            })?;
-        Ok(images.into_iter().flat_map(|i| i.repo_tags).collect())
+            })
     }
 
     /// ID, size and labels of a local image; `None` when absent.

@@ -125,13 +125,19 @@ pub fn tag_deletion(
 #[allow(clippy::too_many_arguments)]
 pub async fn delete_all(
     repo: &RepoStorage,
-    deleter: &Deleter<'_>,
+    project: &str,
+    (implementation, how): (Implementation, TagDeletion),
     planned: &[Deletion],
     all_tags: &[String],
     parallel: usize,
     outcome: &mut CleanupOutcome,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), OpsError> {
+    on_event(Event::Phase("Deleting"));
+    on_event(Event::Note(format!(
+        "│ tags are deleted through the {implementation} registry's API"
+    )));
+    let deleter = &Deleter::new(repo, project, how);
     let doomed: BTreeSet<&str> = planned.iter().flat_map(|d| d.tags()).collect();
     // Every tag's digest: which deletions would take a kept tag along.
     let digests: Vec<(String, Option<String>)> = stream::iter(
@@ -207,6 +213,7 @@ pub async fn delete_all(
         on_event(Event::Deleted(&planned[i]));
         outcome.deleted.push(planned[i].clone());
     }
+    outcome.requests = repo.request_count();
     outcome.vendor_requests = deleter.vendor_requests();
     outcome.rate_limited = deleter.rate_limited();
     match refusal {

@@ -86,6 +86,14 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, OpsError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(OpsError::Runtime)
+}
+
 /// Runs `davit cleanup` for `project`. `outcome` is filled as far as the
 /// run got, so a report can be written even when it fails.
 pub fn cleanup(
@@ -94,11 +102,7 @@ pub fn cleanup(
     outcome: &mut CleanupOutcome,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), OpsError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(OpsError::Runtime)?;
+    let runtime = runtime()?;
     runtime.block_on(run(project, options, outcome, on_event))
 }
 
@@ -244,14 +248,10 @@ async fn run(
         return Ok(());
     };
 
-    on_event(Event::Phase("Deleting"));
-    on_event(Event::Note(format!(
-        "│ tags are deleted through the {implementation} registry's API"
-    )));
-    let deleter = davit_storage::deletion::Deleter::new(repo, &project.name, how);
     delete::delete_all(
         repo,
-        &deleter,
+        &project.name,
+        (implementation, how),
         &planned,
         &tags,
         options.parallel,
@@ -259,7 +259,6 @@ async fn run(
         on_event,
     )
     .await?;
-    outcome.requests = repo.request_count();
     if !cfg.disable {
         if let Err(e) = repo.push_cleanup_record(&project.name, now_ms()).await {
             outcome
@@ -278,11 +277,7 @@ pub fn purge(
     outcome: &mut CleanupOutcome,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), OpsError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(OpsError::Runtime)?;
+    let runtime = runtime()?;
     runtime.block_on(async {
         let (repo_address, stores) = open_repo(project, options)?;
         outcome.repo = repo_address;
@@ -311,14 +306,10 @@ pub fn purge(
             &options.registry_api,
             options.storage.skip_tls_verify,
         )?;
-        on_event(Event::Phase("Deleting"));
-        on_event(Event::Note(format!(
-            "│ tags are deleted through the {implementation} registry's API"
-        )));
-        let deleter = davit_storage::deletion::Deleter::new(repo, &project.name, how);
         delete::delete_all(
             repo,
-            &deleter,
+            &project.name,
+            (implementation, how),
             &planned,
             &tags,
             options.parallel,
