@@ -55,12 +55,11 @@ fn walk(key: &Key, node: Node, file: &str, path: &str) -> Result<Yaml, SecretErr
         Yaml::Null => Ok(Yaml::Null),
         Yaml::Str(s) => {
             let plain = decrypt(key, &s, &at(path))?;
+            // Values are text: bytes that are not mean the key is wrong and
+            // its padding happened to check out (about 1 in 256).
             String::from_utf8(plain)
                 .map(Yaml::Str)
-                .map_err(|_| SecretError::Values {
-                    what: at(path),
-                    message: "the decrypted value is not UTF-8 text".into(),
-                })
+                .map_err(|_| SecretError::WrongKey { what: at(path) })
         }
         _ => Err(SecretError::NotHex { what: at(path) }),
     }
