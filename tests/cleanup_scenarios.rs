@@ -181,6 +181,59 @@ fn policy_1_a_branch_the_policy_does_not_match_keeps_nothing() {
     assert_eq!((s.metas(), s.stages()), (0, BTreeSet::new()));
 }
 
+/// The distribution registry can fail a manifest delete part-way (a 500
+/// when another tag changes at the same moment, after the manifest went):
+/// the tag stays listed without a manifest. Made here by removing the
+/// manifest's revision from the registry's storage.
+#[test]
+fn a_tag_listed_without_its_manifest_goes_in_the_next_cleanup() {
+    let s = Scene::new(TEST_BRANCH_ALL, false);
+    s.commit("one", 0);
+    s.git(&["checkout", "-q", "-b", "some_branch"]);
+    let stage = s.build(&[]);
+    s.git(&["push", "-q", "origin", "some_branch"]);
+    let digest = tag_digest(&s.host, &s.path, &stage);
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let revision = PathBuf::from(env("DAVIT_TEST_REGISTRY_ANON_STORAGE"))
+        .join("docker/registry/v2/repositories")
+        .join(&s.path)
+        .join("_manifests/revisions/sha256")
+        .join(hex);
+    std::fs::remove_dir_all(&revision).unwrap();
+    assert!(s.stages().contains(&stage), "still listed");
+    assert_eq!(tag_status(&s.host, &s.path, &stage), "404", "not served");
+    s.cleanup();
+    assert_eq!((s.metas(), s.stages()), (0, BTreeSet::new()));
+}
+
+fn tag_status(host: &str, path: &str, tag: &str) -> String {
+    let o = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args(["-H", ACCEPT])
+        .arg(format!("http://{host}/v2/{path}/manifests/{tag}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const ACCEPT: &str = "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+fn tag_digest(host: &str, path: &str, tag: &str) -> String {
+    let o = Command::new("curl")
+        .args(["-sfI", "-H", ACCEPT])
+        .arg(format!("http://{host}/v2/{path}/manifests/{tag}"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&o.stdout).into_owned();
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("docker-content-digest")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no digest for {tag}: {head}"))
+}
+
 #[test]
 fn policy_3_images_per_reference_in_24h() {
     let policy =

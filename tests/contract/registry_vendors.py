@@ -142,24 +142,25 @@ def push_unique(repo, tag, note):
 
 def delete_tag_alone(repo, tag):
     """A registry that deletes tags, over one that deletes manifests."""
-    if tag_digest(repo, tag) is None:
+    if tag_digest(repo, tag) is None and tag not in all_tags(repo):
         return False
-    # The vendors delete a tag at once; the distribution registry under
-    # concurrent writes may keep one, so check, and do it again.
+    # The vendors delete a tag at once. The distribution registry can fail
+    # a delete part-way when other tags change (a 500 after the manifest
+    # went, so the retry finds nothing) and keep the tag listed: do it again.
     for _ in range(5):
         digest = push_unique(repo, tag, f"deleting {tag} {time.time_ns()}")
-        delete_manifest(repo, digest)
-        if tag_digest(repo, tag) is None:
+        if delete_manifest(repo, digest) and tag not in all_tags(repo):
             return True
         print(f"contract server: {repo}:{tag} survived its deletion, again", file=sys.stderr)
     raise RuntimeError(f"{repo}:{tag} survives deletion")
 
 
 def delete_manifest(repo, digest):
+    """Whether this call deleted the manifest (404: it was gone)."""
     for attempt in range(5):
         status, _, body = backend("DELETE", f"/v2/{repo}/manifests/{digest}")
         if status in (202, 404):
-            return
+            return status == 202
         time.sleep(0.2 * (attempt + 1))
     raise RuntimeError(f"deleting {repo}@{digest}: HTTP {status} {body[:200]!r}")
 
@@ -311,7 +312,10 @@ class Handler(BaseHTTPRequestHandler):
             version = next((v for v in all_versions if str(v["id"]) == rest[4]), None)
             if version is None:
                 return self.answer(404, {"message": "Not Found"})
-            delete_manifest(repo, version["digest"])
+            if not delete_manifest(repo, version["digest"]):
+                # Lost part-way by the registry below: the tags may stay listed.
+                for t in version["tags"]:
+                    delete_tag_alone(repo, t)
             with LOCK:
                 STATS["github"]["deleted_versions"].append(version["tags"])
             return self.answer(204)

@@ -974,20 +974,23 @@ impl RegistryClient {
         })
     }
 
-    /// `DELETE /v2/<repo>/manifests/<digest>`. A missing manifest is not an error.
+    /// `DELETE /v2/<repo>/manifests/<digest>`: whether this call deleted
+    /// it (`false`: it was missing, which is not an error; after a retried
+    /// server error it can also mean the first attempt deleted the manifest
+    /// but not its tags).
     pub async fn manifest_delete(
         &self,
         host: &str,
         repo: &str,
         digest: &str,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<bool, RegistryError> {
         let op = format!("deleting {repo}@{digest}");
         let path = format!("/v2/{repo}/manifests/{digest}");
         let scope = format!("repository:{repo}:delete");
         let resp = self.call(&op, host, Method::DELETE, &path, &scope).await?;
         match resp.status() {
-            StatusCode::NOT_FOUND => Ok(()),
-            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Ok(false),
+            s if s.is_success() => Ok(true),
             _ => Err(Self::fail(&op, host, resp).await),
         }
     }
@@ -1000,7 +1003,7 @@ impl RegistryClient {
         repo: &str,
         tag: &str,
     ) -> Result<(), RegistryError> {
-        self.manifest_delete(host, repo, tag).await
+        self.manifest_delete(host, repo, tag).await.map(|_| ())
     }
 
     /// GitLab's `DELETE /v2/<repo>/tags/reference/<tag>`: the tag alone,

@@ -94,10 +94,14 @@ async fn roundtrip(client: &RegistryClient, host: &str, tag: &str) {
         .await
         .expect("put a copy");
     assert_ne!(copy_desc.digest, desc.digest);
-    client
+    assert!(client
         .manifest_delete(host, "davit/busybox", &copy_desc.digest)
         .await
-        .expect("delete");
+        .expect("delete"));
+    assert!(!client
+        .manifest_delete(host, "davit/busybox", &copy_desc.digest)
+        .await
+        .expect("a second delete finds nothing"));
     assert!(client
         .manifest_head(host, "davit/busybox", &format!("{tag}-copy"))
         .await

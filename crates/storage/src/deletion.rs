@@ -10,14 +10,15 @@
 //!   (and so every tag of its digest): a shared tag is isolated first;
 //! - Docker Hub deletes a tag through its REST API.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use davit_registry::RegistryError;
 use davit_registry_vendors::dockerhub::DockerHub;
 use davit_registry_vendors::github::{GithubPackages, Package};
 use davit_registry_vendors::VendorError;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::repo::{RepoStorage, StorageError};
 
@@ -89,7 +90,9 @@ pub struct Deleter<'a> {
     repo: &'a RepoStorage,
     how: TagDeletion,
     project: String,
-    deleted_digests: Mutex<BTreeSet<String>>,
+    /// Per digest, once deleted: whether the delete found it there. Tags
+    /// of one digest wait for the one delete.
+    deleted_digests: Mutex<HashMap<String, Arc<OnceCell<bool>>>>,
     deleted_versions: Mutex<BTreeSet<u64>>,
     /// GitLab's tag endpoint answered 404: use the distribution API.
     no_tag_endpoint: AtomicBool,
@@ -101,7 +104,7 @@ impl<'a> Deleter<'a> {
             repo,
             how,
             project: project.to_string(),
-            deleted_digests: Mutex::new(BTreeSet::new()),
+            deleted_digests: Mutex::new(HashMap::new()),
             deleted_versions: Mutex::new(BTreeSet::new()),
             no_tag_endpoint: AtomicBool::new(false),
         }
@@ -126,7 +129,18 @@ impl<'a> Deleter<'a> {
         }
     }
 
-    /// Deletes `tag`, which points at `digest` (`None`: gone already);
+    /// Whether [`Deleter::delete`] needs each tag's digest (and whether
+    /// it is shared with a kept tag); tag-level deletions do not.
+    pub fn needs_digests(&self) -> bool {
+        !matches!(
+            self.how,
+            TagDeletion::TagManifest | TagDeletion::DockerHub(_)
+        )
+    }
+
+    /// Deletes `tag`, which points at `digest` (`None`: the registry does
+    /// not serve it: gone already, or still listed with its manifest gone,
+    /// which a delete cut short leaves behind);
     /// `shared_with_kept`: a tag that stays points at the same digest.
     pub async fn delete(
         &self,
@@ -135,7 +149,7 @@ impl<'a> Deleter<'a> {
         shared_with_kept: bool,
     ) -> Result<(), DeleteError> {
         let Some(digest) = digest else {
-            return Ok(());
+            return self.delete_unserved(tag).await;
         };
         match &self.how {
             TagDeletion::Distribution => self.by_digest(tag, digest, shared_with_kept).await,
@@ -188,9 +202,50 @@ impl<'a> Deleter<'a> {
         if shared_with_kept {
             return Ok(self.repo.delete_tag_alone(&self.project, tag).await?);
         }
-        if self.deleted_digests.lock().await.insert(digest.to_string()) {
-            self.repo.delete_digest(digest).await?;
+        let once = self
+            .deleted_digests
+            .lock()
+            .await
+            .entry(digest.to_string())
+            .or_default()
+            .clone();
+        let found = *once
+            .get_or_try_init(|| self.repo.delete_digest(digest))
+            .await?;
+        if !found {
+            // Gone before this delete: by another cleanup, or by a delete
+            // the registry cut short, which can leave the tag listed.
+            self.repo.delete_tag_alone(&self.project, tag).await?;
         }
         Ok(())
+    }
+
+    /// A planned tag the registry does not serve: where it is only a
+    /// listing left behind, delete it for good.
+    async fn delete_unserved(&self, tag: &str) -> Result<(), DeleteError> {
+        match &self.how {
+            TagDeletion::Distribution => Ok(self.repo.delete_tag_alone(&self.project, tag).await?),
+            TagDeletion::Gitlab if !self.no_tag_endpoint.load(Ordering::Relaxed) => {
+                let repo = self.repo;
+                if repo
+                    .client()
+                    .tag_reference_delete(repo.host(), repo.path(), tag)
+                    .await?
+                {
+                    return Ok(());
+                }
+                self.no_tag_endpoint.store(true, Ordering::Relaxed);
+                Ok(self.repo.delete_tag_alone(&self.project, tag).await?)
+            }
+            TagDeletion::Gitlab => Ok(self.repo.delete_tag_alone(&self.project, tag).await?),
+            TagDeletion::TagManifest => Ok(self
+                .repo
+                .client()
+                .manifest_tag_delete(self.repo.host(), self.repo.path(), tag)
+                .await?),
+            TagDeletion::DockerHub(hub) => Ok(hub.delete_tag(self.repo.path(), tag).await?),
+            // A version carries the tag only while its manifest exists.
+            TagDeletion::Github(_) => Ok(()),
+        }
     }
 }

@@ -70,8 +70,9 @@ impl RepoStorage {
             .map(|d| d.digest))
     }
 
-    /// Deletes a manifest, and so every tag pointing to it.
-    pub async fn delete_digest(&self, digest: &str) -> Result<(), StorageError> {
+    /// Deletes a manifest, and so every tag pointing to it; whether this
+    /// call deleted it (`false`: it was missing).
+    pub async fn delete_digest(&self, digest: &str) -> Result<bool, StorageError> {
         Ok(self
             .client()
             .manifest_delete(self.host(), self.path(), digest)
@@ -101,10 +102,25 @@ impl RepoStorage {
     }
 
     /// Deletes `tag` alone: points it at a manifest no other tag has, then
-    /// deletes that manifest.
+    /// deletes that manifest. The distribution registry can fail such a
+    /// delete part-way when other tags of the repository change at the same
+    /// time (a 500 after the manifest went, and a retry finds it missing):
+    /// the tag then stays listed without a manifest, so it is pointed at a
+    /// new one and deleted again.
     pub async fn delete_tag_alone(&self, project: &str, tag: &str) -> Result<(), StorageError> {
-        let digest = self.isolate_tag(project, tag).await?;
-        self.delete_digest(&digest).await
+        const ATTEMPTS: usize = 3;
+        for _ in 0..ATTEMPTS {
+            let digest = self.isolate_tag(project, tag).await?;
+            if self.delete_digest(&digest).await? {
+                return Ok(());
+            }
+        }
+        Err(StorageError::Unexpected {
+            reference: format!("{}/{}:{tag}", self.host(), self.path()),
+            message: format!(
+                "the registry lost the manifest of the tag {ATTEMPTS} times while deleting it; the tag may still be listed"
+            ),
+        })
     }
 
     /// The `cleanup` record: when the last cleanup ran (unix ms).

@@ -139,29 +139,51 @@ pub async fn delete_all(
     )));
     let deleter = &Deleter::new(repo, project, how);
     let doomed: BTreeSet<&str> = planned.iter().flat_map(|d| d.tags()).collect();
-    // Every tag's digest: which deletions would take a kept tag along.
-    let digests: Vec<(String, Option<String>)> = stream::iter(
-        all_tags
-            .iter()
-            .map(|t| async move { (t.clone(), repo.tag_digest(t).await.ok().flatten()) }),
-    )
-    .buffer_unordered(parallel.max(1))
-    .collect()
-    .await;
+    // Every tag's digest: which deletions would take a kept tag along
+    // (tag-level deletions take nothing along and need none).
+    let heads: Vec<(String, Result<Option<String>, String>)> = if deleter.needs_digests() {
+        stream::iter(all_tags.iter().map(|t| async move {
+            (
+                t.clone(),
+                repo.tag_digest(t).await.map_err(|e| e.to_string()),
+            )
+        }))
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await
+    } else {
+        Vec::new()
+    };
     let mut tags_by_digest: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut digest_of: BTreeMap<String, String> = BTreeMap::new();
-    for (t, d) in digests {
-        if let Some(d) = d {
-            tags_by_digest.entry(d.clone()).or_default().push(t.clone());
-            digest_of.insert(t, d);
+    // A kept tag whose digest could not be read might share one with any
+    // deletion: then every deletion first gets a manifest of its own.
+    let mut kept_unknown = None;
+    for (t, d) in heads {
+        match d {
+            Ok(Some(d)) => {
+                tags_by_digest.entry(d.clone()).or_default().push(t.clone());
+                digest_of.insert(t, d);
+            }
+            Ok(None) => {}
+            Err(e) if !doomed.contains(t.as_str()) => {
+                kept_unknown.get_or_insert(format!("{t}: {e}"));
+            }
+            Err(_) => {}
         }
     }
+    if let Some(e) = &kept_unknown {
+        outcome.warnings.push(format!(
+            "WARNING: the digest of a kept tag could not be read ({e}); each tag is deleted alone"
+        ));
+    }
     let shared_with_kept = |tag: &str| -> bool {
-        digest_of.get(tag).is_some_and(|d| {
-            tags_by_digest[d]
-                .iter()
-                .any(|other| other != tag && !doomed.contains(other.as_str()))
-        })
+        kept_unknown.is_some()
+            || digest_of.get(tag).is_some_and(|d| {
+                tags_by_digest[d]
+                    .iter()
+                    .any(|other| other != tag && !doomed.contains(other.as_str()))
+            })
     };
     let stopped = AtomicBool::new(false);
     let results: Vec<(
