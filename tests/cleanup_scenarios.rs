@@ -418,7 +418,9 @@ fn a_malformed_policy_fails_before_any_work() {
         &[],
     );
     assert!(
-        err.contains("cleanup.keepPolicies[0]") && err.contains("\"5d\"") && err.contains("hint:"),
+        err.contains("werf.yaml:8:30: cleanup.keepPolicies[0].imagesPerReference.in")
+            && err.contains("\"5d\"")
+            && err.contains("hint:"),
         "{err}"
     );
     assert!(!err.contains("Syncing"), "{err}");

@@ -13,11 +13,30 @@ pub mod report;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CleanupError {
-    /// A `cleanup:` setting werf would refuse.
-    #[error("werf.yaml: cleanup.keepPolicies[{index}]: {message}\n  hint: {hint}")]
+    /// A `cleanup:` setting werf would refuse; `key` is the path inside
+    /// the policy (empty: the policy itself).
+    #[error("{}: {message}\n  hint: {hint}", policy_path(*index, key))]
     Policy {
         index: usize,
+        key: String,
         message: String,
         hint: &'static str,
     },
+}
+
+impl CleanupError {
+    /// The meta-section key the error is about (`cleanup.keepPolicies[0].in`).
+    pub fn key_path(&self) -> String {
+        match self {
+            CleanupError::Policy { index, key, .. } => policy_path(*index, key),
+        }
+    }
+}
+
+fn policy_path(index: usize, key: &str) -> String {
+    if key.is_empty() {
+        format!("cleanup.keepPolicies[{index}]")
+    } else {
+        format!("cleanup.keepPolicies[{index}].{key}")
+    }
 }

@@ -70,6 +70,16 @@ impl std::fmt::Display for KeepPolicy {
     }
 }
 
+/// The reason of a regex error on one line (the crate's message draws
+/// the pattern over several).
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    match text.lines().last().and_then(|l| l.strip_prefix("error: ")) {
+        Some(reason) => reason.to_string(),
+        None => text.lines().next().unwrap_or_default().to_string(),
+    }
+}
+
 /// werf's `processRegexpString`: `/re/` is a regexp, anything else a
 /// literal; both anchored.
 fn reference_regex(text: &str) -> Result<Regex, regex::Error> {
@@ -80,7 +90,7 @@ fn reference_regex(text: &str) -> Result<Regex, regex::Error> {
     Regex::new(&format!("^({inner})$"))
 }
 
-fn limit(raw: &RawLimit, default_last: i64, index: usize) -> Result<Limit, CleanupError> {
+fn limit(raw: &RawLimit, default_last: i64, index: usize, at: &str) -> Result<Limit, CleanupError> {
     let within = match raw.within.as_ref().map(|t| t.0.clone()) {
         None => None,
         Some(text) => {
@@ -90,7 +100,8 @@ fn limit(raw: &RawLimit, default_last: i64, index: usize) -> Result<Limit, Clean
                 Err(_) => davit_gotmpl::funcs::date::parse_duration(&text).map_err(|e| {
                     CleanupError::Policy {
                         index,
-                        message: format!("in: {e}"),
+                        key: format!("{at}.in"),
+                        message: e.to_string(),
                         hint: "a Go duration such as 168h or 30m (there is no d unit)",
                     }
                 })?,
@@ -104,7 +115,8 @@ fn limit(raw: &RawLimit, default_last: i64, index: usize) -> Result<Limit, Clean
         Some(other) => {
             return Err(CleanupError::Policy {
                 index,
-                message: format!("operator {other:?} is not supported"),
+                key: format!("{at}.operator"),
+                message: format!("unsupported value {other:?} for `operator: Or|And`!"),
                 hint: "operator is And or Or",
             })
         }
@@ -133,6 +145,7 @@ fn one(p: &RawPolicy, index: usize) -> Result<KeepPolicy, CleanupError> {
     let Some(refs) = &p.references else {
         return Err(CleanupError::Policy {
             index,
+            key: String::new(),
             message: "cleanup keep policy must have references section!".into(),
             hint: "add references: {branch: …} or references: {tag: …}",
         });
@@ -141,16 +154,23 @@ fn one(p: &RawPolicy, index: usize) -> Result<KeepPolicy, CleanupError> {
         (Some(b), None) => ("branch", b.0.clone()),
         (None, Some(t)) => ("tag", t.0.clone()),
         _ => {
+            let message = if refs.branch.is_none() {
+                "tag `tag: string|REGEX` or branch `branch: string|REGEX` required for cleanup keep policy!"
+            } else {
+                "specify only tag `tag: string|REGEX` or branch `branch: string|REGEX` for cleanup keep policy!"
+            };
             return Err(CleanupError::Policy {
                 index,
-                message: "references must have exactly one of branch and tag".into(),
+                key: "references".into(),
+                message: message.into(),
                 hint: "one policy per kind of reference: split it in two",
-            })
+            });
         }
     };
     let re = reference_regex(&text).map_err(|e| CleanupError::Policy {
         index,
-        message: format!("references.{kind}: {e}"),
+        key: format!("references.{kind}"),
+        message: format!("invalid value {text:?} for {kind:?}: {}", regex_reason(&e)),
         hint: "a literal name, or a regular expression between slashes: /^release-.*/",
     })?;
     let selector = if kind == "branch" {
@@ -161,10 +181,10 @@ fn one(p: &RawPolicy, index: usize) -> Result<KeepPolicy, CleanupError> {
     let lim = refs
         .limit
         .as_ref()
-        .map(|l| limit(l, -1, index))
+        .map(|l| limit(l, -1, index, "references.limit"))
         .transpose()?;
     let images = match &p.images_per_reference {
-        Some(l) => limit(l, 1, index)?,
+        Some(l) => limit(l, 1, index, "imagesPerReference")?,
         None => Limit {
             last: 1,
             within: None,

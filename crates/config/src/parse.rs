@@ -64,6 +64,36 @@ pub struct WerfConfig {
     pub documents: Vec<Document>,
 }
 
+impl WerfConfig {
+    /// Where the meta section has the key at `path` (`cleanup.keepPolicies[0].in`):
+    /// the 1-based line and column in the rendered config of the deepest
+    /// node of the path that exists.
+    pub fn meta_position(&self, path: &str) -> Option<(usize, usize)> {
+        self.documents.iter().find_map(|doc| {
+            let node = load_all(&doc.text).ok()?.into_iter().next()?;
+            if !has_key(&node, "configVersion") {
+                return None;
+            }
+            let mut at = &node;
+            for part in path.split('.') {
+                let (key, indexes) = match part.find('[') {
+                    Some(i) => (&part[..i], &part[i..]),
+                    None => (part, ""),
+                };
+                let Some(next) = get(at, key) else { break };
+                at = next;
+                for index in indexes.split(['[', ']']).filter(|s| !s.is_empty()) {
+                    match (&at.value, index.parse::<usize>()) {
+                        (Yaml::Seq(items), Ok(i)) if i < items.len() => at = &items[i],
+                        _ => break,
+                    }
+                }
+            }
+            Some((doc.start_line + at.line.saturating_sub(1), at.col))
+        })
+    }
+}
+
 fn to_json(n: &Node) -> serde_json::Value {
     match &n.value {
         Yaml::Null => serde_json::Value::Null,
@@ -694,4 +724,28 @@ fn find_cycle(images: &[ImageDoc]) -> Option<Vec<String>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn meta_position_finds_the_deepest_existing_key() {
+        let text = "image: a\ndockerfile: Dockerfile\n---\nproject: p\nconfigVersion: 1\ncleanup:\n  keepPolicies:\n  - references: {branch: main}\n  - references:\n      tag: /v.*/\n    imagesPerReference: {in: 5d}\n";
+        let config = parse("werf.yaml", text).expect("parses");
+        let at = |p: &str| config.meta_position(p);
+        assert_eq!(
+            at("cleanup.keepPolicies[1].imagesPerReference.in"),
+            Some((11, 30))
+        );
+        assert_eq!(at("cleanup.keepPolicies[1].references.tag"), Some((10, 12)));
+        // A key that is not there: the line of its parent.
+        let line = |p: &str| at(p).map(|(l, _)| l);
+        assert_eq!(
+            line("cleanup.keepPolicies[0].imagesPerReference.in"),
+            Some(8)
+        );
+        assert_eq!(line("cleanup.keepPolicies[7]"), Some(8));
+    }
 }

@@ -132,7 +132,14 @@ async fn run(
     };
 
     // A malformed policy stops before any work.
-    let policies = keep_policies(cfg).map_err(|e| OpsError::Cleanup(e.to_string()))?;
+    let policies = keep_policies(cfg).map_err(|e| {
+        let loaded = &project.loaded;
+        let at = match loaded.config.meta_position(&e.key_path()) {
+            Some((line, col)) => format!("{}:{line}:{col}", loaded.config_file),
+            None => loaded.config_file.clone(),
+        };
+        OpsError::Cleanup(format!("{at}: {e}"))
+    })?;
 
     // Git first: a clone that cannot be synced stops before anything else.
     let git_enabled = !cfg.disable && !cfg.disable_git_history_based_policy;
