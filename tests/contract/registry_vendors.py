@@ -34,8 +34,12 @@ Config (JSON, --config):
    "dockerhub": {"users": {"bob": {"password": "pw", "can_delete": true}}, "rate_limit_every": 0},
    "gitlab": {"users": {"deployer": {"password": "pw", "actions": ["pull", "push", "delete"]}},
               "rate_limit_every": 0, "delay_ms": 0}}
-Admin: GET /_stats (counters), POST /_seed?repo=R&prefix=P&count=N (N tags
-with a manifest of their own each). Prints "listening on PORT" when ready.
+  "gitlab" may also have "hold": {"method": "HEAD", "contains": "/manifests/",
+  "count": 1}: the first `count` authorized registry requests that match are
+  held until POST /_release (to stop a client at a known point).
+Admin: GET /_stats (counters; "held": requests held so far), POST /_release,
+POST /_seed?repo=R&prefix=P&count=N (N tags with a manifest of their own
+each). Prints "listening on PORT" when ready.
 """
 
 import argparse
@@ -58,11 +62,12 @@ ACCEPT = ", ".join([
 ])
 
 CONFIG = {}
+RELEASED = threading.Event()
 LOCK = threading.Lock()
 STATS = {
     "github": {"requests": 0, "rate_limited": 0, "pages": 0, "deletes": 0, "refused": 0, "deleted_versions": []},
     "dockerhub": {"requests": 0, "rate_limited": 0, "logins": 0, "deletes": 0, "refused": 0, "deleted_tags": []},
-    "gitlab": {"requests": 0, "rate_limited": 0, "tag_deletes": 0, "refused": 0, "deleted_tags": []},
+    "gitlab": {"requests": 0, "rate_limited": 0, "tag_deletes": 0, "refused": 0, "deleted_tags": [], "held": 0},
 }
 GITHUB_DELETES = {}  # token -> deletions done
 HUB_TOKENS = {}  # jwt -> user
@@ -197,7 +202,29 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def maybe_hold(self, path):
+        hold = CONFIG["gitlab"].get("hold")
+        if not hold or self.command != hold["method"] or hold["contains"] not in path:
+            return
+        with LOCK:
+            if STATS["gitlab"]["held"] >= hold.get("count", 1):
+                return
+            STATS["gitlab"]["held"] += 1
+        if not RELEASED.wait(timeout=120):
+            raise RuntimeError(f"{self.command} {path} held for 120 s without a release")
+
     def body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            # docker pushes layers in chunks of unknown total length.
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
@@ -217,6 +244,9 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/_stats":
                 with LOCK:
                     return self.answer(200, STATS)
+            if url.path == "/_release":
+                RELEASED.set()
+                return self.answer(200, {"released": True})
             if url.path == "/_seed":
                 q = dict(urllib.parse.parse_qsl(url.query))
                 for i in range(int(q["count"])):
@@ -419,6 +449,7 @@ class Handler(BaseHTTPRequestHandler):
                 challenge += f',scope="repository:{repo}:{need}"'
             return self.answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
                                {"WWW-Authenticate": challenge, "Docker-Distribution-API-Version": "registry/2.0"})
+        self.maybe_hold(path)
         if self.command == "DELETE" and "/tags/reference/" in path:
             tag = path.rsplit("/", 1)[1]
             with LOCK:

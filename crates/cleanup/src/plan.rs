@@ -481,6 +481,71 @@ pub fn finish(d: &Decision) -> Vec<Deletion> {
     out
 }
 
+/// The reason given to a stage that a build used while the cleanup planned.
+pub const USED_BY_A_BUILD: &str = "used by a build during the cleanup";
+
+/// What builds did while the cleanup planned, read again just before the
+/// first deletion: there is no lock between cleanup and build, so a build
+/// can choose a stage the plan dooms.
+pub struct Meanwhile<'a> {
+    /// The repository's tags now.
+    pub tags_now: &'a [String],
+    /// The planned custom tags whose record names a stage now.
+    pub custom_tag_stages_now: &'a BTreeMap<String, String>,
+}
+
+/// Spares, from `planned`, every stage that a `meta-*` record written
+/// since `listed` was listed names (a build chose it and reports it),
+/// with its custom tags, and every custom tag whose record now names
+/// another stage (a build moved it). Returns the deletions left and the
+/// spared stages' protections.
+pub fn spare_used_meanwhile(
+    planned: Vec<Deletion>,
+    listed: &Inventory,
+    custom_tags: &BTreeMap<String, Vec<String>>,
+    now: &Meanwhile<'_>,
+) -> (Vec<Deletion>, BTreeMap<String, Protection>) {
+    let mut used: BTreeMap<String, String> = BTreeMap::new();
+    for t in now.tags_now {
+        if listed.all_tags.contains(t) {
+            continue;
+        }
+        if let Some(record) = inventory(std::slice::from_ref(t)).meta.into_iter().next() {
+            used.entry(record.stage).or_insert(record.tag);
+        }
+    }
+    let stage_of_custom: BTreeMap<&str, &str> = custom_tags
+        .iter()
+        .flat_map(|(stage, tags)| tags.iter().map(move |t| (t.as_str(), stage.as_str())))
+        .collect();
+    let mut spared = BTreeMap::new();
+    let left = planned
+        .into_iter()
+        .filter(|d| match d {
+            Deletion::Stage { tag } => match used.get(tag) {
+                Some(record) => {
+                    spared.insert(
+                        tag.clone(),
+                        Protection {
+                            reason: USED_BY_A_BUILD.into(),
+                            detail: format!("{record} was written after the tags were listed"),
+                        },
+                    );
+                    false
+                }
+                None => true,
+            },
+            Deletion::CustomTag { tag, .. } => {
+                let before = stage_of_custom.get(tag.as_str()).copied();
+                let moved = now.custom_tag_stages_now.get(tag).map(String::as_str) != before;
+                !moved && !before.is_some_and(|s| used.contains_key(s))
+            }
+            _ => true,
+        })
+        .collect();
+    (left, spared)
+}
+
 /// `purge` (spec §3.9): every stage (rejected ones with their markers),
 /// every `managed-image-*` and `meta-*` record, every custom tag with its
 /// record. Git and Kubernetes are not consulted.
@@ -543,6 +608,60 @@ mod tests {
 
     fn stage(n: u8, ms: i64) -> String {
         format!("{}-{ms:013}", format!("{n:02x}").repeat(28))
+    }
+
+    #[test]
+    fn a_stage_a_build_chose_while_planning_is_spared_with_its_custom_tags() {
+        let (s1, s2, s3) = (stage(1, 1000), stage(2, 2000), stage(3, 3000));
+        let listed = vec![s1.clone(), s2.clone(), s3.clone()];
+        let inv = inventory(&listed);
+        let custom_tags = BTreeMap::from([
+            (s1.clone(), vec!["one".to_string()]),
+            (s2.clone(), vec!["two".to_string()]),
+            (s3.clone(), vec!["three".to_string()]),
+        ]);
+        let custom = |t: &str| Deletion::CustomTag {
+            tag: t.into(),
+            record: custom_tag_record(t),
+        };
+        let planned = vec![
+            Deletion::Stage { tag: s1.clone() },
+            Deletion::Stage { tag: s2.clone() },
+            Deletion::Stage { tag: s3.clone() },
+            custom("one"),
+            custom("two"),
+            custom("three"),
+        ];
+        // A build reused s1 (a new record names it) and moved `two` to a
+        // stage of its own; `three` is as planned.
+        let record = format!("meta-abc_{}_{s1}", "c".repeat(40));
+        let mut now = listed.clone();
+        now.push(record.clone());
+        let stages_now = BTreeMap::from([
+            ("one".to_string(), s1.clone()),
+            ("two".to_string(), stage(9, 9000)),
+            ("three".to_string(), s3.clone()),
+        ]);
+        let (left, spared) = spare_used_meanwhile(
+            planned,
+            &inv,
+            &custom_tags,
+            &Meanwhile {
+                tags_now: &now,
+                custom_tag_stages_now: &stages_now,
+            },
+        );
+        assert_eq!(
+            left,
+            vec![
+                Deletion::Stage { tag: s2.clone() },
+                Deletion::Stage { tag: s3.clone() },
+                custom("three"),
+            ]
+        );
+        assert_eq!(spared.keys().collect::<Vec<_>>(), vec![&s1]);
+        assert_eq!(spared[&s1].reason, USED_BY_A_BUILD);
+        assert!(spared[&s1].detail.contains(&record));
     }
 
     #[test]

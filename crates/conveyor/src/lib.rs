@@ -271,6 +271,9 @@ impl Conveyor<'_> {
         if let Err(e) = self.record_image_metadata(&report, on_event).await {
             return (report, Some(e));
         }
+        if let Err(e) = self.verify_reused_stages(&report).await {
+            return (report, Some(e));
+        }
         if let Err(e) = self.add_custom_tags(&report, selected, on_event).await {
             return (report, Some(e));
         }
@@ -326,6 +329,44 @@ impl Conveyor<'_> {
                     image: name,
                     reference: &reference,
                 });
+            }
+        }
+        Ok(())
+    }
+
+    /// A stage this run reused could be deleted by a cleanup that planned
+    /// before the build wrote its `meta-*` records (a cleanup that lists
+    /// them spares the stage). Checked after they are written: a stage gone
+    /// by then makes the whole build run again, so the report never names a
+    /// deleted stage.
+    async fn verify_reused_stages(&self, report: &BuildReport) -> Result<(), BuildError> {
+        let Some(repo) = self.storage.as_repo() else {
+            return Ok(());
+        };
+        let reused = report.images.iter().filter(|(_, r)| !r.rebuilt);
+        let checks: Vec<_> = futures_util::stream::iter(reused.map(|(name, r)| async move {
+            (name, &r.docker_tag, repo.tag_digest(&r.docker_tag).await)
+        }))
+        .buffer_unordered(10)
+        .collect()
+        .await;
+        for (name, tag, found) in checks {
+            match found {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(BuildError::StorageChanged {
+                        image: name.clone(),
+                        stage: tag.clone(),
+                        message: "the stage was deleted (by a cleanup?) after the build chose it"
+                            .into(),
+                    })
+                }
+                Err(source) => {
+                    return Err(BuildError::Storage {
+                        image: name.clone(),
+                        source: Box::new(source),
+                    })
+                }
             }
         }
         Ok(())

@@ -31,6 +31,14 @@ pub enum TagDeletion {
     DockerHub(DockerHub),
 }
 
+impl TagDeletion {
+    /// Whether [`Deleter::delete`] needs each tag's digest (and whether
+    /// it is shared with a kept tag); tag-level deletions do not.
+    pub fn needs_digests(&self) -> bool {
+        !matches!(self, TagDeletion::TagManifest | TagDeletion::DockerHub(_))
+    }
+}
+
 /// A deletion that failed; `refusal` when no later one would succeed
 /// (the credentials lack the right), which stops a cleanup.
 #[derive(Debug)]
@@ -127,15 +135,6 @@ impl<'a> Deleter<'a> {
             TagDeletion::DockerHub(d) => d.rate_limited_count(),
             _ => 0,
         }
-    }
-
-    /// Whether [`Deleter::delete`] needs each tag's digest (and whether
-    /// it is shared with a kept tag); tag-level deletions do not.
-    pub fn needs_digests(&self) -> bool {
-        !matches!(
-            self.how,
-            TagDeletion::TagManifest | TagDeletion::DockerHub(_)
-        )
     }
 
     /// Deletes `tag`, which points at `digest` (`None`: the registry does

@@ -119,6 +119,65 @@ pub fn tag_deletion(
     Ok((implementation, how))
 }
 
+/// Every tag's digest, read once: which deletions would take a kept tag
+/// along. Tag-level deletions take nothing along and need none.
+#[derive(Default)]
+pub struct Digests {
+    of: BTreeMap<String, String>,
+    /// Tags whose digest could not be read, with the error.
+    unreadable: BTreeMap<String, String>,
+}
+
+impl Digests {
+    /// Reads the digests of `tags` where `how` needs them.
+    pub async fn read(
+        repo: &RepoStorage,
+        how: &TagDeletion,
+        tags: &[String],
+        parallel: usize,
+    ) -> Digests {
+        let mut out = Digests::default();
+        if !how.needs_digests() {
+            return out;
+        }
+        let heads: Vec<(String, Result<Option<String>, String>)> =
+            stream::iter(tags.iter().map(|t| async move {
+                (
+                    t.clone(),
+                    repo.tag_digest(t).await.map_err(|e| e.to_string()),
+                )
+            }))
+            .buffer_unordered(parallel.max(1))
+            .collect()
+            .await;
+        for (t, d) in heads {
+            match d {
+                Ok(Some(d)) => {
+                    out.of.insert(t, d);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    out.unreadable.insert(t, e);
+                }
+            }
+        }
+        out
+    }
+
+    /// The tags of `tags` not read yet.
+    pub fn missing(&self, tags: &[String]) -> Vec<String> {
+        tags.iter()
+            .filter(|t| !self.of.contains_key(*t) && !self.unreadable.contains_key(*t))
+            .cloned()
+            .collect()
+    }
+
+    pub fn extend(&mut self, more: Digests) {
+        self.of.extend(more.of);
+        self.unreadable.extend(more.unreadable);
+    }
+}
+
 /// Deletes `planned`. A refusal of the credentials stops the run: no
 /// deletion starts after it, and it is returned after the ones under way
 /// have ended. Other failures are warnings, as in werf.
@@ -128,7 +187,7 @@ pub async fn delete_all(
     project: &str,
     (implementation, how): (Implementation, TagDeletion),
     planned: &[Deletion],
-    all_tags: &[String],
+    digests: &Digests,
     parallel: usize,
     outcome: &mut CleanupOutcome,
     on_event: &mut dyn FnMut(Event<'_>),
@@ -139,50 +198,28 @@ pub async fn delete_all(
     )));
     let deleter = &Deleter::new(repo, project, how);
     let doomed: BTreeSet<&str> = planned.iter().flat_map(|d| d.tags()).collect();
-    // Every tag's digest: which deletions would take a kept tag along
-    // (tag-level deletions take nothing along and need none).
-    let heads: Vec<(String, Result<Option<String>, String>)> = if deleter.needs_digests() {
-        stream::iter(all_tags.iter().map(|t| async move {
-            (
-                t.clone(),
-                repo.tag_digest(t).await.map_err(|e| e.to_string()),
-            )
-        }))
-        .buffer_unordered(parallel.max(1))
-        .collect()
-        .await
-    } else {
-        Vec::new()
-    };
-    let mut tags_by_digest: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut digest_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut tags_by_digest: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (t, d) in &digests.of {
+        tags_by_digest.entry(d).or_default().push(t);
+    }
+    let digest_of = &digests.of;
     // A kept tag whose digest could not be read might share one with any
     // deletion: then every deletion first gets a manifest of its own.
-    let mut kept_unknown = None;
-    for (t, d) in heads {
-        match d {
-            Ok(Some(d)) => {
-                tags_by_digest.entry(d.clone()).or_default().push(t.clone());
-                digest_of.insert(t, d);
-            }
-            Ok(None) => {}
-            Err(e) if !doomed.contains(t.as_str()) => {
-                kept_unknown.get_or_insert(format!("{t}: {e}"));
-            }
-            Err(_) => {}
-        }
-    }
-    if let Some(e) = &kept_unknown {
+    let kept_unknown = digests
+        .unreadable
+        .iter()
+        .find(|(t, _)| !doomed.contains(t.as_str()));
+    if let Some((t, e)) = kept_unknown {
         outcome.warnings.push(format!(
-            "WARNING: the digest of a kept tag could not be read ({e}); each tag is deleted alone"
+            "WARNING: the digest of the kept tag {t} could not be read ({e}); each tag is deleted alone"
         ));
     }
     let shared_with_kept = |tag: &str| -> bool {
         kept_unknown.is_some()
             || digest_of.get(tag).is_some_and(|d| {
-                tags_by_digest[d]
+                tags_by_digest[d.as_str()]
                     .iter()
-                    .any(|other| other != tag && !doomed.contains(other.as_str()))
+                    .any(|other| *other != tag && !doomed.contains(other))
             })
     };
     let stopped = AtomicBool::new(false);

@@ -20,6 +20,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::stores::StorageOptions;
 use crate::{OpsError, Project};
+use delete::Digests;
 
 #[derive(Clone, Debug)]
 pub struct CleanupOptions {
@@ -247,6 +248,47 @@ async fn run(
     let mut decision = plan::decide(&input);
     protect_relatives(repo, &mut decision, options.parallel).await;
     let planned = plan::finish(&decision);
+    // The digests first, then a second look at the tags right before the
+    // deletions: builds run while a cleanup plans (there is no lock), and a
+    // stage a build chose since the first listing is spared.
+    let mut digests = match &deletion {
+        Some((_, how)) => Digests::read(repo, how, &tags, options.parallel).await,
+        None => Digests::default(),
+    };
+    let tags_now = repo.all_tags().await.map_err(OpsError::from)?;
+    if let Some((_, how)) = &deletion {
+        let new = digests.missing(&tags_now);
+        digests.extend(Digests::read(repo, how, &new, options.parallel).await);
+    }
+    let custom_records: Vec<String> = planned
+        .iter()
+        .filter_map(|d| match d {
+            Deletion::CustomTag { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect();
+    let custom_tag_stages_now: BTreeMap<String, String> =
+        read_custom_tags(repo, &custom_records, options.parallel, on_event)
+            .await
+            .into_iter()
+            .flat_map(|(stage, tags)| tags.into_iter().map(move |t| (t, stage.clone())))
+            .collect();
+    let (planned, spared) = plan::spare_used_meanwhile(
+        planned,
+        &inventory,
+        &input.custom_tags,
+        &plan::Meanwhile {
+            tags_now: &tags_now,
+            custom_tag_stages_now: &custom_tag_stages_now,
+        },
+    );
+    for (stage, protection) in spared {
+        on_event(Event::Note(format!(
+            "│ kept {stage}: {} ({})",
+            protection.reason, protection.detail
+        )));
+        decision.kept.insert(stage, protection);
+    }
     outcome.kept = decision.kept.clone();
     outcome.planned = planned.clone();
     outcome.requests = repo.request_count();
@@ -260,7 +302,7 @@ async fn run(
         &project.name,
         (implementation, how),
         &planned,
-        &tags,
+        &digests,
         options.parallel,
         outcome,
         on_event,
@@ -313,12 +355,13 @@ pub fn purge(
             &options.registry_api,
             options.storage.skip_tls_verify,
         )?;
+        let digests = Digests::read(repo, &how, &tags, options.parallel).await;
         delete::delete_all(
             repo,
             &project.name,
             (implementation, how),
             &planned,
-            &tags,
+            &digests,
             options.parallel,
             outcome,
             on_event,
