@@ -254,3 +254,116 @@ fn purge_deletes_every_stage_and_record() {
         "every tag but the custom tag's record, which goes with its tag: {r}"
     );
 }
+
+/// Pushes werf's `import-metadata-<id>` record (a manifest-only image with
+/// the labels werf v2's stapel imports write), with curl.
+fn push_import_record(host: &str, path: &str, id: &str, labels: serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = json!({
+        "architecture": "amd64", "os": "linux", "config": {"Labels": labels},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    })
+    .to_string();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, &config).unwrap();
+    let sum = std::process::Command::new("sha256sum")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let digest = format!(
+        "sha256:{}",
+        String::from_utf8_lossy(&sum.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+    );
+    let curl = |args: &[&str]| {
+        let st = std::process::Command::new("curl")
+            .arg("-sf")
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "curl {args:?}");
+    };
+    // An upload session, then the blob in one PUT.
+    let post = std::process::Command::new("curl")
+        .args(["-sf", "-D", "-", "-o", "/dev/null", "-X", "POST"])
+        .arg(format!("http://{host}/v2/{path}/blobs/uploads/"))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&post.stdout).into_owned();
+    let location = headers
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("location")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no upload location: {headers}"));
+    let location = if location.starts_with('/') {
+        format!("http://{host}{location}")
+    } else {
+        location
+    };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    curl(&[
+        "-o",
+        "/dev/null",
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/octet-stream",
+        "--data-binary",
+        &format!("@{}", file.display()),
+        &format!("{location}{sep}digest={digest}"),
+    ]);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": config.len()},
+        "layers": [],
+    })
+    .to_string();
+    curl(&[
+        "-o",
+        "/dev/null",
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        "--data-binary",
+        &manifest,
+        &format!("http://{host}/v2/{path}/manifests/import-metadata-{id}"),
+    ]);
+}
+
+#[test]
+fn import_records_of_deleted_sources_go_and_those_of_kept_ones_stay() {
+    let (p, _origin) = project_with_origin();
+    let (host, path, repo) = anon_repo(&p);
+    let r1 = commit_build_push(&p, &repo, "one", &[]);
+    let r2 = commit_build_push(&p, &repo, "two", &[]);
+    let (doomed, kept) = (stage_of(&r1, "app"), stage_of(&r2, "app"));
+    let labels = |source: &str, checksum: &str| json!({"werf": p.project, "import-source-id": "x", "source-stage-id": source, "checksum": checksum});
+    push_import_record(&host, &path, "kept", labels(&kept, "c-kept"));
+    push_import_record(&host, &path, "doomed", labels(&doomed, "c-doomed"));
+    // No labels werf reads: an unreadable record, which werf deletes.
+    push_import_record(&host, &path, "broken", json!({"werf": p.project}));
+
+    let (log, r) = cleanup(&p.dir, &repo, &["--without-kube"], &[]);
+    let deleted = items(&r, "deleted");
+    for id in ["doomed", "broken"] {
+        assert!(
+            deleted.contains(&json!({"type": "importMetadata", "id": id}).to_string()),
+            "{id}: {r}\n{log}"
+        );
+    }
+    let after = registry_tags(&host, &path);
+    assert!(
+        after.contains(&"import-metadata-kept".to_string()),
+        "{after:?}"
+    );
+    assert!(!after.contains(&"import-metadata-doomed".to_string()));
+    assert!(!after.contains(&"import-metadata-broken".to_string()));
+    assert!(!after.contains(&doomed) && after.contains(&kept));
+}

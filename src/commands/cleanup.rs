@@ -27,6 +27,7 @@ fn describe(d: &Deletion) -> String {
         Deletion::RejectedStage { tag } => format!("rejected stage {tag}"),
         Deletion::RejectedStageMarker { tag } => format!("rejected stage marker {tag}"),
         Deletion::ManagedImage { name, .. } => format!("managed image record of {name:?}"),
+        Deletion::ImportMetadata { tag } => format!("import metadata {tag}"),
         Deletion::Record { tag } => format!("record {tag}"),
     }
 }

@@ -38,7 +38,24 @@ pub struct Inventory {
     pub meta: Vec<MetaRecord>,
     pub managed_images: Vec<String>,
     pub custom_tag_records: Vec<String>,
+    /// werf v2's `import-metadata-<import source id>` records (davit's
+    /// builds do not write them; werf's stapel imports do).
+    pub import_records: Vec<String>,
     pub all_tags: BTreeSet<String>,
+}
+
+/// What an `import-metadata-*` record says (its labels).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportRecord {
+    /// `source-stage-id`: the stage the files were imported from.
+    pub source_stage: String,
+    /// `checksum`: what import stages name in their `werf-import-checksum-*` labels.
+    pub checksum: String,
+}
+
+/// The import id of an `import-metadata-<id>` tag.
+pub fn import_id(tag: &str) -> &str {
+    tag.strip_prefix("import-metadata-").unwrap_or(tag)
 }
 
 fn is_hex(s: &str) -> bool {
@@ -69,6 +86,10 @@ pub fn inventory(tags: &[String]) -> Inventory {
         }
         if t.starts_with("custom-tag-meta-") {
             inv.custom_tag_records.push(t.clone());
+            continue;
+        }
+        if t.starts_with("import-metadata-") {
+            inv.import_records.push(t.clone());
             continue;
         }
         if let Some(id) = t.strip_suffix("-rejected") {
@@ -118,6 +139,9 @@ pub struct Input<'a> {
     pub images: BTreeMap<String, String>,
     /// Custom tags by stage (from the `custom-tag-meta-*` records).
     pub custom_tags: BTreeMap<String, Vec<String>>,
+    /// The readable `import-metadata-*` records by tag; a listed record
+    /// missing here could not be read and is deleted (as werf does).
+    pub imports: BTreeMap<String, ImportRecord>,
     /// `None` with `cleanup.disableGitHistoryBasedPolicy`.
     pub git: Option<GitView<'a>>,
     /// Images the cluster runs (exact references) → the resources using them.
@@ -157,6 +181,9 @@ pub enum Deletion {
         tag: String,
         name: String,
     },
+    ImportMetadata {
+        tag: String,
+    },
     /// A record davit could not read (purge deletes it anyway).
     Record {
         tag: String,
@@ -174,7 +201,9 @@ impl Deletion {
                 vec![tag]
             }
             Deletion::CustomTag { tag, record } => vec![tag, record],
-            Deletion::ManagedImage { tag, .. } | Deletion::Record { tag } => vec![tag],
+            Deletion::ManagedImage { tag, .. }
+            | Deletion::ImportMetadata { tag }
+            | Deletion::Record { tag } => vec![tag],
         }
     }
 }
@@ -187,6 +216,9 @@ pub struct Decision {
     /// `cleanup.disable`, the records.
     pub early: Vec<Deletion>,
     custom_tags: BTreeMap<String, Vec<String>>,
+    /// Readable `import-metadata-*` records, and their sources by checksum.
+    imports: BTreeMap<String, ImportRecord>,
+    sources_by_checksum: BTreeMap<String, Vec<String>>,
     stages: BTreeSet<String>,
     /// The git policy's reasons are not extended to import and dependency sources.
     git_kept: BTreeSet<String>,
@@ -241,6 +273,20 @@ pub fn decide(input: &Input<'_>) -> Decision {
             )
         });
         return d;
+    }
+
+    d.imports = input.imports.clone();
+    for r in input.imports.values() {
+        d.sources_by_checksum
+            .entry(r.checksum.clone())
+            .or_default()
+            .push(r.source_stage.clone());
+    }
+    // Records that could not be read go (werf: "not found / broken").
+    for tag in &inv.import_records {
+        if !input.imports.contains_key(tag) {
+            d.early.push(Deletion::ImportMetadata { tag: tag.clone() });
+        }
     }
 
     if let Some(in_use) = input.in_use {
@@ -436,6 +482,13 @@ pub fn protect_relatives(
             {
                 found.push((v.clone(), "import source"));
             }
+            if with_sources && k.starts_with("werf-import-checksum-") {
+                for source in d.sources_by_checksum.get(v).into_iter().flatten() {
+                    if !source.starts_with("external-image") {
+                        found.push((source.clone(), "import source"));
+                    }
+                }
+            }
             if with_sources && k.starts_with("werf-dependency-stage-id-") {
                 found.push((v.clone(), "dependency source"));
             }
@@ -454,9 +507,15 @@ pub fn protect_relatives(
 }
 
 /// The second phase: every stage nobody protects, then the custom tags of
-/// stages that are gone.
+/// stages that are gone, and the `import-metadata-*` records whose source
+/// stage nothing protects.
 pub fn finish(d: &Decision) -> Vec<Deletion> {
     let mut out = d.early.clone();
+    for (tag, r) in &d.imports {
+        if !d.kept.contains_key(&r.source_stage) {
+            out.push(Deletion::ImportMetadata { tag: tag.clone() });
+        }
+    }
     let gone: BTreeSet<&String> = d
         .stages
         .iter()
@@ -583,6 +642,9 @@ pub fn purge(
             });
         }
     }
+    for tag in &inv.import_records {
+        out.push(Deletion::ImportMetadata { tag: tag.clone() });
+    }
     // Records whose labels could not be read still go.
     for r in &inv.custom_tag_records {
         if !recorded.contains(r) {
@@ -608,6 +670,66 @@ mod tests {
 
     fn stage(n: u8, ms: i64) -> String {
         format!("{}-{ms:013}", format!("{n:02x}").repeat(28))
+    }
+
+    #[test]
+    fn import_records_stay_with_their_protected_source_and_lead_to_it_by_checksum() {
+        let (source, other, importer) = (stage(1, 1000), stage(2, 2000), stage(3, 3000));
+        let tags: Vec<String> = vec![
+            source.clone(),
+            other.clone(),
+            importer.clone(),
+            "import-metadata-aaa".into(),
+            "import-metadata-bbb".into(),
+            "import-metadata-broken".into(),
+        ];
+        let inv = inventory(&tags);
+        assert_eq!(inv.import_records.len(), 3);
+        let record = |source: &str, checksum: &str| ImportRecord {
+            source_stage: source.into(),
+            checksum: checksum.into(),
+        };
+        let input = Input {
+            inventory: &inv,
+            images: BTreeMap::new(),
+            custom_tags: BTreeMap::new(),
+            imports: BTreeMap::from([
+                ("import-metadata-aaa".to_string(), record(&source, "c1")),
+                ("import-metadata-bbb".to_string(), record(&other, "c2")),
+            ]),
+            git: None,
+            in_use: None,
+            repo_address: "registry.test/app".into(),
+            keep_list: BTreeSet::from([importer.clone()]),
+            keep_hours: 0,
+            now_ms: 10_000,
+            disable: false,
+        };
+        let mut d = decide(&input);
+        // The kept importer's label names the checksum, not the stage.
+        let labels = BTreeMap::from([(
+            importer.clone(),
+            BTreeMap::from([("werf-import-checksum-x".to_string(), "c1".to_string())]),
+        )]);
+        assert!(protect_relatives(&mut d, &labels));
+        assert_eq!(d.kept[&source].reason, "import source");
+        let planned = finish(&d);
+        assert_eq!(
+            planned,
+            vec![
+                Deletion::Stage { tag: other.clone() },
+                Deletion::ImportMetadata {
+                    tag: "import-metadata-bbb".into()
+                },
+                Deletion::ImportMetadata {
+                    tag: "import-metadata-broken".into()
+                },
+            ]
+        );
+        assert_eq!(
+            crate::report::deleted_item(&planned[1])["id"],
+            serde_json::json!("bbb")
+        );
     }
 
     #[test]

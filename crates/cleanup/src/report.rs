@@ -18,6 +18,9 @@ pub fn deleted_item(d: &Deletion) -> Value {
         Deletion::RejectedStage { tag } => json!({"type": "rejectedStage", "tag": tag}),
         Deletion::RejectedStageMarker { tag } => json!({"type": "rejectedStageMarker", "tag": tag}),
         Deletion::ManagedImage { name, .. } => json!({"type": "managedImage", "imageName": name}),
+        Deletion::ImportMetadata { tag } => {
+            json!({"type": "importMetadata", "id": crate::plan::import_id(tag)})
+        }
         Deletion::Record { tag } => json!({"type": "customTag", "tag": tag}),
     }
 }

@@ -259,6 +259,7 @@ fn run(
         inventory: &inv,
         images: w.images.clone(),
         custom_tags: BTreeMap::new(),
+        imports: BTreeMap::new(),
         git: Some(GitView {
             refs: w.refs.clone(),
             graph: &w.graph,

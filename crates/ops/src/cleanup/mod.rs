@@ -12,7 +12,7 @@ pub use delete::RegistryApiOptions;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use davit_cleanup::plan::{self, Decision, Deletion, GitView, Input, Protection};
+use davit_cleanup::plan::{self, Decision, Deletion, GitView, ImportRecord, Input, Protection};
 use davit_cleanup::policy::keep_policies;
 use davit_kube::KubeOptions;
 use davit_storage::RepoStorage;
@@ -232,10 +232,12 @@ async fn run(
         None
     };
 
+    let imports = read_import_records(repo, &inventory.import_records, options.parallel).await;
     let input = Input {
         inventory: &inventory,
         images,
         custom_tags,
+        imports,
         git: git_view,
         in_use: in_use.as_ref(),
         repo_address: repo_address.clone(),
@@ -440,6 +442,33 @@ async fn read_custom_tags(
         }
     }
     out
+}
+
+/// The readable `import-metadata-*` records (werf's stapel imports) by
+/// tag; one that cannot be read is left out, and so deleted.
+async fn read_import_records(
+    repo: &RepoStorage,
+    records: &[String],
+    parallel: usize,
+) -> BTreeMap<String, ImportRecord> {
+    stream::iter(
+        records
+            .iter()
+            .map(|r| async move { (r, repo.labels(r).await) }),
+    )
+    .buffer_unordered(parallel.max(1))
+    .filter_map(|(tag, labels)| async move {
+        let labels = labels.ok().flatten()?;
+        Some((
+            tag.clone(),
+            ImportRecord {
+                source_stage: labels.get("source-stage-id")?.clone(),
+                checksum: labels.get("checksum")?.clone(),
+            },
+        ))
+    })
+    .collect()
+    .await
 }
 
 /// Rounds of relatives: the labels of newly protected stages, read in
