@@ -367,3 +367,96 @@ fn import_records_of_deleted_sources_go_and_those_of_kept_ones_stay() {
     assert!(!after.contains(&"import-metadata-broken".to_string()));
     assert!(!after.contains(&doomed) && after.contains(&kept));
 }
+
+#[test]
+fn final_and_cache_repo_copies_of_deleted_stages_go_with_their_custom_tags() {
+    let (p, _origin) = project_with_origin();
+    let (host, path, repo) = anon_repo(&p);
+    let final_path = format!("{path}-final");
+    let final_repo = format!("{host}/{final_path}");
+    let cache_path = format!("{path}-cache");
+    let cache_repo = format!("{host}/{cache_path}");
+    let r1 = commit_build_push(
+        &p,
+        &repo,
+        "one",
+        &[
+            "--final-repo",
+            &final_repo,
+            "--cache-repo",
+            &cache_repo,
+            "--add-custom-tag",
+            "old-%image%",
+        ],
+    );
+    let r2 = commit_build_push(
+        &p,
+        &repo,
+        "two",
+        &["--final-repo", &final_repo, "--cache-repo", &cache_repo],
+    );
+    let (app1, app2) = (stage_of(&r1, "app"), stage_of(&r2, "app"));
+    let final_before = registry_tags(&host, &final_path);
+    for t in [&app1, &app2, &"old-app".to_string()] {
+        assert!(final_before.contains(t), "{t}: {final_before:?}");
+    }
+    // A copy whose stage the primary never had stays ("not found in repo").
+    let stray = format!("{}-1000000000000", "f".repeat(56));
+    let raw = std::process::Command::new("curl")
+        .args(["-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"])
+        .arg(format!("http://{host}/v2/{final_path}/manifests/{app2}"))
+        .output()
+        .unwrap();
+    let media = manifest(&host, &final_path, &app2)["mediaType"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("m.json");
+    std::fs::write(&file, raw.stdout).unwrap();
+    let st = std::process::Command::new("curl")
+        .args(["-sf", "-o", "/dev/null", "-X", "PUT", "-H"])
+        .arg(format!("Content-Type: {media}"))
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(format!("http://{host}/v2/{final_path}/manifests/{stray}"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+
+    assert!(registry_tags(&host, &cache_path).contains(&app1));
+    let args = [
+        "--without-kube",
+        "--final-repo",
+        final_repo.as_str(),
+        "--cache-repo",
+        cache_repo.as_str(),
+    ];
+    let (_, dry) = cleanup(&p.dir, &repo, &[&args[..], &["--dry-run"]].concat(), &[]);
+    let (log, real) = cleanup(&p.dir, &repo, &args, &[]);
+    assert_eq!(items(&real, "deleted"), items(&dry, "deleted"));
+    assert_eq!(real["finalRepo"], json!(final_repo));
+    let deleted = items(&real, "deleted");
+    for item in [
+        json!({"type": "stage", "tag": app1}),
+        json!({"type": "finalStage", "tag": app1}),
+        json!({"type": "customTag", "tag": "old-app"}),
+    ] {
+        assert!(deleted.contains(&item.to_string()), "{item}: {real}");
+    }
+    assert!(
+        log.contains(&format!("{stray}: not found in repo")),
+        "{log}"
+    );
+    let final_after = registry_tags(&host, &final_path);
+    assert!(!final_after.contains(&app1), "{final_after:?}");
+    assert!(!final_after.contains(&"old-app".to_string()));
+    assert!(final_after.contains(&app2) && final_after.contains(&stray));
+    assert_no_broken_tags(&host, &final_path);
+    let cache_after = registry_tags(&host, &cache_path);
+    assert!(!cache_after.contains(&app1), "{cache_after:?}");
+    assert!(cache_after.contains(&app2), "{cache_after:?}");
+
+    let (_, second) = cleanup(&p.dir, &repo, &args, &[]);
+    assert!(second["deleted"].as_array().unwrap().is_empty(), "{second}");
+}

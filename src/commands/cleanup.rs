@@ -28,6 +28,8 @@ fn describe(d: &Deletion) -> String {
         Deletion::RejectedStageMarker { tag } => format!("rejected stage marker {tag}"),
         Deletion::ManagedImage { name, .. } => format!("managed image record of {name:?}"),
         Deletion::ImportMetadata { tag } => format!("import metadata {tag}"),
+        Deletion::FinalStage { tag } => format!("final repository stage {tag}"),
+        Deletion::FinalCustomTag { tag } => format!("final repository custom tag {tag}"),
         Deletion::Record { tag } => format!("record {tag}"),
     }
 }
@@ -145,7 +147,7 @@ fn write_report(
     explain: bool,
 ) -> anyhow::Result<()> {
     if let Some(path) = path {
-        let report = davit_cleanup::report::report(
+        let mut report = davit_cleanup::report::report(
             command,
             dry_run,
             &outcome.repo,
@@ -153,6 +155,9 @@ fn write_report(
             &outcome.deleted,
             explain,
         );
+        if let Some(final_repo) = &outcome.final_repo {
+            report["finalRepo"] = serde_json::json!(final_repo);
+        }
         std::fs::write(
             path,
             format!("{}\n", serde_json::to_string_pretty(&report)?),

@@ -184,6 +184,14 @@ pub enum Deletion {
     ImportMetadata {
         tag: String,
     },
+    /// A stage's copy in `--final-repo`.
+    FinalStage {
+        tag: String,
+    },
+    /// A custom tag in `--final-repo` (its record is in `--repo`).
+    FinalCustomTag {
+        tag: String,
+    },
     /// A record davit could not read (purge deletes it anyway).
     Record {
         tag: String,
@@ -203,6 +211,8 @@ impl Deletion {
             Deletion::CustomTag { tag, record } => vec![tag, record],
             Deletion::ManagedImage { tag, .. }
             | Deletion::ImportMetadata { tag }
+            | Deletion::FinalStage { tag }
+            | Deletion::FinalCustomTag { tag }
             | Deletion::Record { tag } => vec![tag],
         }
     }
@@ -538,6 +548,66 @@ pub fn finish(d: &Decision) -> Vec<Deletion> {
     out.sort();
     out.dedup();
     out
+}
+
+/// werf's `cleanupFinalStages`: which stages of `--final-repo` go once the
+/// primary's plan is made. A copy goes when its stage is deleted from the
+/// primary in this run, with the custom tags (in the final repository) of
+/// stages that go; a copy the cluster runs (`<final_address>:<stage>`)
+/// stays, and so does one whose stage the primary never had ("not found in
+/// repo"). Returns the deletions and the final copies kept, with why.
+pub fn final_repo_deletions(
+    final_tags: &[String],
+    final_address: &str,
+    in_use: Option<&BTreeMap<String, Vec<String>>>,
+    primary: &Inventory,
+    planned: &[Deletion],
+) -> (Vec<Deletion>, BTreeMap<String, Protection>) {
+    let final_inv = inventory(final_tags);
+    let doomed: BTreeSet<&str> = planned
+        .iter()
+        .filter_map(|d| match d {
+            Deletion::Stage { tag } => Some(tag.as_str()),
+            _ => None,
+        })
+        .collect();
+    let doomed_custom: BTreeSet<&str> = planned
+        .iter()
+        .filter_map(|d| match d {
+            Deletion::CustomTag { tag, .. } => Some(tag.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut kept = BTreeMap::new();
+    for stage in final_inv.stages.keys() {
+        let users = in_use.and_then(|u| u.get(&format!("{final_address}:{stage}")));
+        if let Some(users) = users {
+            kept.insert(
+                stage.clone(),
+                Protection {
+                    reason: "used in Kubernetes".into(),
+                    detail: users.join(", "),
+                },
+            );
+        } else if !primary.stages.contains_key(stage) {
+            kept.insert(
+                stage.clone(),
+                Protection {
+                    reason: "not found in repo".into(),
+                    detail: format!("the primary repository has no stage {stage}"),
+                },
+            );
+        } else if doomed.contains(stage.as_str()) {
+            out.push(Deletion::FinalStage { tag: stage.clone() });
+        }
+    }
+    for tag in &final_inv.all_tags {
+        if doomed_custom.contains(tag.as_str()) {
+            out.push(Deletion::FinalCustomTag { tag: tag.clone() });
+        }
+    }
+    (out, kept)
 }
 
 /// The reason given to a stage that a build used while the cleanup planned.

@@ -21,7 +21,10 @@ pub fn deleted_item(d: &Deletion) -> Value {
         Deletion::ImportMetadata { tag } => {
             json!({"type": "importMetadata", "id": crate::plan::import_id(tag)})
         }
-        Deletion::Record { tag } => json!({"type": "customTag", "tag": tag}),
+        Deletion::FinalStage { tag } => json!({"type": "finalStage", "tag": tag}),
+        Deletion::FinalCustomTag { tag } | Deletion::Record { tag } => {
+            json!({"type": "customTag", "tag": tag})
+        }
     }
 }
 

@@ -56,6 +56,8 @@ pub enum Event<'a> {
 #[derive(Debug, Default)]
 pub struct CleanupOutcome {
     pub repo: String,
+    /// `--final-repo`, when cleaned too.
+    pub final_repo: Option<String>,
     pub kept: BTreeMap<String, Protection>,
     /// What the policy deletes (all of it in a dry run).
     pub planned: Vec<Deletion>,
@@ -130,6 +132,23 @@ async fn run(
             &options.registry_api,
             options.storage.skip_tls_verify,
         )?)
+    };
+
+    // The final repository's registry too (its implementation detected
+    // from its host, with the same vendor tokens).
+    let final_deletion = match (&stores.final_repo, options.dry_run) {
+        (Some(f), false) => {
+            let api = delete::RegistryApiOptions {
+                implementation: None,
+                ..options.registry_api.clone()
+            };
+            Some(delete::tag_deletion(
+                &f.address(),
+                &api,
+                options.storage.skip_tls_verify,
+            )?)
+        }
+        _ => None,
     };
 
     // A malformed policy stops before any work.
@@ -291,11 +310,37 @@ async fn run(
         )));
         decision.kept.insert(stage, protection);
     }
+    // `--final-repo`: the copies of the stages deleted here go too.
+    let final_plan = match &stores.final_repo {
+        Some(f) => {
+            let address = f.address();
+            outcome.final_repo = Some(address.clone());
+            let final_tags = f.all_tags().await.map_err(OpsError::from)?;
+            let (deletions, kept) = plan::final_repo_deletions(
+                &final_tags,
+                &address,
+                in_use.as_ref(),
+                &inventory,
+                &planned,
+            );
+            for (stage, p) in &kept {
+                on_event(Event::Note(format!(
+                    "│ kept {address}:{stage}: {} ({})",
+                    p.reason, p.detail
+                )));
+            }
+            Some((f, final_tags, deletions))
+        }
+        None => None,
+    };
     outcome.kept = decision.kept.clone();
     outcome.planned = planned.clone();
+    if let Some((_, _, d)) = &final_plan {
+        outcome.planned.extend(d.iter().cloned());
+    }
     outcome.requests = repo.request_count();
     let Some((implementation, how)) = deletion else {
-        outcome.deleted = planned;
+        outcome.deleted = outcome.planned.clone();
         return Ok(());
     };
 
@@ -310,6 +355,30 @@ async fn run(
         on_event,
     )
     .await?;
+    delete_cache_copies(
+        &stores.cache_repos,
+        &project.name,
+        &planned,
+        options,
+        outcome,
+        on_event,
+    )
+    .await;
+    if let (Some((f, final_tags, deletions)), Some(final_how)) = (final_plan, final_deletion) {
+        let digests = Digests::read(f, &final_how.1, &final_tags, options.parallel).await;
+        delete::delete_all(
+            f,
+            &project.name,
+            final_how,
+            &deletions,
+            &digests,
+            options.parallel,
+            outcome,
+            on_event,
+        )
+        .await?;
+        outcome.requests = repo.request_count() + f.request_count();
+    }
     if !cfg.disable {
         if let Err(e) = repo.push_cleanup_record(&project.name, now_ms()).await {
             outcome
@@ -348,8 +417,31 @@ pub fn purge(
         let images = image_ids(project, &inventory);
         let planned = plan::purge(&inventory, &custom_tags, &images);
         outcome.planned = planned.clone();
+        // Every stage of `--final-repo` goes too, with the custom tags there.
+        let final_plan = match &stores.final_repo {
+            Some(f) => {
+                outcome.final_repo = Some(f.address());
+                let final_tags = f.all_tags().await.map_err(OpsError::from)?;
+                let custom: BTreeSet<&String> = custom_tags.values().flatten().collect();
+                let final_inv = plan::inventory(&final_tags);
+                let deletions: Vec<Deletion> = final_inv
+                    .stages
+                    .keys()
+                    .map(|t| Deletion::FinalStage { tag: t.clone() })
+                    .chain(
+                        final_tags
+                            .iter()
+                            .filter(|t| custom.contains(t))
+                            .map(|t| Deletion::FinalCustomTag { tag: t.clone() }),
+                    )
+                    .collect();
+                outcome.planned.extend(deletions.iter().cloned());
+                Some((f, final_tags, deletions))
+            }
+            None => None,
+        };
         if options.dry_run {
-            outcome.deleted = planned;
+            outcome.deleted = outcome.planned.clone();
             return Ok(());
         }
         let (implementation, how) = delete::tag_deletion(
@@ -357,6 +449,20 @@ pub fn purge(
             &options.registry_api,
             options.storage.skip_tls_verify,
         )?;
+        let final_how = match &final_plan {
+            Some((f, _, _)) => {
+                let api = delete::RegistryApiOptions {
+                    implementation: None,
+                    ..options.registry_api.clone()
+                };
+                Some(delete::tag_deletion(
+                    &f.address(),
+                    &api,
+                    options.storage.skip_tls_verify,
+                )?)
+            }
+            None => None,
+        };
         let digests = Digests::read(repo, &how, &tags, options.parallel).await;
         delete::delete_all(
             repo,
@@ -368,25 +474,30 @@ pub fn purge(
             outcome,
             on_event,
         )
-        .await
+        .await?;
+        if let (Some((f, final_tags, deletions)), Some(final_how)) = (final_plan, final_how) {
+            let digests = Digests::read(f, &final_how.1, &final_tags, options.parallel).await;
+            delete::delete_all(
+                f,
+                &project.name,
+                final_how,
+                &deletions,
+                &digests,
+                options.parallel,
+                outcome,
+                on_event,
+            )
+            .await?;
+        }
+        Ok(())
     })
 }
 
-/// The repository to clean, opened; `--final-repo` is refused.
+/// The repositories to clean, opened.
 fn open_repo(
     project: &Project,
     options: &CleanupOptions,
 ) -> Result<(String, crate::stores::Stores), OpsError> {
-    if options
-        .storage
-        .final_repo
-        .as_deref()
-        .is_some_and(|r| !r.is_empty())
-    {
-        return Err(OpsError::Usage(
-            "cleaning --final-repo is not supported yet; run it with --repo only (the final repository is left as it is)".into(),
-        ));
-    }
     let Some(repo_address) = options.storage.repo().map(str::to_string) else {
         return Err(OpsError::Usage(
             "--repo (WERF_REPO) is required: the repository to clean".into(),
@@ -442,6 +553,82 @@ async fn read_custom_tags(
         }
     }
     out
+}
+
+/// werf deletes a stage from every `--cache-repo` with the primary's; a
+/// copy that cannot be deleted is a warning.
+async fn delete_cache_copies(
+    caches: &[RepoStorage],
+    project: &str,
+    planned: &[Deletion],
+    options: &CleanupOptions,
+    outcome: &mut CleanupOutcome,
+    on_event: &mut dyn FnMut(Event<'_>),
+) {
+    let stages: BTreeSet<&str> = planned
+        .iter()
+        .filter_map(|d| match d {
+            Deletion::Stage { tag } => Some(tag.as_str()),
+            _ => None,
+        })
+        .collect();
+    for cache in caches {
+        let address = cache.address();
+        let tags = match cache.all_tags().await {
+            Ok(t) => t,
+            Err(e) => {
+                outcome
+                    .warnings
+                    .push(format!("WARNING: --cache-repo {address}: {e}"));
+                continue;
+            }
+        };
+        let copies: Vec<Deletion> = tags
+            .iter()
+            .filter(|t| stages.contains(t.as_str()))
+            .map(|t| Deletion::Stage { tag: t.clone() })
+            .collect();
+        if copies.is_empty() {
+            continue;
+        }
+        let api = delete::RegistryApiOptions {
+            implementation: None,
+            ..options.registry_api.clone()
+        };
+        let how = match delete::tag_deletion(&address, &api, options.storage.skip_tls_verify) {
+            Ok(h) => h,
+            Err(e) => {
+                outcome
+                    .warnings
+                    .push(format!("WARNING: --cache-repo {address}: {e}"));
+                continue;
+            }
+        };
+        let digests = Digests::read(cache, &how.1, &tags, options.parallel).await;
+        // The cache's deletions are not the report's: only warnings surface.
+        let mut cache_outcome = CleanupOutcome::default();
+        let result = delete::delete_all(
+            cache,
+            project,
+            how,
+            &copies,
+            &digests,
+            options.parallel,
+            &mut cache_outcome,
+            &mut |_| {},
+        )
+        .await;
+        on_event(Event::Note(format!(
+            "│ deleted {} stage copies from --cache-repo {address}",
+            cache_outcome.deleted.len()
+        )));
+        outcome.warnings.extend(cache_outcome.warnings);
+        if let Err(e) = result {
+            outcome
+                .warnings
+                .push(format!("WARNING: --cache-repo {address}: {e}"));
+        }
+    }
 }
 
 /// The readable `import-metadata-*` records (werf's stapel imports) by
