@@ -425,3 +425,76 @@ fn a_malformed_policy_fails_before_any_work() {
     );
     assert!(!err.contains("Syncing"), "{err}");
 }
+
+/// werf's `gitWorktree`: a shallow clone is unshallowed by the fetch of
+/// origin's branches and tags (the default), and refused when that fetch
+/// is off and `forceShallowClone` is not set.
+#[test]
+fn a_shallow_clone_is_unshallowed_or_refused_as_git_worktree_says() {
+    let s = Scene::new("", false);
+    s.commit("one", 3);
+    s.build(&[]);
+    s.commit("two", 2);
+    s.build(&[]);
+    s.git(&["push", "-q", "origin", "main"]);
+    let origin = format!("file://{}", s._tmp.path().join("origin.git").display());
+    let shallow_clone = |name: &str| {
+        let dir = s._tmp.path().join(name);
+        git(
+            s._tmp.path(),
+            &[
+                "clone",
+                "-q",
+                "--depth",
+                "1",
+                "-b",
+                "main",
+                &origin,
+                dir.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(is_shallow(&dir), "true");
+        dir
+    };
+    let before = s.tags();
+
+    let refused = shallow_clone("refused");
+    let yaml = std::fs::read_to_string(refused.join("werf.yaml")).unwrap();
+    write(
+        &refused,
+        "werf.yaml",
+        &yaml.replacen(
+            "configVersion: 1\n",
+            "configVersion: 1\ngitWorktree:\n  allowFetchOriginBranchesAndTags: false\n",
+            1,
+        ),
+    );
+    git(&refused, &["commit", "-qam", "no fetch"]);
+    let err = failing(
+        &refused,
+        &["cleanup", "--repo", &s.repo, "--without-kube"],
+        &[],
+    );
+    assert!(
+        err.contains("git shallow clone is not allowed") && err.contains("fetch-depth: 0"),
+        "{err}"
+    );
+    assert_eq!(s.tags(), before, "a refused run deletes nothing");
+
+    let fetched = shallow_clone("fetched");
+    ok(&davit(
+        &fetched,
+        &["cleanup", "--repo", &s.repo, "--without-kube"],
+        &[],
+    ));
+    assert_eq!(is_shallow(&fetched), "false", "the clone was unshallowed");
+}
+
+fn is_shallow(dir: &std::path::Path) -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "--is-shallow-repository"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
