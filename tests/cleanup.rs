@@ -460,3 +460,43 @@ fn final_and_cache_repo_copies_of_deleted_stages_go_with_their_custom_tags() {
     let (_, second) = cleanup(&p.dir, &repo, &args, &[]);
     assert!(second["deleted"].as_array().unwrap().is_empty(), "{second}");
 }
+
+/// A multi-platform image is a manifest list naming its platform stages'
+/// manifests; werf protects those stages with the list ("image index
+/// platform"), since deleting one breaks the list.
+#[test]
+fn a_kept_multi_platform_image_keeps_its_platform_stages() {
+    use davit_testkit::fixtures::{git, write};
+    let (p, _origin) = project_with_origin();
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).unwrap();
+    write(
+        &p.dir,
+        "werf.yaml",
+        &format!("{yaml}platform: [linux/arm64, linux/amd64]\n"),
+    );
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "FROM scratch\nCOPY hello.sh /hello.sh\n",
+    );
+    git(&p.dir, &["commit", "-qam", "two platforms"]);
+    let (host, path, repo) = anon_repo(&p);
+    let r = commit_build_push(&p, &repo, "one", &[]);
+    let index = stage_of(&r, "app");
+    assert_eq!(index.len(), 56, "a manifest list: {index}");
+
+    let (log, _) = cleanup(&p.dir, &repo, &["--without-kube"], &[]);
+    assert!(log.contains("image index platform"), "{log}");
+    let list = manifest(&host, &path, &index);
+    let entries = list["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{list}");
+    for e in entries {
+        let digest = e["digest"].as_str().unwrap();
+        let m = manifest(&host, &path, digest);
+        assert_eq!(
+            m["schemaVersion"], 2,
+            "{digest} of the kept list is gone: {log}"
+        );
+    }
+    assert_no_broken_tags(&host, &path);
+}

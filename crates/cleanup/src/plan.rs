@@ -233,6 +233,7 @@ pub struct Decision {
     /// The git policy's reasons are not extended to import and dependency sources.
     git_kept: BTreeSet<String>,
     relatives_done: BTreeSet<String>,
+    indexes_done: BTreeSet<String>,
 }
 
 fn protect(d: &mut Decision, stage: &str, reason: &str, detail: String, force: bool) {
@@ -511,6 +512,31 @@ pub fn protect_relatives(
                 protect(d, &id, reason, format!("of {stage}"), false);
                 changed = true;
             }
+        }
+    }
+    changed
+}
+
+/// Protected multi-platform stages (manifest lists tagged `<digest>`)
+/// whose platform stages are not looked at yet.
+pub fn protected_indexes(d: &Decision) -> Vec<String> {
+    d.kept
+        .keys()
+        .filter(|s| d.stages.contains(*s) && !s.contains('-') && !d.indexes_done.contains(*s))
+        .cloned()
+        .collect()
+}
+
+/// werf's "image index platform": the stages whose manifests a protected
+/// index names are protected too (deleting one would break the index).
+/// Returns whether anything new was protected.
+pub fn protect_index_platforms(d: &mut Decision, index: &str, platform_stages: &[String]) -> bool {
+    d.indexes_done.insert(index.to_string());
+    let mut changed = false;
+    for s in platform_stages {
+        if d.stages.contains(s) && !d.kept.contains_key(s) {
+            protect(d, s, "image index platform", format!("of {index}"), false);
+            changed = true;
         }
     }
     changed

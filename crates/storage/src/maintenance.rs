@@ -25,6 +25,28 @@ impl RepoStorage {
         Ok(self.client().tags(self.host(), self.path()).await?)
     }
 
+    /// The manifest digests a multi-platform stage (a manifest list tagged
+    /// `<digest>`) names, one per platform; `None` when the tag is gone or
+    /// is a single-platform image.
+    pub async fn index_platform_digests(
+        &self,
+        tag: &str,
+    ) -> Result<Option<Vec<String>>, StorageError> {
+        let Some((_, body)) = self
+            .client()
+            .manifest_get(self.host(), self.path(), tag)
+            .await?
+        else {
+            return Ok(None);
+        };
+        match davit_registry::parse_manifest(&body) {
+            Ok(OciManifest::ImageIndex(index)) => Ok(Some(
+                index.manifests.iter().map(|m| m.digest.clone()).collect(),
+            )),
+            _ => Ok(None),
+        }
+    }
+
     /// The labels of the image a tag names (a stage or a record); `None`
     /// when the tag is gone or is not a single-platform image.
     pub async fn labels(

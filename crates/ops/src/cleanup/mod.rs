@@ -267,7 +267,7 @@ async fn run(
     };
     on_event(Event::Phase("Git history-based cleanup"));
     let mut decision = plan::decide(&input);
-    protect_relatives(repo, &mut decision, options.parallel).await;
+    protect_relatives(repo, &inventory, &mut decision, options.parallel).await;
     let planned = plan::finish(&decision);
     // The digests first, then a second look at the tags right before the
     // deletions: builds run while a cleanup plans (there is no lock), and a
@@ -659,11 +659,67 @@ async fn read_import_records(
 }
 
 /// Rounds of relatives: the labels of newly protected stages, read in
-/// parallel, until no new stage is protected.
-async fn protect_relatives(repo: &RepoStorage, d: &mut Decision, parallel: usize) {
+/// parallel, and the platform stages of protected multi-platform stages,
+/// until no new stage is protected.
+async fn protect_relatives(
+    repo: &RepoStorage,
+    inventory: &plan::Inventory,
+    d: &mut Decision,
+    parallel: usize,
+) {
+    // Stage manifest digest → stages, read once when an index needs it.
+    let mut by_digest: Option<BTreeMap<String, Vec<String>>> = None;
     loop {
+        let indexes = plan::protected_indexes(d);
+        let mut changed = false;
+        if !indexes.is_empty() {
+            if by_digest.is_none() {
+                let single: Vec<&String> = inventory
+                    .stages
+                    .keys()
+                    .filter(|s| s.contains('-'))
+                    .collect();
+                let heads: Vec<(String, Option<String>)> =
+                    stream::iter(single.into_iter().map(|s| async move {
+                        (s.clone(), repo.tag_digest(s).await.ok().flatten())
+                    }))
+                    .buffer_unordered(parallel.max(1))
+                    .collect()
+                    .await;
+                let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for (s, digest) in heads {
+                    if let Some(digest) = digest {
+                        map.entry(digest).or_default().push(s);
+                    }
+                }
+                by_digest = Some(map);
+            }
+            let map = by_digest.as_ref().map(|m| m as &BTreeMap<_, _>);
+            let platforms: Vec<(String, Vec<String>)> =
+                stream::iter(indexes.into_iter().map(|i| async move {
+                    let digests = repo
+                        .index_platform_digests(&i)
+                        .await
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default();
+                    (i, digests)
+                }))
+                .buffer_unordered(parallel.max(1))
+                .collect()
+                .await;
+            for (index, digests) in platforms {
+                let stages: Vec<String> = digests
+                    .iter()
+                    .filter_map(|dg| map.and_then(|m| m.get(dg)))
+                    .flatten()
+                    .cloned()
+                    .collect();
+                changed |= plan::protect_index_platforms(d, &index, &stages);
+            }
+        }
         let need = plan::needs_labels(d);
-        if need.is_empty() {
+        if need.is_empty() && !changed {
             return;
         }
         let read: Vec<_> = stream::iter(need.into_iter().map(|s| async move {
