@@ -224,3 +224,34 @@ fn gitlab_deletes_tag_references_with_a_deployer_token_and_a_reader_is_refused()
     );
     assert!(st["rate_limited"].as_u64().unwrap() >= 1, "{st}");
 }
+
+#[test]
+fn harbor_policy_violations_on_reads_are_waited_out() {
+    let s = scene();
+    let contract = Contract::start(json!({"gitlab": {
+        "users": {"deployer": {"password": "d-secret", "actions": ["pull", "push", "delete"]}},
+        "policy_violations": 1,
+    }}));
+    let before = s.tags();
+    let planned = s.planned(&before);
+    let harbor = format!("127.0.0.1:{}", contract.port);
+    let tmp = tempfile::tempdir().unwrap();
+    let config = docker_config(tmp.path(), &harbor, "deployer", "d-secret");
+    let log = ok(&davit(
+        &s.p.dir,
+        &[
+            "cleanup",
+            "--repo",
+            &format!("{harbor}/{}", s.path),
+            "--keep-stages-built-within-last-n-hours",
+            "0",
+            "--without-kube",
+            "--repo-container-registry",
+            "harbor",
+        ],
+        &[("DOCKER_CONFIG", config.to_str().unwrap())],
+    ));
+    let st = &contract.stats()["gitlab"];
+    assert_eq!(st["policy_violations"], 1, "{st}");
+    assert_eq!(s.tags(), expected_after(&before, &planned), "{log}");
+}

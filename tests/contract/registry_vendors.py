@@ -36,7 +36,9 @@ Config (JSON, --config):
               "rate_limit_every": 0, "delay_ms": 0}}
   "gitlab" may also have "hold": {"method": "HEAD", "contains": "/manifests/",
   "count": 1}: the first `count` authorized registry requests that match are
-  held until POST /_release (to stop a client at a known point).
+  held until POST /_release (to stop a client at a known point); and
+  "policy_violations": N answers the first N manifest reads as Harbor does
+  while a project policy holds an image (412 PROJECTPOLICYVIOLATION).
 Admin: GET /_stats (counters; "held": requests held so far), POST /_release,
 POST /_seed?repo=R&prefix=P&count=N (N tags with a manifest of their own
 each). Prints "listening on PORT" when ready.
@@ -67,7 +69,8 @@ LOCK = threading.Lock()
 STATS = {
     "github": {"requests": 0, "rate_limited": 0, "pages": 0, "deletes": 0, "refused": 0, "deleted_versions": []},
     "dockerhub": {"requests": 0, "rate_limited": 0, "logins": 0, "deletes": 0, "refused": 0, "deleted_tags": []},
-    "gitlab": {"requests": 0, "rate_limited": 0, "tag_deletes": 0, "refused": 0, "deleted_tags": [], "held": 0},
+    "gitlab": {"requests": 0, "rate_limited": 0, "tag_deletes": 0, "refused": 0, "deleted_tags": [], "held": 0,
+               "policy_violations": 0},
 }
 GITHUB_DELETES = {}  # token -> deletions done
 HUB_TOKENS = {}  # jwt -> user
@@ -201,6 +204,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def policy_violation(self):
+        """True for the first `policy_violations` manifest reads."""
+        with LOCK:
+            if STATS["gitlab"]["policy_violations"] >= (CONFIG["gitlab"].get("policy_violations") or 0):
+                return False
+            STATS["gitlab"]["policy_violations"] += 1
+            return True
 
     def maybe_hold(self, path):
         hold = CONFIG["gitlab"].get("hold")
@@ -450,6 +461,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
                                {"WWW-Authenticate": challenge, "Docker-Distribution-API-Version": "registry/2.0"})
         self.maybe_hold(path)
+        if self.command == "GET" and "/manifests/" in path and self.policy_violation():
+            # Harbor, while a project policy (a pending scan) holds the image.
+            return self.answer(412, {"errors": [{"code": "PROJECTPOLICYVIOLATION",
+                                                 "message": "current image without vulnerability scanning cannot be pulled due to configured policy in 'Prevent images with vulnerability severity of \"Low\" or higher from running.' To continue with pull, please contact your project administrator for help.",
+                                                 "detail": None}]})
         if self.command == "DELETE" and "/tags/reference/" in path:
             tag = path.rsplit("/", 1)[1]
             with LOCK:

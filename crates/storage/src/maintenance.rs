@@ -53,6 +53,29 @@ impl RepoStorage {
         &self,
         tag: &str,
     ) -> Result<Option<BTreeMap<String, String>>, StorageError> {
+        // Harbor refuses reads with PROJECTPOLICYVIOLATION while a
+        // project policy (such as a pending vulnerability scan) holds the
+        // image: waited out as werf does, from 2 s, for 2 minutes at most.
+        let mut wait = std::time::Duration::from_secs(2);
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match self.labels_once(tag).await {
+                Err(StorageError::Registry(e))
+                    if is_policy_violation(&e) && waited < POLICY_VIOLATION_MAX_WAIT =>
+                {
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                    wait = (wait * 2).min(POLICY_VIOLATION_MAX_WAIT - waited);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn labels_once(
+        &self,
+        tag: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, StorageError> {
         let Some((_, body)) = self
             .client()
             .manifest_get(self.host(), self.path(), tag)
@@ -166,4 +189,10 @@ impl RepoStorage {
         .await?;
         Ok(())
     }
+}
+
+const POLICY_VIOLATION_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn is_policy_violation(e: &davit_registry::RegistryError) -> bool {
+    matches!(e, davit_registry::RegistryError::Status { message, .. } if message.contains("PROJECTPOLICYVIOLATION"))
 }

@@ -267,7 +267,7 @@ async fn run(
     };
     on_event(Event::Phase("Git history-based cleanup"));
     let mut decision = plan::decide(&input);
-    protect_relatives(repo, &inventory, &mut decision, options.parallel).await;
+    protect_relatives(repo, &inventory, &mut decision, options.parallel).await?;
     let planned = plan::finish(&decision);
     // The digests first, then a second look at the tags right before the
     // deletions: builds run while a cleanup plans (there is no lock), and a
@@ -666,7 +666,7 @@ async fn protect_relatives(
     inventory: &plan::Inventory,
     d: &mut Decision,
     parallel: usize,
-) {
+) -> Result<(), OpsError> {
     // Stage manifest digest → stages, read once when an index needs it.
     let mut by_digest: Option<BTreeMap<String, Vec<String>>> = None;
     loop {
@@ -679,15 +679,21 @@ async fn protect_relatives(
                     .keys()
                     .filter(|s| s.contains('-'))
                     .collect();
-                let heads: Vec<(String, Option<String>)> =
-                    stream::iter(single.into_iter().map(|s| async move {
-                        (s.clone(), repo.tag_digest(s).await.ok().flatten())
-                    }))
-                    .buffer_unordered(parallel.max(1))
-                    .collect()
-                    .await;
+                let heads: Vec<_> = stream::iter(
+                    single
+                        .into_iter()
+                        .map(|s| async move { (s.clone(), repo.tag_digest(s).await) }),
+                )
+                .buffer_unordered(parallel.max(1))
+                .collect()
+                .await;
                 let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 for (s, digest) in heads {
+                    let digest = digest.map_err(|e| {
+                        OpsError::Cleanup(format!(
+                            "reading the digest of {s} (a kept manifest list may name it): {e}"
+                        ))
+                    })?;
                     if let Some(digest) = digest {
                         map.entry(digest).or_default().push(s);
                     }
@@ -695,20 +701,22 @@ async fn protect_relatives(
                 by_digest = Some(map);
             }
             let map = by_digest.as_ref().map(|m| m as &BTreeMap<_, _>);
-            let platforms: Vec<(String, Vec<String>)> =
-                stream::iter(indexes.into_iter().map(|i| async move {
-                    let digests = repo
-                        .index_platform_digests(&i)
-                        .await
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default();
-                    (i, digests)
-                }))
-                .buffer_unordered(parallel.max(1))
-                .collect()
-                .await;
+            let platforms: Vec<_> = stream::iter(
+                indexes
+                    .into_iter()
+                    .map(|i| async move { (i.clone(), repo.index_platform_digests(&i).await) }),
+            )
+            .buffer_unordered(parallel.max(1))
+            .collect()
+            .await;
             for (index, digests) in platforms {
+                let digests = digests
+                    .map_err(|e| {
+                        OpsError::Cleanup(format!(
+                            "reading the manifest list of the kept stage {index}: {e}"
+                        ))
+                    })?
+                    .unwrap_or_default();
                 let stages: Vec<String> = digests
                     .iter()
                     .filter_map(|dg| map.and_then(|m| m.get(dg)))
@@ -720,16 +728,25 @@ async fn protect_relatives(
         }
         let need = plan::needs_labels(d);
         if need.is_empty() && !changed {
-            return;
+            return Ok(());
         }
         let read: Vec<_> = stream::iter(need.into_iter().map(|s| async move {
-            let l = repo.labels(&s).await.ok().flatten().unwrap_or_default();
+            let l = repo.labels(&s).await;
             (s, l)
         }))
         .buffer_unordered(parallel.max(1))
         .collect()
         .await;
-        let labels: BTreeMap<String, BTreeMap<String, String>> = read.into_iter().collect();
+        let mut labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (stage, l) in read {
+            // Unread labels could hide a parent or source that must stay.
+            let l = l.map_err(|e| {
+                OpsError::Cleanup(format!(
+                    "reading the labels of the kept stage {stage} (its parent and sources stay with it): {e}"
+                ))
+            })?;
+            labels.insert(stage, l.unwrap_or_default());
+        }
         plan::protect_relatives(d, &labels);
     }
 }
