@@ -67,9 +67,12 @@ pub fn tag_deletion(
         davit_registry::http_client(skip_tls_verify).map_err(|e| OpsError::Cleanup(e.to_string()))
     };
     let how = match implementation {
-        Implementation::Default | Implementation::Harbor | Implementation::Quay => {
-            TagDeletion::Distribution
-        }
+        // ACR deletes manifests through the registry API (werf shells out
+        // to `az acr repository delete`, which does the same).
+        Implementation::Default
+        | Implementation::Harbor
+        | Implementation::Quay
+        | Implementation::Acr => TagDeletion::Distribution,
         Implementation::Gitlab => TagDeletion::Gitlab,
         Implementation::Gcr => TagDeletion::TagManifest,
         Implementation::Github => {
@@ -109,10 +112,9 @@ pub fn tag_deletion(
                 login,
             ))
         }
-        Implementation::Ecr | Implementation::Acr => {
+        Implementation::Ecr => {
             return Err(OpsError::Usage(format!(
-                "{address} is in {}, whose tags are deleted through the vendor's SDK or CLI, which davit does not support yet\n  hint: --dry-run works and reports what would be deleted; --repo-container-registry=default forces the distribution API if the registry accepts it",
-                if implementation == Implementation::Ecr { "Amazon ECR" } else { "Azure Container Registry" }
+                "{address} is in Amazon ECR, whose images are deleted through the AWS API (BatchDeleteImage), which davit does not call yet\n  hint: --dry-run works and reports what would be deleted"
             )))
         }
     };
@@ -288,5 +290,50 @@ pub async fn delete_all(
             )))
         }
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn how(address: &str, api: &RegistryApiOptions) -> Result<TagDeletion, String> {
+        tag_deletion(address, api, false)
+            .map(|(_, how)| how)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_registry_gets_its_way_of_deleting_and_missing_tokens_fail_first() {
+        let none = RegistryApiOptions::default();
+        assert!(matches!(
+            how("reg.azurecr.io/app", &none),
+            Ok(TagDeletion::Distribution)
+        ));
+        assert!(matches!(
+            how("gitlab.com/g/p", &none),
+            Ok(TagDeletion::Gitlab)
+        ));
+        assert!(matches!(
+            how("gcr.io/p/app", &none),
+            Ok(TagDeletion::TagManifest)
+        ));
+        let ecr = how("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", &none)
+            .err()
+            .unwrap_or_default();
+        assert!(
+            ecr.contains("BatchDeleteImage") && ecr.contains("--dry-run"),
+            "{ecr}"
+        );
+        let github = how("ghcr.io/acme/app", &none).err().unwrap_or_default();
+        assert!(github.contains("--repo-github-token"), "{github}");
+        let forced = RegistryApiOptions {
+            implementation: Some("default".into()),
+            ..RegistryApiOptions::default()
+        };
+        assert!(matches!(
+            how("ghcr.io/acme/app", &forced),
+            Ok(TagDeletion::Distribution)
+        ));
     }
 }
