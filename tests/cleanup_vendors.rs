@@ -255,3 +255,57 @@ fn harbor_policy_violations_on_reads_are_waited_out() {
     assert_eq!(st["policy_violations"], 1, "{st}");
     assert_eq!(s.tags(), expected_after(&before, &planned), "{log}");
 }
+
+#[test]
+fn ecr_deletes_tags_through_signed_batch_delete_image_and_a_denied_key_stops_at_once() {
+    let s = scene();
+    let contract = Contract::start(json!({"ecr": {
+        "keys": {
+            "AKIDDELETER": {"secret": "deleter-secret", "can_delete": true},
+            "AKIDREADER": {"secret": "reader-secret", "can_delete": false},
+        },
+        "rate_limit_every": 4,
+    }}));
+    let before = s.tags();
+    let planned = s.planned(&before);
+    let api = contract.url("/ecr");
+    let cleanup_as = |key: &str, secret: &str| {
+        run(
+            &s,
+            &["--repo-container-registry", "ecr"],
+            &[
+                ("DAVIT_ECR_API_URL", api.as_str()),
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ACCESS_KEY_ID", key),
+                ("AWS_SECRET_ACCESS_KEY", secret),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ],
+        )
+    };
+
+    let out = cleanup_as("AKIDREADER", "reader-secret");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("AccessDeniedException") && err.contains("ecr:BatchDeleteImage"),
+        "{err}"
+    );
+    assert!(!err.contains("reader-secret"), "the secret reached the log");
+    assert_eq!(s.tags(), before);
+    assert_eq!(contract.stats()["ecr"]["refused"], 1, "stopped at once");
+
+    let out = cleanup_as("AKIDDELETER", "a-wrong-secret");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("InvalidSignatureException"), "{err}");
+    assert_eq!(s.tags(), before);
+
+    let log = ok(&cleanup_as("AKIDDELETER", "deleter-secret"));
+    let st = &contract.stats()["ecr"];
+    assert_eq!(s.tags(), expected_after(&before, &planned), "{log}\n{st}");
+    assert!(
+        st["deletes"].as_u64().unwrap() >= planned.len() as u64 - 2,
+        "{st}"
+    );
+    assert!(st["rate_limited"].as_u64().unwrap() >= 1, "{st}");
+    assert_eq!(st["bad_signatures"], 1, "only the wrong secret's: {st}");
+}

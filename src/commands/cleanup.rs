@@ -123,6 +123,7 @@ fn registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
         docker_hub_password: args.repo_docker_hub_password.clone(),
         // Another API server: GitHub Enterprise, a proxy, a test double.
         github_api_url: std::env::var("DAVIT_GITHUB_API_URL").ok(),
+        ecr_api_url: std::env::var("DAVIT_ECR_API_URL").ok(),
         docker_hub_api_url: std::env::var("DAVIT_DOCKER_HUB_API_URL").ok(),
     }
 }

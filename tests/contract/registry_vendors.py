@@ -39,6 +39,11 @@ Config (JSON, --config):
   held until POST /_release (to stop a client at a known point); and
   "policy_violations": N answers the first N manifest reads as Harbor does
   while a project policy holds an image (412 PROJECTPOLICYVIOLATION).
+* Amazon ECR's API at POST /ecr: BatchDeleteImage by tag, its Signature
+  Version 4 verified against "ecr": {"keys": {"AKID": {"secret": "S",
+  "can_delete": true}}, "rate_limit_every": 0} (ThrottlingException every
+  Nth request; AccessDeniedException for a key that cannot delete;
+  InvalidSignatureException for a bad signature).
 Admin: GET /_stats (counters; "held": requests held so far), POST /_release,
 POST /_seed?repo=R&prefix=P&count=N (N tags with a manifest of their own
 each). Prints "listening on PORT" when ready.
@@ -47,6 +52,7 @@ each). Prints "listening on PORT" when ready.
 import argparse
 import base64
 import hashlib
+import hmac
 import http.client
 import json
 import secrets
@@ -69,6 +75,7 @@ LOCK = threading.Lock()
 STATS = {
     "github": {"requests": 0, "rate_limited": 0, "pages": 0, "deletes": 0, "refused": 0, "deleted_versions": []},
     "dockerhub": {"requests": 0, "rate_limited": 0, "logins": 0, "deletes": 0, "refused": 0, "deleted_tags": []},
+    "ecr": {"requests": 0, "rate_limited": 0, "deletes": 0, "refused": 0, "bad_signatures": 0, "deleted_tags": []},
     "gitlab": {"requests": 0, "rate_limited": 0, "tag_deletes": 0, "refused": 0, "deleted_tags": [], "held": 0,
                "policy_violations": 0},
 }
@@ -265,6 +272,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(201, {"seeded": int(q["count"])})
             if url.path.startswith("/github/"):
                 return self.github(url.path[len("/github"):], dict(urllib.parse.parse_qsl(url.query)))
+            if url.path == "/ecr":
+                return self.ecr(url.path)
             if url.path.startswith("/hub/"):
                 return self.dockerhub(url.path[len("/hub"):])
             if url.path == "/jwt/auth":
@@ -361,6 +370,66 @@ class Handler(BaseHTTPRequestHandler):
                 STATS["github"]["deleted_versions"].append(version["tags"])
             return self.answer(204)
         return self.answer(404, {"message": "Not Found"})
+
+    # -- Amazon ECR -----------------------------------------------------------------
+
+    def ecr_error(self, kind, message):
+        return self.answer(400, {"__type": kind, "message": message}, ctype="application/x-amz-json-1.1")
+
+    def ecr(self, path):
+        """BatchDeleteImage (docs.aws.amazon.com: Amazon ECR API Reference),
+        signed with Signature Version 4 (IAM User Guide), verified here."""
+        body = self.body()
+        cfg = CONFIG["ecr"]
+        if self.count("ecr"):
+            return self.ecr_error("ThrottlingException", "Rate exceeded")
+        if self.headers.get("X-Amz-Target") != "AmazonEC2ContainerRegistry_V20150921.BatchDeleteImage":
+            return self.ecr_error("UnknownOperationException", "")
+        auth = self.headers.get("Authorization", "")
+        fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
+        key_id, day, region, service, _ = fields["Credential"].split("/")
+        key = cfg["keys"].get(key_id)
+        if key is None:
+            with LOCK:
+                STATS["ecr"]["refused"] += 1
+            return self.ecr_error("UnrecognizedClientException", "The security token included in the request is invalid.")
+        signed = fields["SignedHeaders"].split(";")
+        canonical = "\n".join([
+            "POST", path, "",
+            "".join(f"{h}:{self.headers.get(h, '').strip()}\n" for h in signed),
+            ";".join(signed), hashlib.sha256(body).hexdigest()])
+        amz_date = self.headers.get("X-Amz-Date", "")
+        scope = f"{day}/{region}/{service}/aws4_request"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+        k = ("AWS4" + key["secret"]).encode()
+        for part in (day, region, service, "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, fields["Signature"]) or service != "ecr" \
+                or "host" not in signed or "x-amz-date" not in signed or not amz_date.startswith(day):
+            with LOCK:
+                STATS["ecr"]["bad_signatures"] += 1
+            return self.ecr_error("InvalidSignatureException",
+                                  "The request signature we calculated does not match the signature you provided.")
+        if not key.get("can_delete"):
+            with LOCK:
+                STATS["ecr"]["refused"] += 1
+            return self.ecr_error("AccessDeniedException",
+                                  f"User: arn:aws:iam::000000000000:user/{key_id} is not authorized to perform: ecr:BatchDeleteImage")
+        req = json.loads(body)
+        repo = req["repositoryName"]
+        deleted, failures = [], []
+        for image_id in req["imageIds"]:
+            tag = image_id["imageTag"]
+            if delete_tag_alone(repo, tag):
+                deleted.append({"imageTag": tag})
+                with LOCK:
+                    STATS["ecr"]["deletes"] += 1
+                    STATS["ecr"]["deleted_tags"].append(tag)
+            else:
+                failures.append({"imageId": {"imageTag": tag}, "failureCode": "ImageNotFound",
+                                 "failureReason": "Requested image not found"})
+        return self.answer(200, {"imageIds": deleted, "failures": failures}, ctype="application/x-amz-json-1.1")
 
     # -- Docker Hub ----------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 //! one that concerns a single tag.
 
 pub mod dockerhub;
+pub mod ecr;
 pub mod error;
 pub mod github;
 mod http;

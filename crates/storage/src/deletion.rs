@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use davit_registry::RegistryError;
 use davit_registry_vendors::dockerhub::DockerHub;
+use davit_registry_vendors::ecr::Ecr;
 use davit_registry_vendors::github::{GithubPackages, Package};
 use davit_registry_vendors::VendorError;
 use tokio::sync::{Mutex, OnceCell};
@@ -29,13 +30,18 @@ pub enum TagDeletion {
     TagManifest,
     Github(GithubPackages),
     DockerHub(DockerHub),
+    /// `BatchDeleteImage` by tag through the AWS API.
+    Ecr(Ecr),
 }
 
 impl TagDeletion {
     /// Whether [`Deleter::delete`] needs each tag's digest (and whether
     /// it is shared with a kept tag); tag-level deletions do not.
     pub fn needs_digests(&self) -> bool {
-        !matches!(self, TagDeletion::TagManifest | TagDeletion::DockerHub(_))
+        !matches!(
+            self,
+            TagDeletion::TagManifest | TagDeletion::DockerHub(_) | TagDeletion::Ecr(_)
+        )
     }
 }
 
@@ -124,6 +130,7 @@ impl<'a> Deleter<'a> {
         match &self.how {
             TagDeletion::Github(g) => g.request_count(),
             TagDeletion::DockerHub(d) => d.request_count(),
+            TagDeletion::Ecr(e) => e.request_count(),
             _ => 0,
         }
     }
@@ -133,6 +140,7 @@ impl<'a> Deleter<'a> {
         match &self.how {
             TagDeletion::Github(g) => g.rate_limited_count(),
             TagDeletion::DockerHub(d) => d.rate_limited_count(),
+            TagDeletion::Ecr(e) => e.rate_limited_count(),
             _ => 0,
         }
     }
@@ -189,6 +197,7 @@ impl<'a> Deleter<'a> {
                 Ok(())
             }
             TagDeletion::DockerHub(hub) => Ok(hub.delete_tag(self.repo.path(), tag).await?),
+            TagDeletion::Ecr(ecr) => Ok(ecr.delete_tag(self.repo.path(), tag).await?),
         }
     }
 
@@ -243,6 +252,7 @@ impl<'a> Deleter<'a> {
                 .manifest_tag_delete(self.repo.host(), self.repo.path(), tag)
                 .await?),
             TagDeletion::DockerHub(hub) => Ok(hub.delete_tag(self.repo.path(), tag).await?),
+            TagDeletion::Ecr(ecr) => Ok(ecr.delete_tag(self.repo.path(), tag).await?),
             // A version carries the tag only while its manifest exists.
             TagDeletion::Github(_) => Ok(()),
         }

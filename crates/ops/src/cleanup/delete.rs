@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use davit_cleanup::plan::Deletion;
 use davit_registry_vendors::dockerhub::{DockerHub, Login};
+use davit_registry_vendors::ecr::{Credentials, Ecr};
 use davit_registry_vendors::github::GithubPackages;
 use davit_registry_vendors::Implementation;
-use davit_storage::deletion::{Deleter, TagDeletion};
+use davit_storage::deletion::{DeleteError, Deleter, TagDeletion};
 use davit_storage::RepoStorage;
 use futures_util::stream::{self, StreamExt};
 
@@ -32,6 +33,8 @@ pub struct RegistryApiOptions {
     pub github_api_url: Option<String>,
     /// `DAVIT_DOCKER_HUB_API_URL`, else `https://hub.docker.com`.
     pub docker_hub_api_url: Option<String>,
+    /// `DAVIT_ECR_API_URL`, else `https://api.ecr.<region>.amazonaws.com`.
+    pub ecr_api_url: Option<String>,
 }
 
 // Tokens and passwords never reach a log line, even a debug one.
@@ -113,9 +116,17 @@ pub fn tag_deletion(
             ))
         }
         Implementation::Ecr => {
-            return Err(OpsError::Usage(format!(
-                "{address} is in Amazon ECR, whose images are deleted through the AWS API (BatchDeleteImage), which davit does not call yet\n  hint: --dry-run works and reports what would be deleted"
-            )))
+            let Some(credentials) = Credentials::from_environment() else {
+                return Err(OpsError::Usage(format!(
+                    "{address} is in Amazon ECR, whose tags are deleted through the AWS API, and no AWS credentials were found\n  hint: {}",
+                    davit_registry_vendors::ecr::HINT
+                )));
+            };
+            let host = address.split('/').next().unwrap_or(address);
+            TagDeletion::Ecr(
+                Ecr::new(http()?, host, nonempty(&api.ecr_api_url), credentials)
+                    .map_err(OpsError::Usage)?,
+            )
         }
     };
     Ok((implementation, how))
@@ -225,11 +236,8 @@ pub async fn delete_all(
             })
     };
     let stopped = AtomicBool::new(false);
-    let results: Vec<(
-        usize,
-        Option<Result<(), davit_storage::deletion::DeleteError>>,
-    )> = stream::iter(planned.iter().enumerate().map(|(i, d)| {
-        let work: Vec<(&str, Option<String>, bool)> = d
+    let one = |i: usize| {
+        let work: Vec<(&str, Option<String>, bool)> = planned[i]
             .tags()
             .into_iter()
             .map(|t| (t, digest_of.get(t).cloned(), shared_with_kept(t)))
@@ -250,10 +258,18 @@ pub async fn delete_all(
             }
             (i, Some(Ok(())))
         }
-    }))
-    .buffer_unordered(parallel.max(1))
-    .collect()
-    .await;
+    };
+    // The first deletion alone: credentials that cannot delete cost one
+    // refused request, not one per parallel task.
+    let mut results: Vec<(usize, Option<Result<(), DeleteError>>)> = Vec::new();
+    if !planned.is_empty() {
+        results.push(one(0).await);
+    }
+    let rest: Vec<_> = stream::iter((1..planned.len()).map(one))
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+    results.extend(rest);
     let mut refusal = None;
     let mut done: Vec<usize> = Vec::new();
     let mut not_started = 0;
