@@ -125,7 +125,9 @@ fn registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
         github_api_url: std::env::var("DAVIT_GITHUB_API_URL").ok(),
         ecr_api_url: std::env::var("DAVIT_ECR_API_URL").ok(),
         docker_hub_api_url: std::env::var("DAVIT_DOCKER_HUB_API_URL").ok(),
+        aws_credentials: None,
     }
+    .with_aws_credentials_from_environment()
 }
 
 /// A report path that cannot be written fails before anything is deleted.

@@ -35,6 +35,17 @@ pub struct RegistryApiOptions {
     pub docker_hub_api_url: Option<String>,
     /// `DAVIT_ECR_API_URL`, else `https://api.ecr.<region>.amazonaws.com`.
     pub ecr_api_url: Option<String>,
+    /// For ECR: the environment's or the credentials file's
+    /// ([`RegistryApiOptions::with_aws_credentials_from_environment`]).
+    pub aws_credentials: Option<Credentials>,
+}
+
+impl RegistryApiOptions {
+    /// The AWS credentials of the environment (the CLI's edge reads them).
+    pub fn with_aws_credentials_from_environment(mut self) -> RegistryApiOptions {
+        self.aws_credentials = Credentials::from_environment();
+        self
+    }
 }
 
 // Tokens and passwords never reach a log line, even a debug one.
@@ -49,6 +60,8 @@ impl fmt::Debug for RegistryApiOptions {
             .field("docker_hub_password", &set(&self.docker_hub_password))
             .field("github_api_url", &self.github_api_url)
             .field("docker_hub_api_url", &self.docker_hub_api_url)
+            .field("ecr_api_url", &self.ecr_api_url)
+            .field("aws_credentials", &self.aws_credentials)
             .finish()
     }
 }
@@ -116,7 +129,7 @@ pub fn tag_deletion(
             ))
         }
         Implementation::Ecr => {
-            let Some(credentials) = Credentials::from_environment() else {
+            let Some(credentials) = api.aws_credentials.clone() else {
                 return Err(OpsError::Usage(format!(
                     "{address} is in Amazon ECR, whose tags are deleted through the AWS API, and no AWS credentials were found\n  hint: {}",
                     davit_registry_vendors::ecr::HINT
@@ -337,8 +350,9 @@ mod tests {
         let ecr = how("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", &none)
             .err()
             .unwrap_or_default();
+        // No AWS credentials here: an error before any work.
         assert!(
-            ecr.contains("BatchDeleteImage") && ecr.contains("--dry-run"),
+            ecr.contains("no AWS credentials") && ecr.contains("AWS_ACCESS_KEY_ID"),
             "{ecr}"
         );
         let github = how("ghcr.io/acme/app", &none).err().unwrap_or_default();
