@@ -477,6 +477,37 @@ pub struct RegistryApiArgs {
     /// The Docker Hub password.
     #[arg(long, env = "WERF_REPO_DOCKER_HUB_PASSWORD", hide_env_values = true)]
     pub repo_docker_hub_password: Option<String>,
+    /// --repo-container-registry for --final-repo (default: detected from its host).
+    #[arg(long, env = "WERF_FINAL_REPO_CONTAINER_REGISTRY")]
+    pub final_repo_container_registry: Option<String>,
+    /// --repo-github-token for --final-repo (default: --repo-github-token).
+    #[arg(long, env = "WERF_FINAL_REPO_GITHUB_TOKEN", hide_env_values = true)]
+    pub final_repo_github_token: Option<String>,
+    /// --repo-docker-hub-token for --final-repo (default: --repo-docker-hub-token).
+    #[arg(long, env = "WERF_FINAL_REPO_DOCKER_HUB_TOKEN", hide_env_values = true)]
+    pub final_repo_docker_hub_token: Option<String>,
+    /// --repo-docker-hub-username for --final-repo.
+    #[arg(long, env = "WERF_FINAL_REPO_DOCKER_HUB_USERNAME")]
+    pub final_repo_docker_hub_username: Option<String>,
+    /// --repo-docker-hub-password for --final-repo.
+    #[arg(
+        long,
+        env = "WERF_FINAL_REPO_DOCKER_HUB_PASSWORD",
+        hide_env_values = true
+    )]
+    pub final_repo_docker_hub_password: Option<String>,
+    /// Accepted as werf accepts it; cleanup deletes through the registry API
+    /// and needs no Harbor API credentials (werf uses them only to delete
+    /// whole repositories).
+    #[arg(long, env = "WERF_REPO_HARBOR_USERNAME")]
+    pub repo_harbor_username: Option<String>,
+    /// Accepted as werf accepts it (see --repo-harbor-username).
+    #[arg(long, env = "WERF_REPO_HARBOR_PASSWORD", hide_env_values = true)]
+    pub repo_harbor_password: Option<String>,
+    /// Accepted as werf accepts it; cleanup needs no Quay API token (werf
+    /// uses it only to delete whole repositories).
+    #[arg(long, env = "WERF_REPO_QUAY_TOKEN", hide_env_values = true)]
+    pub repo_quay_token: Option<String>,
 }
 
 #[derive(Args)]

@@ -429,6 +429,8 @@ fn final_and_cache_repo_copies_of_deleted_stages_go_with_their_custom_tags() {
         "--without-kube",
         "--final-repo",
         final_repo.as_str(),
+        "--final-repo-container-registry",
+        "default",
         "--cache-repo",
         cache_repo.as_str(),
     ];

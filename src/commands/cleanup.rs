@@ -130,6 +130,30 @@ fn registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
     .with_aws_credentials_from_environment()
 }
 
+/// The `--final-repo-*` flags, each falling back to its `--repo-*` one
+/// (the implementation is detected from the final repository's host).
+fn final_registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
+    let repo = registry_api(args);
+    let or = |a: &Option<String>, b: Option<String>| a.clone().or(b);
+    RegistryApiOptions {
+        implementation: args.final_repo_container_registry.clone(),
+        github_token: or(&args.final_repo_github_token, repo.github_token.clone()),
+        docker_hub_token: or(
+            &args.final_repo_docker_hub_token,
+            repo.docker_hub_token.clone(),
+        ),
+        docker_hub_username: or(
+            &args.final_repo_docker_hub_username,
+            repo.docker_hub_username.clone(),
+        ),
+        docker_hub_password: or(
+            &args.final_repo_docker_hub_password,
+            repo.docker_hub_password.clone(),
+        ),
+        ..repo
+    }
+}
+
 /// A report path that cannot be written fails before anything is deleted.
 fn check_writable(path: Option<&Path>) -> anyhow::Result<()> {
     if let Some(path) = path {
@@ -190,6 +214,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
         keep_list: args.keep_list.clone(),
         parallel: args.parallel_tasks_limit.max(1),
         registry_api: registry_api(&args.registry_api),
+        final_registry_api: final_registry_api(&args.registry_api),
     };
     let quiet = lvl == Level::Quiet;
     let verb = verb(args.dry_run);
@@ -233,6 +258,7 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
         keep_list: None,
         parallel: args.parallel_tasks_limit.max(1),
         registry_api: registry_api(&args.registry_api),
+        final_registry_api: final_registry_api(&args.registry_api),
     };
     let quiet = lvl == Level::Quiet;
     let verb = verb(args.dry_run);

@@ -41,6 +41,8 @@ pub struct CleanupOptions {
     pub parallel: usize,
     /// How the registry deletes tags, and the vendor tokens.
     pub registry_api: RegistryApiOptions,
+    /// The same for `--final-repo` (`--final-repo-*` flags).
+    pub final_registry_api: RegistryApiOptions,
 }
 
 /// What a cleanup reports as it goes.
@@ -134,20 +136,13 @@ async fn run(
         )?)
     };
 
-    // The final repository's registry too (its implementation detected
-    // from its host, with the same vendor tokens).
+    // The final repository's registry too (`--final-repo-*`).
     let final_deletion = match (&stores.final_repo, options.dry_run) {
-        (Some(f), false) => {
-            let api = delete::RegistryApiOptions {
-                implementation: None,
-                ..options.registry_api.clone()
-            };
-            Some(delete::tag_deletion(
-                &f.address(),
-                &api,
-                options.storage.skip_tls_verify,
-            )?)
-        }
+        (Some(f), false) => Some(delete::tag_deletion(
+            &f.address(),
+            &options.final_registry_api,
+            options.storage.skip_tls_verify,
+        )?),
         _ => None,
     };
 
@@ -450,17 +445,11 @@ pub fn purge(
             options.storage.skip_tls_verify,
         )?;
         let final_how = match &final_plan {
-            Some((f, _, _)) => {
-                let api = delete::RegistryApiOptions {
-                    implementation: None,
-                    ..options.registry_api.clone()
-                };
-                Some(delete::tag_deletion(
-                    &f.address(),
-                    &api,
-                    options.storage.skip_tls_verify,
-                )?)
-            }
+            Some((f, _, _)) => Some(delete::tag_deletion(
+                &f.address(),
+                &options.final_registry_api,
+                options.storage.skip_tls_verify,
+            )?),
             None => None,
         };
         let digests = Digests::read(repo, &how, &tags, options.parallel).await;
