@@ -13,18 +13,7 @@ use davit_testkit::fixtures::{git, write};
 
 fn multi_platform_project() -> Project {
     let p = project();
-    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
-    write(
-        &p.dir,
-        "werf.yaml",
-        &format!("{yaml}platform: [linux/arm64, linux/amd64]\n"),
-    );
-    write(
-        &p.dir,
-        "app/Dockerfile",
-        "FROM scratch\nCOPY hello.sh /hello.sh\n",
-    );
-    git(&p.dir, &["commit", "-qam", "two platforms"]);
+    make_multi_platform(&p);
     p
 }
 

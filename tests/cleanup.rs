@@ -468,20 +468,8 @@ fn final_and_cache_repo_copies_of_deleted_stages_go_with_their_custom_tags() {
 /// platform"), since deleting one breaks the list.
 #[test]
 fn a_kept_multi_platform_image_keeps_its_platform_stages() {
-    use davit_testkit::fixtures::{git, write};
     let (p, _origin) = project_with_origin();
-    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).unwrap();
-    write(
-        &p.dir,
-        "werf.yaml",
-        &format!("{yaml}platform: [linux/arm64, linux/amd64]\n"),
-    );
-    write(
-        &p.dir,
-        "app/Dockerfile",
-        "FROM scratch\nCOPY hello.sh /hello.sh\n",
-    );
-    git(&p.dir, &["commit", "-qam", "two platforms"]);
+    make_multi_platform(&p);
     let (host, path, repo) = anon_repo(&p);
     let r = commit_build_push(&p, &repo, "one", &[]);
     let index = stage_of(&r, "app");

@@ -134,18 +134,7 @@ fn wait_held(contract: &Contract, child: &mut Child) {
 }
 
 fn release(contract: &Contract, child: Child) -> Output {
-    let st = Command::new("curl")
-        .args([
-            "-sf",
-            "-o",
-            "/dev/null",
-            "-X",
-            "POST",
-            &contract.url("/_release"),
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    contract.admin("/_release");
     child.wait_with_output().unwrap()
 }
 

@@ -132,8 +132,7 @@ fn registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
 
 /// The `--final-repo-*` flags, each falling back to its `--repo-*` one
 /// (the implementation is detected from the final repository's host).
-fn final_registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
-    let repo = registry_api(args);
+fn final_registry_api(args: &RegistryApiArgs, repo: &RegistryApiOptions) -> RegistryApiOptions {
     let or = |a: &Option<String>, b: Option<String>| a.clone().or(b);
     RegistryApiOptions {
         implementation: args.final_repo_container_registry.clone(),
@@ -150,7 +149,7 @@ fn final_registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
             &args.final_repo_docker_hub_password,
             repo.docker_hub_password.clone(),
         ),
-        ..repo
+        ..repo.clone()
     }
 }
 
@@ -200,6 +199,8 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
     let report_path = report_path(args.save_cleanup_report, &args.cleanup_report_path);
     // A report that cannot be written fails before anything is deleted.
     check_writable(report_path.as_deref())?;
+    let registry_api = registry_api(&args.registry_api);
+    let final_registry_api = final_registry_api(&args.registry_api, &registry_api);
     let options = CleanupOptions {
         storage: storage_options(&args.storage, &project, lvl),
         dry_run: args.dry_run,
@@ -213,8 +214,8 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<()> {
         keep_hours: args.keep_stages_built_within_last_n_hours,
         keep_list: args.keep_list.clone(),
         parallel: args.parallel_tasks_limit.max(1),
-        registry_api: registry_api(&args.registry_api),
-        final_registry_api: final_registry_api(&args.registry_api),
+        registry_api,
+        final_registry_api,
     };
     let quiet = lvl == Level::Quiet;
     let verb = verb(args.dry_run);
@@ -247,6 +248,8 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
     let project = Project::open(opts)?;
     let report_path = report_path(args.save_cleanup_report, &args.cleanup_report_path);
     check_writable(report_path.as_deref())?;
+    let registry_api = registry_api(&args.registry_api);
+    let final_registry_api = final_registry_api(&args.registry_api, &registry_api);
     let options = CleanupOptions {
         storage: storage_options(&args.storage, &project, lvl),
         dry_run: args.dry_run,
@@ -257,8 +260,8 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<()> {
         keep_hours: None,
         keep_list: None,
         parallel: args.parallel_tasks_limit.max(1),
-        registry_api: registry_api(&args.registry_api),
-        final_registry_api: final_registry_api(&args.registry_api),
+        registry_api,
+        final_registry_api,
     };
     let quiet = lvl == Level::Quiet;
     let verb = verb(args.dry_run);

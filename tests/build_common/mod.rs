@@ -305,3 +305,20 @@ pub fn failing(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> String 
     assert!(!out.status.success(), "davit must fail:\n{err}");
     err
 }
+
+/// Turns `app` into a two-platform image (`FROM scratch`: no emulator
+/// needed for the foreign one), committed.
+pub fn make_multi_platform(p: &Project) {
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &format!("{yaml}platform: [linux/arm64, linux/amd64]\n"),
+    );
+    write(
+        &p.dir,
+        "app/Dockerfile",
+        "FROM scratch\nCOPY hello.sh /hello.sh\n",
+    );
+    git(&p.dir, &["commit", "-qam", "two platforms"]);
+}

@@ -135,18 +135,16 @@ impl Contract {
 
     /// `count` tags `prefix000…` in `path`, each with a manifest of its own.
     pub fn seed(&self, path: &str, prefix: &str, count: usize) {
+        self.admin(&format!("/_seed?repo={path}&prefix={prefix}&count={count}"));
+    }
+
+    /// A POST to the server's admin `path` (`/_seed…`, `/_release`).
+    pub fn admin(&self, path: &str) {
         let st = Command::new("curl")
-            .args([
-                "-sf",
-                "-o",
-                "/dev/null",
-                "-X",
-                "POST",
-                &self.url(&format!("/_seed?repo={path}&prefix={prefix}&count={count}")),
-            ])
+            .args(["-sf", "-o", "/dev/null", "-X", "POST", &self.url(path)])
             .status()
             .unwrap();
-        assert!(st.success(), "seeding {path}");
+        assert!(st.success(), "POST {path}");
     }
 }
 

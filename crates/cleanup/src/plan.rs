@@ -63,21 +63,27 @@ fn is_hex(s: &str) -> bool {
         .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
+/// A `meta-<id>_<commit>_<stage>` tag, read.
+fn meta_record(tag: &str) -> Option<MetaRecord> {
+    let parts: Vec<&str> = tag.strip_prefix("meta-")?.split('_').collect();
+    let [id, commit, stage] = parts[..] else {
+        return None;
+    };
+    Some(MetaRecord {
+        tag: tag.to_string(),
+        image_id: id.to_string(),
+        commit: commit.to_string(),
+        stage: stage.to_string(),
+    })
+}
+
 /// Sorts `tags` into an inventory.
 pub fn inventory(tags: &[String]) -> Inventory {
     let mut inv = Inventory::default();
     for t in tags {
         inv.all_tags.insert(t.clone());
-        if let Some(rest) = t.strip_prefix("meta-") {
-            let parts: Vec<&str> = rest.split('_').collect();
-            if let [id, commit, stage] = parts[..] {
-                inv.meta.push(MetaRecord {
-                    tag: t.clone(),
-                    image_id: id.to_string(),
-                    commit: commit.to_string(),
-                    stage: stage.to_string(),
-                });
-            }
+        if t.starts_with("meta-") {
+            inv.meta.extend(meta_record(t));
             continue;
         }
         if let Some(name) = t.strip_prefix("managed-image-") {
@@ -665,7 +671,7 @@ pub fn spare_used_meanwhile(
         if listed.all_tags.contains(t) {
             continue;
         }
-        if let Some(record) = inventory(std::slice::from_ref(t)).meta.into_iter().next() {
+        if let Some(record) = meta_record(t) {
             used.entry(record.stage).or_insert(record.tag);
         }
     }

@@ -155,30 +155,22 @@ impl<'a> Deleter<'a> {
         digest: Option<&str>,
         shared_with_kept: bool,
     ) -> Result<(), DeleteError> {
-        let Some(digest) = digest else {
-            return self.delete_unserved(tag).await;
-        };
         match &self.how {
-            TagDeletion::Distribution => self.by_digest(tag, digest, shared_with_kept).await,
-            TagDeletion::Gitlab => {
-                if !self.no_tag_endpoint.load(Ordering::Relaxed) {
-                    let repo = self.repo;
-                    if repo
-                        .client()
-                        .tag_reference_delete(repo.host(), repo.path(), tag)
-                        .await?
-                    {
-                        return Ok(());
-                    }
-                    self.no_tag_endpoint.store(true, Ordering::Relaxed);
-                }
-                self.by_digest(tag, digest, shared_with_kept).await
-            }
             TagDeletion::TagManifest => Ok(self
                 .repo
                 .client()
                 .manifest_tag_delete(self.repo.host(), self.repo.path(), tag)
                 .await?),
+            TagDeletion::DockerHub(hub) => Ok(hub.delete_tag(self.repo.path(), tag).await?),
+            TagDeletion::Ecr(ecr) => Ok(ecr.delete_tag(self.repo.path(), tag).await?),
+            TagDeletion::Gitlab if self.tag_reference_deleted(tag).await? => Ok(()),
+            TagDeletion::Distribution | TagDeletion::Gitlab => match digest {
+                Some(digest) => self.by_digest(tag, digest, shared_with_kept).await,
+                // Listed without a manifest (a delete cut short): for good.
+                None => Ok(self.repo.delete_tag_alone(&self.project, tag).await?),
+            },
+            // A version carries the tag only while its manifest exists.
+            TagDeletion::Github(_) if digest.is_none() => Ok(()),
             TagDeletion::Github(github) => {
                 let package =
                     Package::of_path(self.repo.path()).map_err(|message| DeleteError {
@@ -196,9 +188,25 @@ impl<'a> Deleter<'a> {
                 }
                 Ok(())
             }
-            TagDeletion::DockerHub(hub) => Ok(hub.delete_tag(self.repo.path(), tag).await?),
-            TagDeletion::Ecr(ecr) => Ok(ecr.delete_tag(self.repo.path(), tag).await?),
         }
+    }
+
+    /// GitLab's tag endpoint; `false` (from then on) where the registry
+    /// does not have it, so the distribution API deletes instead.
+    async fn tag_reference_deleted(&self, tag: &str) -> Result<bool, DeleteError> {
+        if self.no_tag_endpoint.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let repo = self.repo;
+        if repo
+            .client()
+            .tag_reference_delete(repo.host(), repo.path(), tag)
+            .await?
+        {
+            return Ok(true);
+        }
+        self.no_tag_endpoint.store(true, Ordering::Relaxed);
+        Ok(false)
     }
 
     async fn by_digest(
@@ -226,35 +234,5 @@ impl<'a> Deleter<'a> {
             self.repo.delete_tag_alone(&self.project, tag).await?;
         }
         Ok(())
-    }
-
-    /// A planned tag the registry does not serve: where it is only a
-    /// listing left behind, delete it for good.
-    async fn delete_unserved(&self, tag: &str) -> Result<(), DeleteError> {
-        match &self.how {
-            TagDeletion::Distribution => Ok(self.repo.delete_tag_alone(&self.project, tag).await?),
-            TagDeletion::Gitlab if !self.no_tag_endpoint.load(Ordering::Relaxed) => {
-                let repo = self.repo;
-                if repo
-                    .client()
-                    .tag_reference_delete(repo.host(), repo.path(), tag)
-                    .await?
-                {
-                    return Ok(());
-                }
-                self.no_tag_endpoint.store(true, Ordering::Relaxed);
-                Ok(self.repo.delete_tag_alone(&self.project, tag).await?)
-            }
-            TagDeletion::Gitlab => Ok(self.repo.delete_tag_alone(&self.project, tag).await?),
-            TagDeletion::TagManifest => Ok(self
-                .repo
-                .client()
-                .manifest_tag_delete(self.repo.host(), self.repo.path(), tag)
-                .await?),
-            TagDeletion::DockerHub(hub) => Ok(hub.delete_tag(self.repo.path(), tag).await?),
-            TagDeletion::Ecr(ecr) => Ok(ecr.delete_tag(self.repo.path(), tag).await?),
-            // A version carries the tag only while its manifest exists.
-            TagDeletion::Github(_) => Ok(()),
-        }
     }
 }

@@ -32,6 +32,17 @@ impl RepoStorage {
         &self,
         tag: &str,
     ) -> Result<Option<Vec<String>>, StorageError> {
+        match self.manifest(tag).await? {
+            Some(OciManifest::ImageIndex(index)) => Ok(Some(
+                index.manifests.iter().map(|m| m.digest.clone()).collect(),
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// The manifest `tag` names, parsed; `None` when it is gone or not one
+    /// davit reads.
+    async fn manifest(&self, tag: &str) -> Result<Option<OciManifest>, StorageError> {
         let Some((_, body)) = self
             .client()
             .manifest_get(self.host(), self.path(), tag)
@@ -39,12 +50,7 @@ impl RepoStorage {
         else {
             return Ok(None);
         };
-        match davit_registry::parse_manifest(&body) {
-            Ok(OciManifest::ImageIndex(index)) => Ok(Some(
-                index.manifests.iter().map(|m| m.digest.clone()).collect(),
-            )),
-            _ => Ok(None),
-        }
+        Ok(davit_registry::parse_manifest(&body).ok())
     }
 
     /// The labels of the image a tag names (a stage or a record); `None`
@@ -76,14 +82,7 @@ impl RepoStorage {
         &self,
         tag: &str,
     ) -> Result<Option<BTreeMap<String, String>>, StorageError> {
-        let Some((_, body)) = self
-            .client()
-            .manifest_get(self.host(), self.path(), tag)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Ok(OciManifest::Image(manifest)) = davit_registry::parse_manifest(&body) else {
+        let Some(OciManifest::Image(manifest)) = self.manifest(tag).await? else {
             return Ok(None);
         };
         let Some(config) = self

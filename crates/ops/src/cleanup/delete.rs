@@ -198,10 +198,44 @@ impl Digests {
             .collect()
     }
 
+    /// Digests read already elsewhere (tag → digest).
+    pub fn known(of: BTreeMap<String, String>) -> Digests {
+        Digests {
+            of,
+            unreadable: BTreeMap::new(),
+        }
+    }
+
     pub fn extend(&mut self, more: Digests) {
         self.of.extend(more.of);
         self.unreadable.extend(more.unreadable);
     }
+}
+
+/// Reads the digests of `tags`, then deletes `planned` ([`delete_all`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn delete_listed(
+    repo: &RepoStorage,
+    project: &str,
+    (implementation, how): (Implementation, TagDeletion),
+    planned: &[Deletion],
+    tags: &[String],
+    parallel: usize,
+    outcome: &mut CleanupOutcome,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(), OpsError> {
+    let digests = Digests::read(repo, &how, tags, parallel).await;
+    delete_all(
+        repo,
+        project,
+        (implementation, how),
+        planned,
+        &digests,
+        parallel,
+        outcome,
+        on_event,
+    )
+    .await
 }
 
 /// Deletes `planned`. A refusal of the credentials stops the run: no

@@ -262,15 +262,18 @@ async fn run(
     };
     on_event(Event::Phase("Git history-based cleanup"));
     let mut decision = plan::decide(&input);
-    protect_relatives(repo, &inventory, &mut decision, options.parallel).await?;
+    let stage_digests =
+        protect_relatives(repo, &inventory, &mut decision, options.parallel).await?;
     let planned = plan::finish(&decision);
     // The digests first, then a second look at the tags right before the
     // deletions: builds run while a cleanup plans (there is no lock), and a
     // stage a build chose since the first listing is spared.
-    let mut digests = match &deletion {
-        Some((_, how)) => Digests::read(repo, how, &tags, options.parallel).await,
-        None => Digests::default(),
-    };
+    // Stage digests read for manifest lists are not read again.
+    let mut digests = Digests::known(stage_digests);
+    if let Some((_, how)) = &deletion {
+        let unread = digests.missing(&tags);
+        digests.extend(Digests::read(repo, how, &unread, options.parallel).await);
+    }
     let tags_now = repo.all_tags().await.map_err(OpsError::from)?;
     if let Some((_, how)) = &deletion {
         let new = digests.missing(&tags_now);
@@ -360,13 +363,12 @@ async fn run(
     )
     .await;
     if let (Some((f, final_tags, deletions)), Some(final_how)) = (final_plan, final_deletion) {
-        let digests = Digests::read(f, &final_how.1, &final_tags, options.parallel).await;
-        delete::delete_all(
+        delete::delete_listed(
             f,
             &project.name,
             final_how,
             &deletions,
-            &digests,
+            &final_tags,
             options.parallel,
             outcome,
             on_event,
@@ -452,26 +454,24 @@ pub fn purge(
             )?),
             None => None,
         };
-        let digests = Digests::read(repo, &how, &tags, options.parallel).await;
-        delete::delete_all(
+        delete::delete_listed(
             repo,
             &project.name,
             (implementation, how),
             &planned,
-            &digests,
+            &tags,
             options.parallel,
             outcome,
             on_event,
         )
         .await?;
         if let (Some((f, final_tags, deletions)), Some(final_how)) = (final_plan, final_how) {
-            let digests = Digests::read(f, &final_how.1, &final_tags, options.parallel).await;
-            delete::delete_all(
+            delete::delete_listed(
                 f,
                 &project.name,
                 final_how,
                 &deletions,
-                &digests,
+                &final_tags,
                 options.parallel,
                 outcome,
                 on_event,
@@ -593,15 +593,14 @@ async fn delete_cache_copies(
                 continue;
             }
         };
-        let digests = Digests::read(cache, &how.1, &tags, options.parallel).await;
         // The cache's deletions are not the report's: only warnings surface.
         let mut cache_outcome = CleanupOutcome::default();
-        let result = delete::delete_all(
+        let result = delete::delete_listed(
             cache,
             project,
             how,
             &copies,
-            &digests,
+            &tags,
             options.parallel,
             &mut cache_outcome,
             &mut |_| {},
@@ -649,15 +648,17 @@ async fn read_import_records(
 
 /// Rounds of relatives: the labels of newly protected stages, read in
 /// parallel, and the platform stages of protected multi-platform stages,
-/// until no new stage is protected.
+/// until no new stage is protected. Returns the stage digests it read
+/// (tag → digest; only when a manifest list needed them).
 async fn protect_relatives(
     repo: &RepoStorage,
     inventory: &plan::Inventory,
     d: &mut Decision,
     parallel: usize,
-) -> Result<(), OpsError> {
+) -> Result<BTreeMap<String, String>, OpsError> {
     // Stage manifest digest → stages, read once when an index needs it.
     let mut by_digest: Option<BTreeMap<String, Vec<String>>> = None;
+    let mut read_digests = BTreeMap::new();
     loop {
         let indexes = plan::protected_indexes(d);
         let mut changed = false;
@@ -684,6 +685,7 @@ async fn protect_relatives(
                         ))
                     })?;
                     if let Some(digest) = digest {
+                        read_digests.insert(s.clone(), digest.clone());
                         map.entry(digest).or_default().push(s);
                     }
                 }
@@ -717,7 +719,7 @@ async fn protect_relatives(
         }
         let need = plan::needs_labels(d);
         if need.is_empty() && !changed {
-            return Ok(());
+            return Ok(read_digests);
         }
         let read: Vec<_> = stream::iter(need.into_iter().map(|s| async move {
             let l = repo.labels(&s).await;
