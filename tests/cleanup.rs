@@ -106,6 +106,81 @@ fn a_real_cleanup_deletes_what_the_dry_run_reported_and_a_second_deletes_nothing
     );
 }
 
+/// The registry requests a run's summary line counts.
+fn requests_of(log: &str) -> u64 {
+    log.lines()
+        .rev()
+        .find_map(|l| {
+            l.strip_suffix(" registry requests")?
+                .rsplit(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no request count in:\n{log}"))
+}
+
+#[test]
+fn kept_stages_labels_come_from_the_local_cache_on_the_next_run() {
+    let (p, _origin) = project_with_origin();
+    let (_, _, repo) = anon_repo(&p);
+    let r1 = commit_build_push(&p, &repo, "one", &[]);
+    let r2 = commit_build_push(&p, &repo, "two", &[]);
+    let (app1, app2) = (stage_of(&r1, "app"), stage_of(&r2, "app"));
+    let home = tempfile::tempdir().unwrap();
+    let home_env = [("WERF_HOME", home.path().to_str().unwrap())];
+    let dry = ["--without-kube", "--dry-run"];
+
+    let (cold_log, cold) = cleanup(&p.dir, &repo, &dry, &home_env);
+    let (warm_log, warm) = cleanup(&p.dir, &repo, &dry, &home_env);
+    assert_eq!(items(&warm, "deleted"), items(&cold, "deleted"));
+    assert_eq!(items(&warm, "kept"), items(&cold, "kept"));
+    assert!(
+        items(&cold, "deleted").contains(&json!({"type": "stage", "tag": app1}).to_string()),
+        "{cold}"
+    );
+    let kept = cold["kept"].as_array().unwrap().len() as u64;
+    assert!(kept >= 2, "{cold}");
+    assert_eq!(
+        requests_of(&cold_log) - requests_of(&warm_log),
+        2 * kept,
+        "a kept stage's labels (its manifest and config) are read once:\n{cold_log}\n{warm_log}"
+    );
+
+    // The next run believes the cache: a parent named only there is kept.
+    let dir = home.path().join("local_cache/stage-labels");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one cache file per repository: {files:?}");
+    let mut cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert_eq!(cache["repo"], repo.as_str());
+    assert!(cache["stages"][&app2].is_object(), "{cache}");
+    assert!(
+        cache["stages"].get(&app1).is_none(),
+        "only kept stages are read: {cache}"
+    );
+    cache["stages"][&app2]["werf.io/parent-stage-id"] = json!(app1);
+    std::fs::write(&files[0], cache.to_string()).unwrap();
+    let (log, r) = cleanup(&p.dir, &repo, &dry, &home_env);
+    assert!(
+        log.contains(&format!("{app1}: ancestor (of {app2})")),
+        "{log}"
+    );
+    assert!(!items(&r, "deleted").contains(&json!({"type": "stage", "tag": app1}).to_string()));
+
+    // A corrupt cache is an empty one, rewritten from the registry.
+    std::fs::write(&files[0], b"{").unwrap();
+    let (log, r) = cleanup(&p.dir, &repo, &dry, &home_env);
+    assert_eq!(items(&r, "deleted"), items(&cold, "deleted"));
+    assert_eq!(requests_of(&log), requests_of(&cold_log));
+    let cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert!(cache["stages"][&app2].is_object(), "{cache}");
+}
+
 /// A kubeconfig with two contexts on the test control plane.
 fn two_context_kubeconfig(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("kubeconfig-two");

@@ -105,3 +105,41 @@ fn host_cleanup_frees_over_the_threshold_and_spares_images_in_use() {
     host(&["purge", "--force"]);
     assert!(images_of(&p.project).is_empty());
 }
+
+#[test]
+fn host_purge_takes_davits_local_caches_and_locks() {
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("local_cache/stage-labels");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(cache.join("x.json"), "{}").unwrap();
+    std::fs::create_dir_all(home.path().join("davit-locks")).unwrap();
+    let dir = home.path();
+    let home_arg = dir.to_str().unwrap();
+    let log = ok(&davit(
+        dir,
+        &["host", "purge", "--dry-run", "--home-dir", home_arg],
+        &[],
+    ));
+    let local_cache = dir.join("local_cache");
+    assert!(
+        log.contains(&format!("would remove {}", local_cache.display())),
+        "{log}"
+    );
+    assert!(log.contains("davit-locks"), "{log}");
+    assert!(cache.join("x.json").exists(), "a dry run removes nothing");
+    // A project's purge leaves what every project shares.
+    let log = ok(&davit(
+        dir,
+        &[
+            "host",
+            "purge",
+            "--home-dir",
+            home_arg,
+            "--project-name",
+            &unique("none"),
+        ],
+        &[],
+    ));
+    assert!(!log.contains("local_cache"), "{log}");
+    assert!(cache.join("x.json").exists());
+}

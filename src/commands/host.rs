@@ -81,6 +81,7 @@ pub fn run(command: HostCommand) -> anyhow::Result<()> {
                 args.dry_run,
                 args.project_name.as_deref(),
                 &storage.lock_dir(),
+                &storage.local_cache_dir(),
                 &mut |i| eprintln!("│ {verb} {}", describe(i)),
             )?;
             for d in &outcome.removed_dirs {

@@ -62,7 +62,14 @@ pub fn cleanup(dir: &Path, repo: &str, extra: &[&str], env_: &[(&str, &str)]) ->
         "--explain",
     ];
     args.extend(extra);
-    let log = ok(&davit(dir, &args, env_));
+    // The project's own home, so local caches stay with the test.
+    let home = dir.join(".davit-home");
+    let home = home.to_str().unwrap();
+    let mut env_ = env_.to_vec();
+    if !env_.iter().any(|(k, _)| *k == "WERF_HOME") {
+        env_.push(("WERF_HOME", home));
+    }
+    let log = ok(&davit(dir, &args, &env_));
     (log, report(dir, ".werf-cleanup-report.json"))
 }
 

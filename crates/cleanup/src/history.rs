@@ -5,7 +5,13 @@
 //! as one), and a reference that reached every expected stage leaves a stop
 //! commit that newer references do not walk past.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+// Commit IDs are hashed millions of times on a large history (each
+// reference of each image walks it); SipHash's DoS resistance buys nothing
+// on git's own hashes.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::refs::ScanRef;
 
@@ -14,10 +20,13 @@ pub trait CommitGraph {
     fn commit(&self, id: &str) -> Option<(i64, &[String])>;
 }
 
+/// Commit → (committer time, parents).
+pub type CommitMap = HashMap<String, (i64, Vec<String>)>;
+
 /// A commit graph held in memory.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
-    pub commits: HashMap<String, (i64, Vec<String>)>,
+    pub commits: CommitMap,
 }
 
 impl CommitGraph for Graph {
@@ -41,6 +50,16 @@ pub struct ScanResult {
     /// Per kept stage, the commits whose `meta-*` records stay.
     pub hit: BTreeMap<String, BTreeSet<String>>,
     pub kept_by: BTreeMap<String, KeptBy>,
+}
+
+/// A commit's parents, borrowed from the graph (none when it is unknown).
+fn parents_of<'g>(graph: &'g dyn CommitGraph, c: &str) -> impl Iterator<Item = &'g str> {
+    graph
+        .commit(c)
+        .map(|(_, p)| p)
+        .unwrap_or_default()
+        .iter()
+        .map(String::as_str)
 }
 
 fn time(graph: &dyn CommitGraph, c: &str) -> i64 {
@@ -103,30 +122,34 @@ fn scan_reference(
 ) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
     let p = &r.images;
     let filtered = p.last == 0 || (p.within.is_some() && !p.or);
-    let exp: BTreeMap<String, Vec<String>> = if p.last == 0 {
-        BTreeMap::new()
+    // Borrowed unless the period filters it: each reference of each image
+    // looks at it, twice.
+    let exp: Cow<'_, BTreeMap<String, Vec<String>>> = if p.last == 0 {
+        Cow::Owned(BTreeMap::new())
     } else if let (Some(d), false) = (p.within, p.or) {
         let since = now - d.as_secs() as i64;
-        expected
-            .iter()
-            .filter_map(|(id, commits)| {
-                let recent: Vec<String> = commits
-                    .iter()
-                    .filter(|c| time(graph, c) > since)
-                    .cloned()
-                    .collect();
-                (!recent.is_empty()).then(|| (id.clone(), recent))
-            })
-            .collect()
+        Cow::Owned(
+            expected
+                .iter()
+                .filter_map(|(id, commits)| {
+                    let recent: Vec<String> = commits
+                        .iter()
+                        .filter(|c| time(graph, c) > since)
+                        .cloned()
+                        .collect();
+                    (!recent.is_empty()).then(|| (id.clone(), recent))
+                })
+                .collect(),
+        )
     } else {
-        expected.clone()
+        Cow::Borrowed(expected)
     };
     if exp.is_empty() {
         return (Vec::new(), BTreeMap::new());
     }
     let by_commit: HashMap<&str, Vec<&str>> = {
         let mut m: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (id, commits) in &exp {
+        for (id, commits) in exp.iter() {
             for c in commits {
                 m.entry(c.as_str()).or_default().push(id.as_str());
             }
@@ -134,38 +157,37 @@ fn scan_reference(
         m
     };
     let depth_limit = if r.git.is_tag { 1 } else { -1 };
-    let mut scanned: HashSet<String> = HashSet::new();
+    let mut scanned: HashSet<&str> = HashSet::new();
     let mut reached_commits: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // The commits with records in the order the walk met them (index by commit).
     let mut reached_order: HashMap<String, usize> = HashMap::new();
-    let mut level = vec![r.git.head.clone()];
+    let mut level: Vec<&str> = vec![r.git.head.as_str()];
     let mut depth = 0;
     loop {
         depth += 1;
         let mut next = Vec::new();
-        for c in &level {
+        for &c in &level {
             if scanned.contains(c) || stop.contains(c) {
                 continue;
             }
-            if let Some(ids) = by_commit.get(c.as_str()) {
+            if let Some(ids) = by_commit.get(c) {
                 for id in ids {
                     reached_commits
                         .entry(id.to_string())
                         .or_default()
-                        .push(c.clone());
+                        .push(c.to_string());
                 }
                 let next_index = reached_order.len();
-                reached_order.entry(c.clone()).or_insert(next_index);
+                reached_order.entry(c.to_string()).or_insert(next_index);
             }
-            let parents = graph.commit(c).map(|(_, p)| p.to_vec()).unwrap_or_default();
             if depth == depth_limit {
                 continue;
             }
             if exp.len() == reached_commits.len() {
                 break;
             }
-            scanned.insert(c.clone());
-            next.extend(parents);
+            scanned.insert(c);
+            next.extend(parents_of(graph, c));
         }
         if next.is_empty() {
             break;
@@ -273,26 +295,21 @@ fn reachable_expected(
     depth_limit: i32,
 ) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut level = vec![r.git.head.clone()];
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut level: Vec<&str> = vec![r.git.head.as_str()];
     let mut depth = 0;
     while !level.is_empty() {
         depth += 1;
         let mut next = Vec::new();
         for c in level {
-            if stop.contains(&c) || !seen.insert(c.clone()) {
+            if stop.contains(c) || !seen.insert(c) {
                 continue;
             }
-            for id in by_commit.get(c.as_str()).into_iter().flatten() {
-                out.entry(id.to_string()).or_default().push(c.clone());
+            for id in by_commit.get(c).into_iter().flatten() {
+                out.entry(id.to_string()).or_default().push(c.to_string());
             }
             if depth != depth_limit {
-                next.extend(
-                    graph
-                        .commit(&c)
-                        .map(|(_, p)| p.to_vec())
-                        .unwrap_or_default(),
-                );
+                next.extend(parents_of(graph, c));
             }
         }
         level = next;

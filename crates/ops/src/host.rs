@@ -165,13 +165,15 @@ pub fn cleanup(
     })
 }
 
-/// `davit host purge`: every image builds left, and davit's host locks
-/// (`lock_dir`), which no running davit may hold.
+/// `davit host purge`: every image builds left, davit's host locks
+/// (`lock_dir`), which no running davit may hold, and its local caches
+/// (`cache_dir`: chart dependencies, stage labels).
 pub fn purge(
     force: bool,
     dry_run: bool,
     project: Option<&str>,
     lock_dir: &Path,
+    cache_dir: &Path,
     on_removed: &mut dyn FnMut(&LocalImage),
 ) -> Result<HostOutcome, OpsError> {
     runtime()?.block_on(async {
@@ -190,14 +192,16 @@ pub fn purge(
             on_removed(&image);
             outcome.removed.push(image);
         }
-        // The host locks are shared by every project.
-        if project.is_none() && lock_dir.exists() {
-            if !dry_run {
-                std::fs::remove_dir_all(lock_dir).map_err(|e| {
-                    OpsError::Cleanup(format!("removing {}: {e}", lock_dir.display()))
-                })?;
+        // The host locks and local caches are shared by every project.
+        for dir in [lock_dir, cache_dir] {
+            if project.is_none() && dir.exists() {
+                if !dry_run {
+                    std::fs::remove_dir_all(dir).map_err(|e| {
+                        OpsError::Cleanup(format!("removing {}: {e}", dir.display()))
+                    })?;
+                }
+                outcome.removed_dirs.push(dir.to_path_buf());
             }
-            outcome.removed_dirs.push(lock_dir.to_path_buf());
         }
         Ok(outcome)
     })

@@ -371,12 +371,7 @@ fn add_dependencies(
     lock: &[u8],
     options: &RenderOptions,
 ) -> Result<(), RenderError> {
-    let cache_root = options
-        .cache_home
-        .clone()
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".davit")))
-        .unwrap_or_else(|| PathBuf::from(".davit"))
-        .join("local_cache");
+    let cache_root = crate::stores::local_cache_dir(options.cache_home.as_deref());
     let lock_text = String::from_utf8_lossy(lock);
     let insecure_registries = if options.insecure_registry {
         lock_text

@@ -76,6 +76,11 @@ impl StorageOptions {
         lock_dir(self.home_dir.as_deref())
     }
 
+    /// davit's local caches (chart dependencies, stage labels).
+    pub fn local_cache_dir(&self) -> PathBuf {
+        local_cache_dir(self.home_dir.as_deref())
+    }
+
     /// The registry client for every repository named, with credentials
     /// from `--docker-config` or the environment.
     fn registry(&self) -> Result<(Arc<RegistryClient>, Credentials), OpsError> {
@@ -166,6 +171,16 @@ impl StorageOptions {
             cache_repos,
         })
     }
+}
+
+/// Local caches: `<home>/local_cache` with a home directory, else
+/// `~/.davit/local_cache`.
+pub(crate) fn local_cache_dir(home_dir: Option<&Path>) -> PathBuf {
+    home_dir
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".davit")))
+        .unwrap_or_else(|| PathBuf::from(".davit"))
+        .join("local_cache")
 }
 
 /// Host locks: `<home>/davit-locks` with a home directory, else

@@ -4,6 +4,7 @@
 
 pub mod deletion;
 pub mod docker_archive;
+pub mod label_cache;
 pub mod local;
 pub mod lock;
 mod maintenance;

@@ -2,7 +2,7 @@
 //! anyway): syncing `origin`'s branches and tags, the references, the
 //! commit graph, and whether commits exist.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -119,7 +119,7 @@ pub fn references(dir: &Path) -> Result<Vec<GitRef>, OpsError> {
 /// Every commit reachable from a reference: committer time and parents.
 pub fn commit_graph(dir: &Path) -> Result<Graph, OpsError> {
     let text = git(dir, &["log", "--all", "--format=%H %ct %P"])?;
-    let mut commits = HashMap::new();
+    let mut commits = davit_cleanup::history::CommitMap::default();
     for line in text.lines() {
         let mut parts = line.split(' ');
         let (Some(id), Some(time)) = (parts.next(), parts.next()) else {
@@ -144,7 +144,9 @@ pub fn existing_commits(dir: &Path, commits: &[String]) -> Result<HashSet<String
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| OpsError::Cleanup(format!("running git cat-file: {e}")))?;
-    let input: String = commits.iter().map(|c| format!("{c}\n")).collect();
+    // Records name each commit many times (one per image): ask once.
+    let unique: HashSet<&String> = commits.iter().collect();
+    let input: String = unique.into_iter().map(|c| format!("{c}\n")).collect();
     let mut stdin = child.stdin.take();
     let writer = std::thread::spawn(move || {
         if let Some(s) = stdin.as_mut() {

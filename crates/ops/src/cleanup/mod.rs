@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use davit_cleanup::plan::{self, Decision, Deletion, GitView, ImportRecord, Input, Protection};
 use davit_cleanup::policy::keep_policies;
 use davit_kube::KubeOptions;
+use davit_storage::label_cache::StageLabelCache;
 use davit_storage::RepoStorage;
 use futures_util::stream::{self, StreamExt};
 
@@ -262,51 +263,46 @@ async fn run(
     };
     on_event(Event::Phase("Git history-based cleanup"));
     let mut decision = plan::decide(&input);
-    let stage_digests =
-        protect_relatives(repo, &inventory, &mut decision, options.parallel).await?;
-    let planned = plan::finish(&decision);
+    let cache_dir = options.storage.local_cache_dir().join("stage-labels");
+    let mut label_cache = StageLabelCache::load(&cache_dir, &repo_address);
+    let stage_digests = protect_relatives(
+        repo,
+        &inventory,
+        &mut decision,
+        &mut label_cache,
+        options.parallel,
+    )
+    .await?;
+    if let Err(e) = label_cache.save(&tags) {
+        on_event(Event::Note(format!(
+            "│ the stage label cache {} was not written ({e}); the next cleanup reads the labels again",
+            cache_dir.display()
+        )));
+    }
+    let mut planned = plan::finish(&decision);
     // The digests first, then a second look at the tags right before the
     // deletions: builds run while a cleanup plans (there is no lock), and a
-    // stage a build chose since the first listing is spared.
+    // stage a build chose since the first listing is spared. A dry run
+    // deletes nothing, so it has no "right before" to look at.
     // Stage digests read for manifest lists are not read again.
     let mut digests = Digests::known(stage_digests);
     if let Some((_, how)) = &deletion {
         let unread = digests.missing(&tags);
         digests.extend(Digests::read(repo, how, &unread, options.parallel).await);
-    }
-    let tags_now = repo.all_tags().await.map_err(OpsError::from)?;
-    if let Some((_, how)) = &deletion {
+        let tags_now = repo.all_tags().await.map_err(OpsError::from)?;
         let new = digests.missing(&tags_now);
         digests.extend(Digests::read(repo, how, &new, options.parallel).await);
-    }
-    let custom_records: Vec<String> = planned
-        .iter()
-        .filter_map(|d| match d {
-            Deletion::CustomTag { record, .. } => Some(record.clone()),
-            _ => None,
-        })
-        .collect();
-    let custom_tag_stages_now: BTreeMap<String, String> =
-        read_custom_tags(repo, &custom_records, options.parallel, on_event)
-            .await
-            .into_iter()
-            .flat_map(|(stage, tags)| tags.into_iter().map(move |t| (t, stage.clone())))
-            .collect();
-    let (planned, spared) = plan::spare_used_meanwhile(
-        planned,
-        &inventory,
-        &input.custom_tags,
-        &plan::Meanwhile {
-            tags_now: &tags_now,
-            custom_tag_stages_now: &custom_tag_stages_now,
-        },
-    );
-    for (stage, protection) in spared {
-        on_event(Event::Note(format!(
-            "│ kept {stage}: {} ({})",
-            protection.reason, protection.detail
-        )));
-        decision.kept.insert(stage, protection);
+        planned = spare_used_meanwhile(
+            repo,
+            planned,
+            &inventory,
+            &input.custom_tags,
+            &tags_now,
+            &mut decision,
+            options.parallel,
+            on_event,
+        )
+        .await;
     }
     // `--final-repo`: the copies of the stages deleted here go too.
     let final_plan = match &stores.final_repo {
@@ -516,6 +512,53 @@ fn image_ids(project: &Project, inventory: &plan::Inventory) -> BTreeMap<String,
 }
 
 /// stage → custom tags, from the `custom-tag-meta-*` records' labels.
+/// The second look: stages that builds chose since the first listing (a
+/// new `meta-*` record names them) are spared with their custom tags, and
+/// so are custom tags a build moved to another stage. Returns what is
+/// still to delete; the spared stages join `decision.kept`.
+#[allow(clippy::too_many_arguments)]
+async fn spare_used_meanwhile(
+    repo: &RepoStorage,
+    planned: Vec<Deletion>,
+    inventory: &plan::Inventory,
+    custom_tags: &BTreeMap<String, Vec<String>>,
+    tags_now: &[String],
+    decision: &mut Decision,
+    parallel: usize,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Vec<Deletion> {
+    let custom_records: Vec<String> = planned
+        .iter()
+        .filter_map(|d| match d {
+            Deletion::CustomTag { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect();
+    let custom_tag_stages_now: BTreeMap<String, String> =
+        read_custom_tags(repo, &custom_records, parallel, on_event)
+            .await
+            .into_iter()
+            .flat_map(|(stage, tags)| tags.into_iter().map(move |t| (t, stage.clone())))
+            .collect();
+    let (planned, spared) = plan::spare_used_meanwhile(
+        planned,
+        inventory,
+        custom_tags,
+        &plan::Meanwhile {
+            tags_now,
+            custom_tag_stages_now: &custom_tag_stages_now,
+        },
+    );
+    for (stage, protection) in spared {
+        on_event(Event::Note(format!(
+            "│ kept {stage}: {} ({})",
+            protection.reason, protection.detail
+        )));
+        decision.kept.insert(stage, protection);
+    }
+    planned
+}
+
 async fn read_custom_tags(
     repo: &RepoStorage,
     records: &[String],
@@ -648,12 +691,14 @@ async fn read_import_records(
 
 /// Rounds of relatives: the labels of newly protected stages, read in
 /// parallel, and the platform stages of protected multi-platform stages,
-/// until no new stage is protected. Returns the stage digests it read
+/// until no new stage is protected. Labels come from `cache` where it has
+/// them (a stage's labels never change). Returns the stage digests it read
 /// (tag → digest; only when a manifest list needed them).
 async fn protect_relatives(
     repo: &RepoStorage,
     inventory: &plan::Inventory,
     d: &mut Decision,
+    cache: &mut StageLabelCache,
     parallel: usize,
 ) -> Result<BTreeMap<String, String>, OpsError> {
     // Stage manifest digest → stages, read once when an index needs it.
@@ -721,14 +766,21 @@ async fn protect_relatives(
         if need.is_empty() && !changed {
             return Ok(read_digests);
         }
-        let read: Vec<_> = stream::iter(need.into_iter().map(|s| async move {
+        let mut labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let (cached, unread): (Vec<_>, Vec<_>) =
+            need.into_iter().partition(|s| cache.get(s).is_some());
+        for stage in cached {
+            if let Some(l) = cache.get(&stage) {
+                labels.insert(stage, l.clone());
+            }
+        }
+        let read: Vec<_> = stream::iter(unread.into_iter().map(|s| async move {
             let l = repo.labels(&s).await;
             (s, l)
         }))
         .buffer_unordered(parallel.max(1))
         .collect()
         .await;
-        let mut labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (stage, l) in read {
             // Unread labels could hide a parent or source that must stay.
             let l = l.map_err(|e| {
@@ -736,6 +788,10 @@ async fn protect_relatives(
                     "reading the labels of the kept stage {stage} (its parent and sources stay with it): {e}"
                 ))
             })?;
+            // A stage gone meanwhile has no labels, and is not cached.
+            if let Some(l) = &l {
+                cache.insert(&stage, l);
+            }
             labels.insert(stage, l.unwrap_or_default());
         }
         plan::protect_relatives(d, &labels);
