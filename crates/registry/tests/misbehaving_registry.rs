@@ -206,3 +206,21 @@ async fn requests_per_host_are_limited() {
         "at most 2 requests at once, and 2 used"
     );
 }
+
+/// Quay answers a tag that expired after it was listed with 404 and the
+/// code `TAG_EXPIRED` (not `MANIFEST_UNKNOWN`). werf's default
+/// implementation fails on it and hints at `--repo-container-registry=quay`;
+/// davit reads it as gone on every implementation, so cleanup needs no flag.
+#[tokio::test]
+async fn a_quay_tag_expired_after_listing_is_gone() {
+    let host = serve(|_, _| {
+        answer(
+            "404 Not Found",
+            &["Content-Type: application/json"],
+            r#"{"errors":[{"code":"TAG_EXPIRED","detail":{},"message":"Tag v1 was deleted or has expired. To pull, revive via time machine"}]}"#,
+        )
+    });
+    let c = client(RegistryOptions::default());
+    assert!(c.manifest_get(&host, "app", "v1").await.expect("get").is_none());
+    assert!(c.manifest_head(&host, "app", "v1").await.expect("head").is_none());
+}
