@@ -333,40 +333,74 @@ fn purge_deletes_every_stage_and_record() {
 /// Pushes werf's `import-metadata-<id>` record (a manifest-only image with
 /// the labels werf v2's stapel imports write), with curl.
 fn push_import_record(host: &str, path: &str, id: &str, labels: serde_json::Value) {
-    let dir = tempfile::tempdir().unwrap();
     let config = json!({
         "architecture": "amd64", "os": "linux", "config": {"Labels": labels},
         "rootfs": {"type": "layers", "diff_ids": []},
-    })
-    .to_string();
-    let file = dir.path().join("config.json");
-    std::fs::write(&file, &config).unwrap();
+    });
+    push_config_image(host, path, &format!("import-metadata-{id}"), &config);
+}
+
+fn curl_ok(args: &[&str]) -> String {
+    let out = std::process::Command::new("curl")
+        .arg("-sf")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl {args:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sha256_of(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blob");
+    std::fs::write(&file, bytes).unwrap();
+    let sum = sha256_file(&file);
+    format!("sha256:{sum}")
+}
+
+fn sha256_file(file: &Path) -> String {
     let sum = std::process::Command::new("sha256sum")
-        .arg(&file)
+        .arg(file)
         .output()
         .unwrap();
-    let digest = format!(
-        "sha256:{}",
-        String::from_utf8_lossy(&sum.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap()
-    );
-    let curl = |args: &[&str]| {
-        let st = std::process::Command::new("curl")
-            .arg("-sf")
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(st.success(), "curl {args:?}");
-    };
+    String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Pushes a manifest under `tag`; returns its digest.
+fn push_manifest(host: &str, path: &str, tag: &str, media_type: &str, manifest: &str) -> String {
+    curl_ok(&[
+        "-o",
+        "/dev/null",
+        "-X",
+        "PUT",
+        "-H",
+        &format!("Content-Type: {media_type}"),
+        "--data-binary",
+        manifest,
+        &format!("http://{host}/v2/{path}/manifests/{tag}"),
+    ]);
+    sha256_of(manifest.as_bytes())
+}
+
+/// Pushes an image with no layers and the given config under `tag`;
+/// returns the manifest's digest.
+fn push_config_image(host: &str, path: &str, tag: &str, config: &serde_json::Value) -> String {
+    let config = config.to_string();
+    let digest = sha256_of(config.as_bytes());
     // An upload session, then the blob in one PUT.
-    let post = std::process::Command::new("curl")
-        .args(["-sf", "-D", "-", "-o", "/dev/null", "-X", "POST"])
-        .arg(format!("http://{host}/v2/{path}/blobs/uploads/"))
-        .output()
-        .unwrap();
-    let headers = String::from_utf8_lossy(&post.stdout).into_owned();
+    let headers = curl_ok(&[
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        "-X",
+        "POST",
+        &format!("http://{host}/v2/{path}/blobs/uploads/"),
+    ]);
     let location = headers
         .lines()
         .find_map(|l| {
@@ -381,7 +415,7 @@ fn push_import_record(host: &str, path: &str, id: &str, labels: serde_json::Valu
         location
     };
     let sep = if location.contains('?') { '&' } else { '?' };
-    curl(&[
+    curl_ok(&[
         "-o",
         "/dev/null",
         "-X",
@@ -389,7 +423,7 @@ fn push_import_record(host: &str, path: &str, id: &str, labels: serde_json::Valu
         "-H",
         "Content-Type: application/octet-stream",
         "--data-binary",
-        &format!("@{}", file.display()),
+        &config,
         &format!("{location}{sep}digest={digest}"),
     ]);
     let manifest = json!({
@@ -399,17 +433,13 @@ fn push_import_record(host: &str, path: &str, id: &str, labels: serde_json::Valu
         "layers": [],
     })
     .to_string();
-    curl(&[
-        "-o",
-        "/dev/null",
-        "-X",
-        "PUT",
-        "-H",
-        "Content-Type: application/vnd.oci.image.manifest.v1+json",
-        "--data-binary",
+    push_manifest(
+        host,
+        path,
+        tag,
+        "application/vnd.oci.image.manifest.v1+json",
         &manifest,
-        &format!("http://{host}/v2/{path}/manifests/import-metadata-{id}"),
-    ]);
+    )
 }
 
 #[test]
@@ -564,4 +594,99 @@ fn a_kept_multi_platform_image_keeps_its_platform_stages() {
         );
     }
     assert_no_broken_tags(&host, &path);
+}
+
+#[test]
+fn a_multi_platform_stage_is_as_recent_as_its_newest_platform() {
+    let (p, _origin) = project_with_origin();
+    let (host, path, repo) = anon_repo(&p);
+    commit_build_push(&p, &repo, "one", &[]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let ten_days_ago = now - 10 * 24 * 3600;
+    let rfc3339 = |secs: i64| {
+        let out = std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // Two platform stages stored ten days ago (their tags say so); one of
+    // them was created now (its config says so), and each is the only
+    // platform of a manifest list.
+    let platform = |n: u8, created: i64| {
+        let tag = format!("{}-{}", format!("{n:02x}").repeat(28), ten_days_ago * 1000);
+        let config = json!({
+            "architecture": "amd64", "os": "linux", "created": rfc3339(created),
+            "config": {"Labels": {"werf": "x"}}, "rootfs": {"type": "layers", "diff_ids": []},
+        });
+        let digest = push_config_image(&host, &path, &tag, &config);
+        (tag, digest)
+    };
+    let index = |n: u8, platform_digest: &str| {
+        let tag = format!("{n:02x}").repeat(28);
+        let list = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": platform_digest, "size": 1,
+                "platform": {"architecture": "amd64", "os": "linux"},
+            }],
+        });
+        push_manifest(
+            &host,
+            &path,
+            &tag,
+            "application/vnd.oci.image.index.v1+json",
+            &list.to_string(),
+        );
+        tag
+    };
+    let (old_platform, old_digest) = platform(0xa1, ten_days_ago);
+    let (new_platform, new_digest) = platform(0xb1, now);
+    let old_index = index(0xa2, &old_digest);
+    let new_index = index(0xb2, &new_digest);
+
+    let log = ok(&davit(
+        &p.dir,
+        &[
+            "cleanup",
+            "--repo",
+            &repo,
+            "--without-kube",
+            "--keep-stages-built-within-last-n-hours",
+            "2",
+            "--explain",
+            "--dry-run",
+        ],
+        &[("WERF_HOME", p.dir.join(".davit-home").to_str().unwrap())],
+    ));
+    let kept_line = |tag: &str| {
+        log.lines()
+            .find(|l| l.contains(&format!("{tag}: ")))
+            .map(str::to_string)
+    };
+    assert!(
+        kept_line(&new_index).is_some_and(|l| l.contains("built within last 2 hours")),
+        "a list with a platform created now is kept:\n{log}"
+    );
+    assert!(
+        kept_line(&new_platform).is_some_and(|l| l.contains("image index platform")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("would delete stage {old_index}")),
+        "a list whose platforms are all older is not protected by the policy:\n{log}"
+    );
+    assert!(
+        log.contains(&format!("would delete stage {old_platform}")),
+        "{log}"
+    );
+    assert!(
+        !log.contains(&format!("would delete stage {new_index}")),
+        "{log}"
+    );
 }

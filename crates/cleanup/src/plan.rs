@@ -158,6 +158,11 @@ pub struct Input<'a> {
     pub keep_list: BTreeSet<String>,
     /// Built within this many hours is kept (0: off).
     pub keep_hours: u64,
+    /// Multi-platform stages (manifest lists tagged `<digest>`, whose tag
+    /// has no time) → their platforms' creation times (Unix ms; `None`
+    /// where unreadable), for the built-within-N-hours policy. An index
+    /// missing here is kept while that policy is on.
+    pub index_platform_times: BTreeMap<String, Vec<Option<i64>>>,
     pub now_ms: i64,
     /// `cleanup.disable`: only the `managed-image-*` and `meta-*` tags go.
     pub disable: bool,
@@ -355,9 +360,18 @@ pub fn decide(input: &Input<'_>) -> Decision {
     if input.keep_hours > 0 {
         let since = input.now_ms - input.keep_hours as i64 * 3_600_000;
         for (s, ms) in &inv.stages {
-            // Indexes (no time in the tag) are kept: their platforms'
-            // times are not read, and keeping is the safe side.
-            if *ms == 0 || *ms >= since {
+            // An index (no time in its tag) is as recent as its newest
+            // platform, as werf has it; one whose platforms' times were
+            // not all read is kept (the safe side).
+            let recent = if *ms == 0 {
+                match input.index_platform_times.get(s) {
+                    Some(times) => times.iter().any(|t| t.is_none_or(|t| t >= since)),
+                    None => true,
+                }
+            } else {
+                *ms >= since
+            };
+            if recent {
                 protect(
                     &mut d,
                     s,
@@ -804,6 +818,7 @@ mod tests {
             repo_address: "registry.test/app".into(),
             keep_list: BTreeSet::from([importer.clone()]),
             keep_hours: 0,
+            index_platform_times: BTreeMap::new(),
             now_ms: 10_000,
             disable: false,
         };
@@ -832,6 +847,43 @@ mod tests {
             crate::report::deleted_item(&planned[1])["id"],
             serde_json::json!("bbb")
         );
+    }
+
+    #[test]
+    fn an_index_is_as_recent_as_its_newest_platform() {
+        let index = |n: u8| format!("{n:02x}").repeat(28);
+        let (old, new, unread, unknown) = (index(1), index(2), index(3), index(4));
+        let tags = vec![old.clone(), new.clone(), unread.clone(), unknown.clone()];
+        let inv = inventory(&tags);
+        let hour = 3_600_000;
+        let now = 100 * hour;
+        let input = Input {
+            inventory: &inv,
+            images: BTreeMap::new(),
+            custom_tags: BTreeMap::new(),
+            imports: BTreeMap::new(),
+            git: None,
+            in_use: None,
+            repo_address: "registry.test/app".into(),
+            keep_list: BTreeSet::new(),
+            keep_hours: 2,
+            index_platform_times: BTreeMap::from([
+                (
+                    old.clone(),
+                    vec![Some(now - 5 * hour), Some(now - 3 * hour)],
+                ),
+                (new.clone(), vec![Some(now - 5 * hour), Some(now - hour)]),
+                (unread.clone(), vec![Some(now - 5 * hour), None]),
+            ]),
+            now_ms: now,
+            disable: false,
+        };
+        let d = decide(&input);
+        assert!(!d.kept.contains_key(&old), "{:?}", d.kept);
+        for kept in [&new, &unread, &unknown] {
+            assert_eq!(d.kept[kept].reason, "built within last 2 hours");
+        }
+        assert_eq!(finish(&d), vec![Deletion::Stage { tag: old }]);
     }
 
     #[test]

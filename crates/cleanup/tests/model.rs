@@ -270,6 +270,7 @@ fn run(
         repo_address: "registry.test/app".into(),
         keep_list: w.keep_list.clone(),
         keep_hours: c.keep_hours,
+        index_platform_times: Default::default(),
         now_ms: NOW * 1000,
         disable: false,
     };

@@ -221,6 +221,14 @@ async fn a_quay_tag_expired_after_listing_is_gone() {
         )
     });
     let c = client(RegistryOptions::default());
-    assert!(c.manifest_get(&host, "app", "v1").await.expect("get").is_none());
-    assert!(c.manifest_head(&host, "app", "v1").await.expect("head").is_none());
+    assert!(c
+        .manifest_get(&host, "app", "v1")
+        .await
+        .expect("get")
+        .is_none());
+    assert!(c
+        .manifest_head(&host, "app", "v1")
+        .await
+        .expect("head")
+        .is_none());
 }

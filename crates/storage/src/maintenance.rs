@@ -40,6 +40,32 @@ impl RepoStorage {
         }
     }
 
+    /// The creation times (Unix ms, from each platform image's config
+    /// `created`) of the platforms of a multi-platform stage, in the
+    /// index's order; `None` for a platform whose time cannot be read.
+    /// `None` overall when the tag is gone or is not a manifest list.
+    pub async fn index_platform_created(
+        &self,
+        tag: &str,
+    ) -> Result<Option<Vec<Option<i64>>>, StorageError> {
+        let Some(platforms) = self.index_platform_digests(tag).await? else {
+            return Ok(None);
+        };
+        let mut times = Vec::with_capacity(platforms.len());
+        for digest in platforms {
+            let created = match self.manifest(&digest).await? {
+                Some(OciManifest::Image(m)) => self
+                    .client()
+                    .blob_get(self.host(), self.path(), &m.config.digest)
+                    .await?
+                    .and_then(|config| created_ms(&config)),
+                _ => None,
+            };
+            times.push(created);
+        }
+        Ok(Some(times))
+    }
+
     /// The manifest `tag` names, parsed; `None` when it is gone or not one
     /// davit reads.
     async fn manifest(&self, tag: &str) -> Result<Option<OciManifest>, StorageError> {
@@ -194,4 +220,30 @@ const POLICY_VIOLATION_MAX_WAIT: std::time::Duration = std::time::Duration::from
 
 fn is_policy_violation(e: &davit_registry::RegistryError) -> bool {
     matches!(e, davit_registry::RegistryError::Status { message, .. } if message.contains("PROJECTPOLICYVIOLATION"))
+}
+
+/// An image config's `created`, in Unix ms.
+fn created_ms(config: &[u8]) -> Option<i64> {
+    let config: serde_json::Value = serde_json::from_slice(config).ok()?;
+    let created = chrono::DateTime::parse_from_rfc3339(config["created"].as_str()?).ok()?;
+    Some(created.timestamp_millis())
+}
+
+#[cfg(test)]
+mod created_tests {
+    use super::created_ms;
+
+    #[test]
+    fn created_is_read_in_any_rfc3339_form() {
+        assert_eq!(
+            created_ms(br#"{"created":"2026-01-01T00:00:00Z"}"#),
+            Some(1_767_225_600_000)
+        );
+        assert_eq!(
+            created_ms(br#"{"created":"2026-01-01T03:00:00.5+03:00"}"#),
+            Some(1_767_225_600_500)
+        );
+        assert_eq!(created_ms(br#"{"created":"yesterday"}"#), None);
+        assert_eq!(created_ms(br#"{}"#), None);
+    }
 }

@@ -248,6 +248,11 @@ async fn run(
     };
 
     let imports = read_import_records(repo, &inventory.import_records, options.parallel).await;
+    let index_platform_times = if keep_hours > 0 {
+        read_index_platform_times(repo, &inventory, options.parallel).await
+    } else {
+        BTreeMap::new()
+    };
     let input = Input {
         inventory: &inventory,
         images,
@@ -258,6 +263,7 @@ async fn run(
         repo_address: repo_address.clone(),
         keep_list,
         keep_hours,
+        index_platform_times,
         now_ms: now_ms(),
         disable: cfg.disable,
     };
@@ -557,6 +563,25 @@ async fn spare_used_meanwhile(
         decision.kept.insert(stage, protection);
     }
     planned
+}
+
+/// The platforms' creation times of every multi-platform stage, for the
+/// built-within-N-hours policy. One that cannot be read is left out, and
+/// so kept while that policy is on.
+async fn read_index_platform_times(
+    repo: &RepoStorage,
+    inventory: &plan::Inventory,
+    parallel: usize,
+) -> BTreeMap<String, Vec<Option<i64>>> {
+    let indexes = inventory.stages.iter().filter(|(_, ms)| **ms == 0);
+    stream::iter(indexes.map(|(tag, _)| async move {
+        let times = repo.index_platform_created(tag).await;
+        (tag.clone(), times)
+    }))
+    .buffer_unordered(parallel.max(1))
+    .filter_map(|(tag, times)| async move { Some((tag, times.ok()??)) })
+    .collect()
+    .await
 }
 
 async fn read_custom_tags(
