@@ -309,3 +309,85 @@ fn ecr_deletes_tags_through_signed_batch_delete_image_and_a_denied_key_stops_at_
     assert!(st["rate_limited"].as_u64().unwrap() >= 1, "{st}");
     assert_eq!(st["bad_signatures"], 1, "only the wrong secret's: {st}");
 }
+
+#[test]
+fn ecr_takes_the_runners_credentials_from_instance_metadata_or_the_container_endpoint() {
+    let s = scene();
+    let contract = Contract::start(json!({
+        "ecr": {"keys": {
+            "ASIAINSTANCE": {"secret": "instance-secret", "session_token": "instance-session", "can_delete": true},
+            "ASIATASK": {"secret": "task-secret", "session_token": "task-session", "can_delete": true},
+        }},
+        "imds": {"role": "ci-runner", "key": "ASIAINSTANCE"},
+        "ecs": {"authorization": "pod-identity-token", "key": "ASIATASK"},
+    }));
+    let api = contract.url("/ecr");
+    let imds = contract.url("/imds");
+    let ecs = contract.url("/ecs-credentials");
+    let before = s.tags();
+    let planned = s.planned(&before);
+    // No keys in the environment or a file: the runner's own.
+    let cleanup_with = |extra_env: &[(&str, &str)]| {
+        let mut env_: Vec<(&str, &str)> = vec![
+            ("DAVIT_ECR_API_URL", api.as_str()),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ];
+        env_.extend_from_slice(extra_env);
+        run(&s, &["--repo-container-registry", "ecr"], &env_)
+    };
+
+    // A container endpoint that refuses says so, naming no token.
+    let out = cleanup_with(&[
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.as_str()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "a-wrong-token"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("container credentials endpoint") && err.contains("401"),
+        "{err}"
+    );
+    assert!(!err.contains("a-wrong-token"), "the token reached the log");
+    assert_eq!(s.tags(), before);
+
+    // Instance metadata off, and nothing else: the usual error and hint.
+    let out = cleanup_with(&[("AWS_EC2_METADATA_DISABLED", "true")]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("no AWS credentials were found"), "{err}");
+    assert!(
+        err.contains("instance role"),
+        "the hint names the runner's role: {err}"
+    );
+
+    // The task's temporary keys, session token signed.
+    let log = ok(&cleanup_with(&[
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.as_str()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "pod-identity-token"),
+    ]));
+    let st = contract.stats();
+    assert_eq!(st["ecr"]["refused"], 0, "{st}");
+    assert_eq!(s.tags(), expected_after(&before, &planned), "{log}\n{st}");
+    assert!(!log.contains("task-secret") && !log.contains("pod-identity-token"));
+
+    // The instance role's (IMDSv2), on a second repository.
+    let s = scene();
+    let before = s.tags();
+    let planned = s.planned(&before);
+    let out = run(
+        &s,
+        &["--repo-container-registry", "ecr"],
+        &[
+            ("DAVIT_ECR_API_URL", api.as_str()),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
+        ],
+    );
+    let log = ok(&out);
+    let st = contract.stats();
+    assert!(st["imds"]["requests"].as_u64().unwrap() >= 3, "{st}");
+    assert_eq!(st["ecr"]["refused"], 0, "{st}");
+    assert_eq!(s.tags(), expected_after(&before, &planned), "{log}\n{st}");
+    assert!(!log.contains("instance-secret") && !log.contains("instance-session"));
+}

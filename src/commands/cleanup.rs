@@ -126,6 +126,7 @@ fn registry_api(args: &RegistryApiArgs) -> RegistryApiOptions {
         ecr_api_url: std::env::var("DAVIT_ECR_API_URL").ok(),
         docker_hub_api_url: std::env::var("DAVIT_DOCKER_HUB_API_URL").ok(),
         aws_credentials: None,
+        aws_sources: Default::default(),
     }
     .with_aws_credentials_from_environment()
 }

@@ -43,7 +43,17 @@ Config (JSON, --config):
   Version 4 verified against "ecr": {"keys": {"AKID": {"secret": "S",
   "can_delete": true}}, "rate_limit_every": 0} (ThrottlingException every
   Nth request; AccessDeniedException for a key that cannot delete;
-  InvalidSignatureException for a bad signature).
+  InvalidSignatureException for a bad signature). A key with
+  "session_token" is temporary: requests must carry that token in
+  X-Amz-Security-Token, signed (UnrecognizedClientException otherwise).
+* Where a runner on AWS gets those keys: EC2 instance metadata (IMDSv2) at
+  /imds/latest/api/token (PUT, with X-aws-ec2-metadata-token-ttl-seconds)
+  and /imds/latest/meta-data/iam/security-credentials/[ROLE] (GET, with
+  the session token), from "imds": {"role": R, "key": AKID}; and the
+  container credentials endpoint at GET /ecs-credentials, from "ecs":
+  {"authorization": T, "key": AKID} (401 without that Authorization).
+  Both answer {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
+  from the key's entry in "ecr".
 Admin: GET /_stats (counters; "held": requests held so far), POST /_release,
 POST /_seed?repo=R&prefix=P&count=N (N tags with a manifest of their own
 each). Prints "listening on PORT" when ready.
@@ -274,6 +284,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.github(url.path[len("/github"):], dict(urllib.parse.parse_qsl(url.query)))
             if url.path == "/ecr":
                 return self.ecr(url.path)
+            if url.path.startswith("/imds/"):
+                return self.imds(url.path[len("/imds"):])
+            if url.path == "/ecs-credentials":
+                return self.ecs_credentials()
             if url.path.startswith("/hub/"):
                 return self.dockerhub(url.path[len("/hub"):])
             if url.path == "/jwt/auth":
@@ -411,6 +425,12 @@ class Handler(BaseHTTPRequestHandler):
                 STATS["ecr"]["bad_signatures"] += 1
             return self.ecr_error("InvalidSignatureException",
                                   "The request signature we calculated does not match the signature you provided.")
+        token = key.get("session_token")
+        if token is not None and (self.headers.get("X-Amz-Security-Token") != token
+                                  or "x-amz-security-token" not in signed):
+            with LOCK:
+                STATS["ecr"]["refused"] += 1
+            return self.ecr_error("UnrecognizedClientException", "The security token included in the request is invalid.")
         if not key.get("can_delete"):
             with LOCK:
                 STATS["ecr"]["refused"] += 1
@@ -430,6 +450,38 @@ class Handler(BaseHTTPRequestHandler):
                 failures.append({"imageId": {"imageTag": tag}, "failureCode": "ImageNotFound",
                                  "failureReason": "Requested image not found"})
         return self.answer(200, {"imageIds": deleted, "failures": failures}, ctype="application/x-amz-json-1.1")
+
+    def aws_credentials_of(self, key_id):
+        key = CONFIG["ecr"]["keys"][key_id]
+        return {"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": key_id,
+                "SecretAccessKey": key["secret"], "Token": key.get("session_token", ""),
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))}
+
+    def imds(self, path):
+        """IMDSv2 (EC2 User Guide: "Use the Instance Metadata Service")."""
+        cfg = CONFIG["imds"]
+        with LOCK:
+            STATS.setdefault("imds", {"requests": 0})["requests"] += 1
+        if path == "/latest/api/token" and self.command == "PUT":
+            if not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+                return self.answer(400, {"message": "missing TTL"})
+            return self.answer(200, b"imds-session-token", ctype="text/plain")
+        if self.headers.get("X-aws-ec2-metadata-token") != "imds-session-token":
+            return self.answer(401, b"", ctype="text/plain")
+        base = "/latest/meta-data/iam/security-credentials/"
+        if path == base:
+            return self.answer(200, (cfg["role"] + "\n").encode(), ctype="text/plain")
+        if path == base + cfg["role"]:
+            return self.answer(200, self.aws_credentials_of(cfg["key"]))
+        return self.answer(404, b"", ctype="text/plain")
+
+    def ecs_credentials(self):
+        """The container credentials endpoint (ECS Developer Guide: "Task
+        IAM role"; EKS Pod Identity uses it with an Authorization token)."""
+        cfg = CONFIG["ecs"]
+        if self.headers.get("Authorization") != cfg["authorization"]:
+            return self.answer(401, {"message": "unauthorized"})
+        return self.answer(200, self.aws_credentials_of(cfg["key"]))
 
     # -- Docker Hub ----------------------------------------------------------------
 

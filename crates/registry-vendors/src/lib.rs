@@ -6,6 +6,7 @@
 //! that no later request will get past (a token without the scope) from
 //! one that concerns a single tag.
 
+pub mod aws_credentials;
 pub mod dockerhub;
 pub mod ecr;
 pub mod error;

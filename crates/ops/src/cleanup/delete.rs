@@ -9,6 +9,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use davit_cleanup::plan::Deletion;
+use davit_registry_vendors::aws_credentials;
 use davit_registry_vendors::dockerhub::{DockerHub, Login};
 use davit_registry_vendors::ecr::{Credentials, Ecr};
 use davit_registry_vendors::github::GithubPackages;
@@ -38,12 +39,16 @@ pub struct RegistryApiOptions {
     /// For ECR: the environment's or the credentials file's
     /// ([`RegistryApiOptions::with_aws_credentials_from_environment`]).
     pub aws_credentials: Option<Credentials>,
+    /// For ECR without those: the container endpoint and instance metadata
+    /// the environment names.
+    pub aws_sources: aws_credentials::Sources,
 }
 
 impl RegistryApiOptions {
     /// The AWS credentials of the environment (the CLI's edge reads them).
     pub fn with_aws_credentials_from_environment(mut self) -> RegistryApiOptions {
         self.aws_credentials = Credentials::from_environment();
+        self.aws_sources = aws_credentials::Sources::from_environment();
         self
     }
 }
@@ -62,6 +67,7 @@ impl fmt::Debug for RegistryApiOptions {
             .field("docker_hub_api_url", &self.docker_hub_api_url)
             .field("ecr_api_url", &self.ecr_api_url)
             .field("aws_credentials", &self.aws_credentials)
+            .field("aws_sources", &self.aws_sources)
             .finish()
     }
 }
@@ -72,7 +78,7 @@ fn nonempty(o: &Option<String>) -> Option<&str> {
 
 /// How tags of `address` are deleted; an error, before anything is read,
 /// when a real run could not delete there.
-pub fn tag_deletion(
+pub async fn tag_deletion(
     address: &str,
     api: &RegistryApiOptions,
     skip_tls_verify: bool,
@@ -129,7 +135,20 @@ pub fn tag_deletion(
             ))
         }
         Implementation::Ecr => {
-            let Some(credentials) = api.aws_credentials.clone() else {
+            // Without static credentials, the runner's (container
+            // endpoint, instance role); asked only here, as off AWS the
+            // instance metadata address does not answer.
+            let credentials = match &api.aws_credentials {
+                Some(c) => Some(c.clone()),
+                None => aws_credentials::from_container_or_instance(&http()?, &api.aws_sources)
+                    .await
+                    .map_err(|e| {
+                        OpsError::Usage(format!(
+                            "{address} is in Amazon ECR: reading the runner's AWS credentials: {e}"
+                        ))
+                    })?,
+            };
+            let Some(credentials) = credentials else {
                 return Err(OpsError::Usage(format!(
                     "{address} is in Amazon ECR, whose tags are deleted through the AWS API, and no AWS credentials were found\n  hint: {}",
                     davit_registry_vendors::ecr::HINT

@@ -130,20 +130,26 @@ async fn run(
     let deletion = if options.dry_run {
         None
     } else {
-        Some(delete::tag_deletion(
-            &repo_address,
-            &options.registry_api,
-            options.storage.skip_tls_verify,
-        )?)
+        Some(
+            delete::tag_deletion(
+                &repo_address,
+                &options.registry_api,
+                options.storage.skip_tls_verify,
+            )
+            .await?,
+        )
     };
 
     // The final repository's registry too (`--final-repo-*`).
     let final_deletion = match (&stores.final_repo, options.dry_run) {
-        (Some(f), false) => Some(delete::tag_deletion(
-            &f.address(),
-            &options.final_registry_api,
-            options.storage.skip_tls_verify,
-        )?),
+        (Some(f), false) => Some(
+            delete::tag_deletion(
+                &f.address(),
+                &options.final_registry_api,
+                options.storage.skip_tls_verify,
+            )
+            .await?,
+        ),
         _ => None,
     };
 
@@ -447,13 +453,17 @@ pub fn purge(
             &outcome.repo,
             &options.registry_api,
             options.storage.skip_tls_verify,
-        )?;
+        )
+        .await?;
         let final_how = match &final_plan {
-            Some((f, _, _)) => Some(delete::tag_deletion(
-                &f.address(),
-                &options.final_registry_api,
-                options.storage.skip_tls_verify,
-            )?),
+            Some((f, _, _)) => Some(
+                delete::tag_deletion(
+                    &f.address(),
+                    &options.final_registry_api,
+                    options.storage.skip_tls_verify,
+                )
+                .await?,
+            ),
             None => None,
         };
         delete::delete_listed(
@@ -652,7 +662,8 @@ async fn delete_cache_copies(
             implementation: None,
             ..options.registry_api.clone()
         };
-        let how = match delete::tag_deletion(&address, &api, options.storage.skip_tls_verify) {
+        let how = match delete::tag_deletion(&address, &api, options.storage.skip_tls_verify).await
+        {
             Ok(h) => h,
             Err(e) => {
                 outcome
