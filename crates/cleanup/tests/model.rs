@@ -1,6 +1,8 @@
 //! A model check of the cleanup decision: random git histories (branches,
 //! merges, tags, commit times over weeks), random builds at random commits
-//! (some commits sharing a stage), random policies and protections. For
+//! (some commits sharing a stage), random policies and protections, and
+//! the stages' relatives: parents, multi-platform manifest lists and their
+//! platforms, `import-metadata-*` records and the stages importing. For
 //! each case the decision must keep what any protection covers, delete
 //! everything else, leave no `meta-*` record pointing at a deleted stage,
 //! decide the same twice (a dry run decides as the real run), and a second
@@ -13,7 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use davit_cleanup::history::Graph;
-use davit_cleanup::plan::{decide, finish, inventory, protect_relatives, Deletion, GitView, Input};
+use davit_cleanup::plan::{
+    decide, finish, inventory, needs_labels, protect_index_platforms, protect_relatives,
+    protected_indexes, Deletion, GitView, ImportRecord, Input,
+};
 use davit_cleanup::policy::{defaults, KeepPolicy, Limit, Selector};
 use davit_cleanup::refs::{references_to_scan, GitRef};
 use proptest::prelude::*;
@@ -39,7 +44,17 @@ struct Case {
     keep_hours: u64,
     /// Per stage: age in hours.
     stage_age: Vec<i64>,
+    /// Per stage: its parent stage (the `werf.io/parent-stage-id` label).
+    parents: Vec<Option<usize>>,
+    /// Per multi-platform stage (pool entries 12..15): its platform stages.
+    indexes: Vec<Vec<usize>>,
+    /// Import records: (source stage, importing stage).
+    imports: Vec<(usize, usize)>,
 }
+
+/// Single-platform stages are pool entries 0..12; 12..15 are manifest lists.
+const SINGLE: usize = 12;
+const POOL: usize = 15;
 
 fn commit_id(i: usize) -> String {
     format!("{i:040x}")
@@ -47,6 +62,11 @@ fn commit_id(i: usize) -> String {
 
 fn stage_tag(k: usize, age_h: i64) -> String {
     format!("{k:056x}-{:013}", (NOW - age_h * HOUR) * 1000)
+}
+
+/// A manifest list's tag: the bare 56-hex digest.
+fn index_tag(i: usize) -> String {
+    format!("{:056x}", 0xf000 + i)
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -59,14 +79,22 @@ fn case() -> impl Strategy<Value = Case> {
             commits,
             proptest::collection::vec(0..n, 1..5),
             proptest::collection::vec(0..n, 0..4),
-            proptest::collection::vec((0..n, 0usize..12, 0usize..2), 1..n + 1),
+            proptest::collection::vec((0..n, 0usize..POOL, 0usize..2), 1..n + 1),
             0u8..4,
             -1i64..6,
             proptest::option::of(1i64..400),
-            proptest::collection::vec(0usize..12, 0..3),
-            proptest::collection::vec(0usize..12, 0..2),
+            proptest::collection::vec(0usize..POOL, 0..3),
+            proptest::collection::vec(0usize..POOL, 0..2),
             prop_oneof![Just(0u64), Just(2u64), Just(48u64)],
-            proptest::collection::vec(0i64..1000, 12),
+            proptest::collection::vec(0i64..1000, SINGLE),
+            (
+                proptest::collection::vec(proptest::option::of(0usize..SINGLE), SINGLE),
+                proptest::collection::vec(
+                    proptest::collection::vec(0usize..SINGLE, 1..3),
+                    POOL - SINGLE,
+                ),
+                proptest::collection::vec((0usize..POOL, 0usize..SINGLE), 0..3),
+            ),
         )
             .prop_map(
                 |(
@@ -81,6 +109,7 @@ fn case() -> impl Strategy<Value = Case> {
                     keep_list,
                     keep_hours,
                     stage_age,
+                    (parents, indexes, imports),
                 )| {
                     // Parents are earlier commits; the ages fall towards the newest.
                     let mut commits = Vec::new();
@@ -108,6 +137,9 @@ fn case() -> impl Strategy<Value = Case> {
                         keep_list,
                         keep_hours,
                         stage_age,
+                        parents,
+                        indexes,
+                        imports,
                     }
                 },
             )
@@ -178,6 +210,13 @@ struct World {
     images: BTreeMap<String, String>,
     in_use: BTreeMap<String, Vec<String>>,
     keep_list: BTreeSet<String>,
+    /// Each stage's labels, as the registry would give them.
+    labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Each manifest list's platform stages.
+    platforms: BTreeMap<String, Vec<String>>,
+    /// Each manifest list's platforms' creation times (ms).
+    index_times: BTreeMap<String, Vec<Option<i64>>>,
+    import_records: BTreeMap<String, ImportRecord>,
 }
 
 fn world(c: &Case) -> World {
@@ -214,17 +253,72 @@ fn world(c: &Case) -> World {
         .iter()
         .map(|n| (format!("id-{n}"), n.to_string()))
         .collect();
+    let stage_of = |k: usize| {
+        if k < SINGLE {
+            stage_tag(k, c.stage_age[k])
+        } else {
+            index_tag(k - SINGLE)
+        }
+    };
     let mut tags = BTreeSet::new();
     for (commit, stage, image) in &c.builds {
-        let s = stage_tag(*stage, c.stage_age[*stage]);
+        let s = stage_of(*stage);
         tags.insert(s.clone());
         tags.insert(format!(
             "meta-id-{}_{}_{s}",
             image_names[*image],
             commit_id(*commit)
         ));
+        // A manifest list is pushed with its platforms.
+        if *stage >= SINGLE {
+            for p in &c.indexes[*stage - SINGLE] {
+                tags.insert(stage_of(*p));
+            }
+        }
     }
-    let stage_of = |k: usize| stage_tag(k, c.stage_age[k]);
+    let platforms: BTreeMap<String, Vec<String>> = (SINGLE..POOL)
+        .map(|k| {
+            let ps = c.indexes[k - SINGLE].iter().map(|p| stage_of(*p)).collect();
+            (stage_of(k), ps)
+        })
+        .collect();
+    let index_times = (SINGLE..POOL)
+        .map(|k| {
+            let times = c.indexes[k - SINGLE]
+                .iter()
+                .map(|p| Some((NOW - c.stage_age[*p] * HOUR) * 1000))
+                .collect();
+            (stage_of(k), times)
+        })
+        .collect();
+    let mut labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (k, parent) in c.parents.iter().enumerate() {
+        if let Some(p) = parent.filter(|p| *p != k) {
+            labels
+                .entry(stage_of(k))
+                .or_default()
+                .insert("werf.io/parent-stage-id".into(), stage_of(p));
+        }
+    }
+    let mut import_records = BTreeMap::new();
+    for (i, (source, importer)) in c.imports.iter().enumerate() {
+        labels
+            .entry(stage_of(*importer))
+            .or_default()
+            .insert(format!("werf-import-checksum-{i}"), format!("c{i}"));
+        // The record is written when the importer is built.
+        if tags.contains(&stage_of(*importer)) {
+            let tag = format!("import-metadata-{i}");
+            tags.insert(tag.clone());
+            import_records.insert(
+                tag,
+                ImportRecord {
+                    source_stage: stage_of(*source),
+                    checksum: format!("c{i}"),
+                },
+            );
+        }
+    }
     let in_use = c
         .in_use
         .iter()
@@ -243,6 +337,10 @@ fn world(c: &Case) -> World {
         images,
         in_use,
         keep_list,
+        labels,
+        platforms,
+        index_times,
+        import_records,
     }
 }
 
@@ -259,7 +357,13 @@ fn run(
         inventory: &inv,
         images: w.images.clone(),
         custom_tags: BTreeMap::new(),
-        imports: BTreeMap::new(),
+        // Only the records still listed can be read.
+        imports: w
+            .import_records
+            .iter()
+            .filter(|(t, _)| inv.import_records.contains(*t))
+            .map(|(t, r)| (t.clone(), r.clone()))
+            .collect(),
         git: Some(GitView {
             refs: w.refs.clone(),
             graph: &w.graph,
@@ -270,13 +374,36 @@ fn run(
         repo_address: "registry.test/app".into(),
         keep_list: w.keep_list.clone(),
         keep_hours: c.keep_hours,
-        index_platform_times: Default::default(),
+        index_platform_times: w.index_times.clone(),
         now_ms: NOW * 1000,
         disable: false,
     };
     let mut d = decide(&input);
-    // No labels in the model: relatives are a no-op round.
-    protect_relatives(&mut d, &BTreeMap::new());
+    // Rounds of relatives, as the cleanup runs them: the platforms of
+    // protected manifest lists, then the labels of newly protected stages.
+    loop {
+        let mut changed = false;
+        for index in protected_indexes(&d) {
+            let listed: Vec<String> = w.platforms[&index]
+                .iter()
+                .filter(|p| inv.stages.contains_key(*p))
+                .cloned()
+                .collect();
+            changed |= protect_index_platforms(&mut d, &index, &listed);
+        }
+        let need = needs_labels(&d);
+        if need.is_empty() && !changed {
+            break;
+        }
+        let labels = need
+            .into_iter()
+            .map(|s| {
+                let l = w.labels.get(&s).cloned().unwrap_or_default();
+                (s, l)
+            })
+            .collect();
+        protect_relatives(&mut d, &labels);
+    }
     let kept = d
         .kept
         .iter()
@@ -327,6 +454,69 @@ fn check(c: Case) -> Result<(), TestCaseError> {
                 prop_assert!(!deleted_stages.contains(s), "a recent stage was deleted");
             }
         }
+    }
+    if c.keep_hours > 0 {
+        let since = (NOW - c.keep_hours as i64 * HOUR) * 1000;
+        for (index, times) in &w.index_times {
+            if inv.stages.contains_key(index) && times.iter().any(|t| t.is_some_and(|t| t >= since))
+            {
+                prop_assert!(
+                    !deleted_stages.contains(index),
+                    "a manifest list with a recent platform was deleted"
+                );
+            }
+        }
+    }
+    // Relatives stay with what they serve: a kept stage's parent, a kept
+    // manifest list's platforms, and (unless only the git policy keeps it)
+    // the source of what a kept stage imported.
+    let listed = |s: &String| inv.stages.contains_key(s);
+    for (s, reason) in &kept {
+        let labels = w.labels.get(s).cloned().unwrap_or_default();
+        if let Some(parent) = labels.get("werf.io/parent-stage-id").filter(|p| listed(p)) {
+            prop_assert!(
+                kept.contains_key(parent),
+                "the parent {parent} of the kept {s} was deleted"
+            );
+        }
+        for platform in w
+            .platforms
+            .get(s)
+            .into_iter()
+            .flatten()
+            .filter(|p| listed(p))
+        {
+            prop_assert!(
+                kept.contains_key(platform),
+                "a platform of the kept list {s} was deleted"
+            );
+        }
+        if reason != "git policy" {
+            for (k, checksum) in &labels {
+                if !k.starts_with("werf-import-checksum-") {
+                    continue;
+                }
+                for (tag, r) in &w.import_records {
+                    if inv.import_records.contains(tag)
+                        && &r.checksum == checksum
+                        && listed(&r.source_stage)
+                    {
+                        prop_assert!(
+                            kept.contains_key(&r.source_stage),
+                            "the import source of the kept {s} ({reason}) was deleted"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // An import record goes exactly when its source goes.
+    for tag in &inv.import_records {
+        let gone = deleted
+            .iter()
+            .any(|d| matches!(d, Deletion::ImportMetadata { tag: t } if t == tag));
+        let source_kept = kept.contains_key(&w.import_records[tag].source_stage);
+        prop_assert_eq!(gone, !source_kept, "import record {}", tag);
     }
     // The newest image of every branch a plain last-N policy selects is kept.
     if c.policy == 1 && c.last != 0 {
