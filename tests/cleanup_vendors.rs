@@ -311,13 +311,16 @@ fn ecr_deletes_tags_through_signed_batch_delete_image_and_a_denied_key_stops_at_
 }
 
 #[test]
-fn ecr_takes_the_runners_credentials_from_instance_metadata_or_the_container_endpoint() {
+fn ecr_takes_the_runners_credentials_from_a_web_identity_the_container_endpoint_or_instance_metadata(
+) {
     let s = scene();
     let contract = Contract::start(json!({
         "ecr": {"keys": {
             "ASIAINSTANCE": {"secret": "instance-secret", "session_token": "instance-session", "can_delete": true},
             "ASIATASK": {"secret": "task-secret", "session_token": "task-session", "can_delete": true},
+            "ASIAIRSA": {"secret": "irsa-secret", "session_token": "irsa-session", "can_delete": true},
         }},
+        "sts": {"role_arn": "arn:aws:iam::123456789012:role/ci-cleanup", "token": "oidc-jwt", "key": "ASIAIRSA"},
         "imds": {"role": "ci-runner", "key": "ASIAINSTANCE"},
         "ecs": {"authorization": "pod-identity-token", "key": "ASIATASK"},
     }));
@@ -390,4 +393,50 @@ fn ecr_takes_the_runners_credentials_from_instance_metadata_or_the_container_end
     assert_eq!(st["ecr"]["refused"], 0, "{st}");
     assert_eq!(s.tags(), expected_after(&before, &planned), "{log}\n{st}");
     assert!(!log.contains("instance-secret") && !log.contains("instance-session"));
+
+    // A web identity (EKS IRSA, CI OIDC) exchanged through STS; it comes
+    // before the instance role, which is still offered here.
+    let s = scene();
+    let before = s.tags();
+    let planned = s.planned(&before);
+    let token_file = s.p.dir.join(".oidc-token");
+    let sts = contract.url("/sts");
+    let irsa = |token: &str, role: &str| {
+        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        run(
+            &s,
+            &["--repo-container-registry", "ecr"],
+            &[
+                ("DAVIT_ECR_API_URL", api.as_str()),
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+                ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
+                ("AWS_ENDPOINT_URL_STS", sts.as_str()),
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", token_file.to_str().unwrap()),
+                ("AWS_ROLE_ARN", role),
+            ],
+        )
+    };
+    let out = irsa("oidc-jwt", "arn:aws:iam::123456789012:role/another");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("AssumeRoleWithWebIdentity") && err.contains("AccessDenied"),
+        "{err}"
+    );
+    assert!(!err.contains("oidc-jwt"), "the token reached the log");
+    assert_eq!(s.tags(), before);
+    let imds_before = contract.stats()["imds"]["requests"].clone();
+    let log = ok(&irsa(
+        "oidc-jwt",
+        "arn:aws:iam::123456789012:role/ci-cleanup",
+    ));
+    let st = contract.stats();
+    assert_eq!(
+        st["imds"]["requests"], imds_before,
+        "the web identity comes first"
+    );
+    assert_eq!(st["ecr"]["refused"], 0, "{st}");
+    assert_eq!(s.tags(), expected_after(&before, &planned), "{log}\n{st}");
+    assert!(!log.contains("irsa-secret") && !log.contains("oidc-jwt"));
 }

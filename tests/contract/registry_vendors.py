@@ -53,7 +53,10 @@ Config (JSON, --config):
   container credentials endpoint at GET /ecs-credentials, from "ecs":
   {"authorization": T, "key": AKID} (401 without that Authorization).
   Both answer {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
-  from the key's entry in "ecr".
+  from the key's entry in "ecr". And STS AssumeRoleWithWebIdentity at
+  POST /sts (a form body; XML answers, as the STS API Reference has them)
+  from "sts": {"role_arn": R, "token": T, "key": AKID}: 400
+  InvalidIdentityToken for another token, 403 AccessDenied for another role.
 Admin: GET /_stats (counters; "held": requests held so far), POST /_release,
 POST /_seed?repo=R&prefix=P&count=N (N tags with a manifest of their own
 each). Prints "listening on PORT" when ready.
@@ -288,6 +291,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.imds(url.path[len("/imds"):])
             if url.path == "/ecs-credentials":
                 return self.ecs_credentials()
+            if url.path == "/sts/":
+                return self.sts()
             if url.path.startswith("/hub/"):
                 return self.dockerhub(url.path[len("/hub"):])
             if url.path == "/jwt/auth":
@@ -482,6 +487,30 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != cfg["authorization"]:
             return self.answer(401, {"message": "unauthorized"})
         return self.answer(200, self.aws_credentials_of(cfg["key"]))
+
+    def sts_error(self, status, code, message):
+        xml = (f"<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>"
+               f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>")
+        return self.answer(status, xml.encode(), ctype="text/xml")
+
+    def sts(self):
+        cfg = CONFIG["sts"]
+        form = dict(urllib.parse.parse_qsl(self.body().decode()))
+        with LOCK:
+            STATS.setdefault("sts", {"requests": 0})["requests"] += 1
+        if form.get("Action") != "AssumeRoleWithWebIdentity" or form.get("Version") != "2011-06-15":
+            return self.sts_error(400, "InvalidAction", "Could not find operation")
+        if form.get("WebIdentityToken") != cfg["token"]:
+            return self.sts_error(400, "InvalidIdentityToken", "Couldn't retrieve verification key from your identity provider")
+        if form.get("RoleArn") != cfg["role_arn"] or not form.get("RoleSessionName"):
+            return self.sts_error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+        c = self.aws_credentials_of(cfg["key"])
+        xml = ("<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+               "<AssumeRoleWithWebIdentityResult><Credentials>"
+               f"<SessionToken>{c['Token']}</SessionToken><SecretAccessKey>{c['SecretAccessKey']}</SecretAccessKey>"
+               f"<Expiration>{c['Expiration']}</Expiration><AccessKeyId>{c['AccessKeyId']}</AccessKeyId>"
+               "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>")
+        return self.answer(200, xml.encode(), ctype="text/xml")
 
     # -- Docker Hub ----------------------------------------------------------------
 

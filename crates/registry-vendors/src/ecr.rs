@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::http::Api;
 use crate::VendorError;
 
-pub const HINT: &str = "ECR deletes through the AWS API: give credentials allowed ecr:BatchDeleteImage on the repository (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, with AWS_SESSION_TOKEN for temporary ones, or a profile of ~/.aws/credentials chosen by AWS_PROFILE, or the runner's own: an ECS task or EKS Pod Identity role through AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI, or the EC2 instance role)";
+pub const HINT: &str = "ECR deletes through the AWS API: give credentials allowed ecr:BatchDeleteImage on the repository (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, with AWS_SESSION_TOKEN for temporary ones, or a profile of ~/.aws/credentials chosen by AWS_PROFILE, or the runner's own: a web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN), an ECS task or EKS Pod Identity role through AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI, or the EC2 instance role)";
 
 const TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.BatchDeleteImage";
 const THROTTLED_ATTEMPTS: u32 = 6;

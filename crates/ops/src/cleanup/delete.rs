@@ -140,7 +140,7 @@ pub async fn tag_deletion(
             // instance metadata address does not answer.
             let credentials = match &api.aws_credentials {
                 Some(c) => Some(c.clone()),
-                None => aws_credentials::from_container_or_instance(&http()?, &api.aws_sources)
+                None => aws_credentials::from_runner(&http()?, &api.aws_sources)
                     .await
                     .map_err(|e| {
                         OpsError::Usage(format!(
