@@ -141,6 +141,16 @@ fn kept_stages_labels_come_from_the_local_cache_on_the_next_run() {
     );
     let kept = cold["kept"].as_array().unwrap().len() as u64;
     assert!(kept >= 2, "{cold}");
+    assert!(
+        !cold_log.contains("came from the local cache"),
+        "{cold_log}"
+    );
+    assert!(
+        warm_log.contains(&format!(
+            "the labels of {kept} kept stage(s) came from the local cache"
+        )),
+        "{warm_log}"
+    );
     assert_eq!(
         requests_of(&cold_log) - requests_of(&warm_log),
         2 * kept,

@@ -25,6 +25,7 @@ pub struct StageLabelCache {
     repo: String,
     labels: BTreeMap<String, Labels>,
     changed: bool,
+    hits: usize,
 }
 
 #[derive(serde::Deserialize)]
@@ -57,12 +58,25 @@ impl StageLabelCache {
             repo: repo.to_string(),
             labels,
             changed: false,
+            hits: 0,
         }
     }
 
     /// The labels cached for `tag`.
     pub fn get(&self, tag: &str) -> Option<&Labels> {
         self.labels.get(tag)
+    }
+
+    /// The labels cached for `tag`, counted as a hit when found.
+    pub fn lookup(&mut self, tag: &str) -> Option<Labels> {
+        let found = self.labels.get(tag).cloned();
+        self.hits += usize::from(found.is_some());
+        found
+    }
+
+    /// How many lookups the cache answered.
+    pub fn hits(&self) -> usize {
+        self.hits
     }
 
     /// Remembers the labels read for `tag` (ignored unless it is a

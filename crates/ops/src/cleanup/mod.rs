@@ -285,6 +285,13 @@ async fn run(
         options.parallel,
     )
     .await?;
+    if label_cache.hits() > 0 {
+        on_event(Event::Note(format!(
+            "│ the labels of {} kept stage(s) came from the local cache {} (a stage's labels never change)",
+            label_cache.hits(),
+            cache_dir.display()
+        )));
+    }
     if let Err(e) = label_cache.save(&tags) {
         on_event(Event::Note(format!(
             "│ the stage label cache {} was not written ({e}); the next cleanup reads the labels again",
@@ -803,11 +810,13 @@ async fn protect_relatives(
             return Ok(read_digests);
         }
         let mut labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        let (cached, unread): (Vec<_>, Vec<_>) =
-            need.into_iter().partition(|s| cache.get(s).is_some());
-        for stage in cached {
-            if let Some(l) = cache.get(&stage) {
-                labels.insert(stage, l.clone());
+        let mut unread = Vec::new();
+        for stage in need {
+            match cache.lookup(&stage) {
+                Some(l) => {
+                    labels.insert(stage, l);
+                }
+                None => unread.push(stage),
             }
         }
         let read: Vec<_> = stream::iter(unread.into_iter().map(|s| async move {
