@@ -440,3 +440,65 @@ fn ecr_takes_the_runners_credentials_from_a_web_identity_the_container_endpoint_
     assert_eq!(s.tags(), expected_after(&before, &planned), "{log}\n{st}");
     assert!(!log.contains("irsa-secret") && !log.contains("oidc-jwt"));
 }
+
+#[test]
+fn ecr_renews_the_runners_temporary_keys_when_they_expire_mid_run() {
+    let s = scene();
+    let contract = Contract::start(json!({
+        "ecr": {"keys": {
+            "ASIAOLD": {"secret": "old-secret", "session_token": "old-session", "can_delete": true, "expires_after": 1},
+            "ASIANEW": {"secret": "new-secret", "session_token": "new-session", "can_delete": true},
+        }},
+        "imds": {"role": "ci-runner", "key": "ASIAOLD", "next_key": "ASIANEW"},
+    }));
+    let api = contract.url("/ecr");
+    let imds = contract.url("/imds");
+    let before = s.tags();
+    let planned = s.planned(&before);
+    assert!(
+        planned.len() >= 3,
+        "enough deletions to outlive the keys: {planned:?}"
+    );
+    let log = ok(&run(
+        &s,
+        &["--repo-container-registry", "ecr"],
+        &[
+            ("DAVIT_ECR_API_URL", api.as_str()),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
+        ],
+    ));
+    let st = contract.stats();
+    assert!(st["ecr"]["expired"].as_u64().unwrap_or(0) >= 1, "{st}");
+    assert_eq!(st["imds"]["credentials"], 2, "renewed once: {st}");
+    assert_eq!(s.tags(), expected_after(&before, &planned), "{log}\n{st}");
+
+    // Keys from the environment cannot be renewed: the run stops and says so.
+    let s = scene();
+    let before = s.tags();
+    let contract = Contract::start(json!({"ecr": {"keys": {
+        "ASIAENV": {"secret": "env-secret", "session_token": "env-session", "can_delete": true, "expires_after": 1},
+    }}}));
+    let api = contract.url("/ecr");
+    let out = run(
+        &s,
+        &["--repo-container-registry", "ecr"],
+        &[
+            ("DAVIT_ECR_API_URL", api.as_str()),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "ASIAENV"),
+            ("AWS_SECRET_ACCESS_KEY", "env-secret"),
+            ("AWS_SESSION_TOKEN", "env-session"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("ExpiredTokenException"), "{err}");
+    let left = s.tags();
+    assert_eq!(
+        before.difference(&left).count(),
+        1,
+        "only the deletion made before the keys expired: {err}"
+    );
+}

@@ -45,13 +45,17 @@ Config (JSON, --config):
   Nth request; AccessDeniedException for a key that cannot delete;
   InvalidSignatureException for a bad signature). A key with
   "session_token" is temporary: requests must carry that token in
-  X-Amz-Security-Token, signed (UnrecognizedClientException otherwise).
+  X-Amz-Security-Token, signed (UnrecognizedClientException otherwise);
+  with "expires_after": N it answers ExpiredTokenException after N
+  deletions made with it.
 * Where a runner on AWS gets those keys: EC2 instance metadata (IMDSv2) at
   /imds/latest/api/token (PUT, with X-aws-ec2-metadata-token-ttl-seconds)
   and /imds/latest/meta-data/iam/security-credentials/[ROLE] (GET, with
   the session token), from "imds": {"role": R, "key": AKID}; and the
   container credentials endpoint at GET /ecs-credentials, from "ecs":
-  {"authorization": T, "key": AKID} (401 without that Authorization).
+  {"authorization": T, "key": AKID} (401 without that Authorization); the
+  instance metadata gives "next_key" instead of "key" from its second
+  credentials answer on, when it has one (keys are rotated).
   Both answer {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
   from the key's entry in "ecr". And STS AssumeRoleWithWebIdentity at
   POST /sts (a form body; XML answers, as the STS API Reference has them)
@@ -436,6 +440,15 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATS["ecr"]["refused"] += 1
             return self.ecr_error("UnrecognizedClientException", "The security token included in the request is invalid.")
+        with LOCK:
+            used = STATS["ecr"].setdefault("used_by_key", {})
+            expired = key.get("expires_after") is not None and used.get(key_id, 0) >= key["expires_after"]
+            if expired:
+                STATS["ecr"]["expired"] = STATS["ecr"].get("expired", 0) + 1
+            else:
+                used[key_id] = used.get(key_id, 0) + 1
+        if expired:
+            return self.ecr_error("ExpiredTokenException", "The security token included in the request is expired")
         if not key.get("can_delete"):
             with LOCK:
                 STATS["ecr"]["refused"] += 1
@@ -477,7 +490,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == base:
             return self.answer(200, (cfg["role"] + "\n").encode(), ctype="text/plain")
         if path == base + cfg["role"]:
-            return self.answer(200, self.aws_credentials_of(cfg["key"]))
+            with LOCK:
+                STATS["imds"]["credentials"] = STATS["imds"].get("credentials", 0) + 1
+                first = STATS["imds"]["credentials"] == 1
+            key = cfg["key"] if first or "next_key" not in cfg else cfg["next_key"]
+            return self.answer(200, self.aws_credentials_of(key))
         return self.answer(404, b"", ctype="text/plain")
 
     def ecs_credentials(self):

@@ -118,7 +118,13 @@ pub fn parse_host(host: &str) -> Option<EcrHost> {
 
 pub struct Ecr {
     api: Api,
-    credentials: Credentials,
+    /// Replaced when temporary keys expire and `refresh` can get new ones.
+    credentials: std::sync::RwLock<Credentials>,
+    /// Where the keys came from, when that can give new ones (the
+    /// runner's: a web identity, the container endpoint, the instance).
+    refresh: Option<(reqwest::Client, crate::aws_credentials::Sources)>,
+    /// One refresh at a time; the others wait and use its keys.
+    refreshing: tokio::sync::Mutex<()>,
     region: String,
     /// The account of the registry; `None`: the credentials' own.
     registry_id: Option<String>,
@@ -150,10 +156,50 @@ impl Ecr {
         };
         Ok(Ecr {
             api: Api::new(http, &base, "Amazon ECR"),
-            credentials,
+            credentials: std::sync::RwLock::new(credentials),
+            refresh: None,
+            refreshing: tokio::sync::Mutex::new(()),
             region,
             registry_id: parsed.map(|h| h.registry_id),
         })
+    }
+
+    /// Keys that expire (the runner's temporary ones) are fetched again
+    /// from `sources` when ECR says they expired, so a long run goes on.
+    pub fn refreshing_from(
+        mut self,
+        http: reqwest::Client,
+        sources: crate::aws_credentials::Sources,
+    ) -> Ecr {
+        self.refresh = Some((http, sources));
+        self
+    }
+
+    fn current_credentials(&self) -> Credentials {
+        match self.credentials.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// New keys after `used` expired; `Ok(false)` when they cannot be
+    /// refreshed. Keys another task already replaced are not fetched again.
+    async fn refresh_after(&self, used: &Credentials) -> Result<bool, String> {
+        let Some((http, sources)) = &self.refresh else {
+            return Ok(false);
+        };
+        let _one = self.refreshing.lock().await;
+        if self.current_credentials().access_key_id != used.access_key_id {
+            return Ok(true);
+        }
+        let Some(fresh) = crate::aws_credentials::from_runner(http, sources).await? else {
+            return Ok(false);
+        };
+        match self.credentials.write() {
+            Ok(mut c) => *c = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(true)
     }
 
     pub fn request_count(&self) -> u64 {
@@ -178,11 +224,13 @@ impl Ecr {
         let body = body.to_string();
         let path = url_path(&self.api.base);
         let host = url_host(&self.api.base);
+        let mut refreshed = false;
         for attempt in 1..=THROTTLED_ATTEMPTS {
+            let credentials = self.current_credentials();
             let resp = self
                 .api
                 .send(&op, Method::POST, "", &|r| {
-                    let signed = self.sign(&host, &path, &body, SystemTime::now());
+                    let signed = self.sign(&credentials, &host, &path, &body, SystemTime::now());
                     let mut r = r
                         .header("Content-Type", "application/x-amz-json-1.1")
                         .header("X-Amz-Target", TARGET)
@@ -213,6 +261,22 @@ impl Ecr {
                     tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
                 }
                 "RepositoryNotFoundException" => return Ok(()),
+                // Temporary keys outlived: new ones once, then on.
+                "ExpiredTokenException" if !refreshed => {
+                    refreshed = true;
+                    let renewed = self.refresh_after(&credentials).await.map_err(|e| {
+                        self.api
+                            .other(&op, format!("{kind}: {message}; renewing the keys: {e}"))
+                    })?;
+                    if !renewed {
+                        return Err(VendorError::Refused {
+                            vendor: "Amazon ECR",
+                            operation: op,
+                            message: format!("{kind}: {message}"),
+                            hint: HINT,
+                        });
+                    }
+                }
                 "AccessDeniedException"
                 | "UnrecognizedClientException"
                 | "InvalidSignatureException"
@@ -255,7 +319,14 @@ impl Ecr {
     }
 
     /// The SigV4 headers of a POST of `body` to `host` + `path` at `now`.
-    fn sign(&self, host: &str, path: &str, body: &str, now: SystemTime) -> Vec<(String, String)> {
+    fn sign(
+        &self,
+        credentials: &Credentials,
+        host: &str,
+        path: &str,
+        body: &str,
+        now: SystemTime,
+    ) -> Vec<(String, String)> {
         let secs = now
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -268,7 +339,7 @@ impl Ecr {
             ("x-amz-date".into(), amz_date.clone()),
             ("x-amz-target".into(), TARGET.into()),
         ];
-        if let Some(t) = &self.credentials.session_token {
+        if let Some(t) = &credentials.session_token {
             headers.push(("x-amz-security-token".into(), t.clone()));
         }
         headers.sort();
@@ -285,7 +356,7 @@ impl Ecr {
             hex(&Sha256::digest(canonical.as_bytes()))
         );
         let mut key = hmac_sha256(
-            format!("AWS4{}", self.credentials.secret_access_key).as_bytes(),
+            format!("AWS4{}", credentials.secret_access_key).as_bytes(),
             day.as_bytes(),
         );
         for part in [self.region.as_str(), "ecr", "aws4_request"] {
@@ -298,11 +369,11 @@ impl Ecr {
                 "Authorization".to_string(),
                 format!(
                     "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-                    self.credentials.access_key_id
+                    credentials.access_key_id
                 ),
             ),
         ];
-        if let Some(t) = &self.credentials.session_token {
+        if let Some(t) = &credentials.session_token {
             out.push(("X-Amz-Security-Token".to_string(), t.clone()));
         }
         out
