@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use crate::ecr::Credentials;
 
-/// Where a runner's credentials may come from, as the environment names
-/// them. Its `Debug` hides the container token.
+/// The AWS settings of the environment: the region, and where a runner's
+/// credentials may come from. Its `Debug` hides the container token.
 #[derive(Clone, Default)]
 pub struct Sources {
     /// `AWS_WEB_IDENTITY_TOKEN_FILE`.
@@ -26,6 +26,8 @@ pub struct Sources {
     /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else STS of the
     /// region (`AWS_REGION`, `AWS_DEFAULT_REGION`) or the global one.
     pub sts_endpoint: Option<String>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    pub region: Option<String>,
     /// `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
     pub container_full_uri: Option<String>,
     /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (below `http://169.254.170.2`).
@@ -46,6 +48,7 @@ impl std::fmt::Debug for Sources {
             .field("role_arn", &self.role_arn)
             .field("role_session_name", &self.role_session_name)
             .field("sts_endpoint", &self.sts_endpoint)
+            .field("region", &self.region)
             .field("container_full_uri", &self.container_full_uri)
             .field("container_relative_uri", &self.container_relative_uri)
             .field(
@@ -68,12 +71,17 @@ impl Sources {
         let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
         let sts_endpoint = var("AWS_ENDPOINT_URL_STS")
             .or_else(|| var("AWS_ENDPOINT_URL"))
-            .or_else(|| region.map(|r| format!("https://sts.{r}.amazonaws.com")));
+            .or_else(|| {
+                region
+                    .as_ref()
+                    .map(|r| format!("https://sts.{r}.amazonaws.com"))
+            });
         Sources {
             web_identity_token_file: var("AWS_WEB_IDENTITY_TOKEN_FILE"),
             role_arn: var("AWS_ROLE_ARN"),
             role_session_name: var("AWS_ROLE_SESSION_NAME"),
             sts_endpoint,
+            region,
             container_full_uri: var("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
             container_relative_uri: var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
             container_token,

@@ -133,21 +133,21 @@ pub struct Ecr {
 impl Ecr {
     /// For the registry at `host`; `api_url` overrides the endpoint
     /// (`https://api.ecr.<region>.<domain>`), as `DAVIT_ECR_API_URL` does.
+    /// `region` (`AWS_REGION`) serves a host that does not name its own.
     pub fn new(
         http: reqwest::Client,
         host: &str,
         api_url: Option<&str>,
+        region: Option<&str>,
         credentials: Credentials,
     ) -> Result<Ecr, String> {
         let parsed = parse_host(host);
-        let region = match &parsed {
-            Some(h) => h.region.clone(),
-            None => ["AWS_REGION", "AWS_DEFAULT_REGION"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-                .ok_or_else(|| {
-                    format!("{host} does not name its AWS region (<id>.dkr.ecr.<region>.amazonaws.com): set AWS_REGION")
-                })?,
+        let region = match (&parsed, region) {
+            (Some(h), _) => h.region.clone(),
+            (None, Some(r)) => r.to_string(),
+            (None, None) => {
+                return Err(format!("{host} does not name its AWS region (<id>.dkr.ecr.<region>.amazonaws.com): set AWS_REGION"))
+            }
         };
         let base = match (api_url, &parsed) {
             (Some(u), _) => u.to_string(),

@@ -31,7 +31,7 @@ pub enum TagDeletion {
     Github(GithubPackages),
     DockerHub(DockerHub),
     /// `BatchDeleteImage` by tag through the AWS API.
-    Ecr(Ecr),
+    Ecr(Box<Ecr>),
 }
 
 impl TagDeletion {

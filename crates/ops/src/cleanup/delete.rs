@@ -155,13 +155,19 @@ pub async fn tag_deletion(
                 )));
             };
             let host = address.split('/').next().unwrap_or(address);
-            let ecr = Ecr::new(http()?, host, nonempty(&api.ecr_api_url), credentials)
-                .map_err(OpsError::Usage)?;
+            let ecr = Ecr::new(
+                http()?,
+                host,
+                nonempty(&api.ecr_api_url),
+                api.aws_sources.region.as_deref(),
+                credentials,
+            )
+            .map_err(OpsError::Usage)?;
             // The runner's keys are temporary: renewed where they came from.
-            TagDeletion::Ecr(match &api.aws_credentials {
+            TagDeletion::Ecr(Box::new(match &api.aws_credentials {
                 Some(_) => ecr,
                 None => ecr.refreshing_from(http()?, api.aws_sources.clone()),
-            })
+            }))
         }
     };
     Ok((implementation, how))
