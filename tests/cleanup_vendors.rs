@@ -84,9 +84,7 @@ fn a_github_token_without_delete_rights_stops_at_the_first_refusal_and_a_rerun_f
         ]
     };
 
-    let out = run(&s, &github("read-only"), &env);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{err}");
+    let err = failed(&run(&s, &github("read-only"), &env));
     assert!(err.contains("delete:packages"), "werf's hint:\n{err}");
     assert!(err.contains("cleanup stopped"), "{err}");
     assert!(
@@ -149,9 +147,7 @@ fn docker_hub_deletes_tags_alone_after_a_login_and_a_wrong_password_deletes_noth
         ]
     };
 
-    let out = run(&s, &hub("wrong"), &env);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success());
+    let err = failed(&run(&s, &hub("wrong"), &env));
     assert!(err.contains("--repo-docker-hub-token"), "the hint:\n{err}");
     assert!(
         !err.contains("wrong"),
@@ -205,9 +201,7 @@ fn gitlab_deletes_tag_references_with_a_deployer_token_and_a_reader_is_refused()
         )
     };
 
-    let out = cleanup_as("reader", "r-secret");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{err}");
+    let err = failed(&cleanup_as("reader", "r-secret"));
     assert!(err.contains("cleanup stopped"), "{err}");
     assert!(
         !err.contains("r-secret"),
@@ -256,6 +250,25 @@ fn harbor_policy_violations_on_reads_are_waited_out() {
     assert_eq!(s.tags(), expected_after(&before, &planned), "{log}");
 }
 
+/// `davit cleanup` of `s` as an ECR repository whose API is `api`, with
+/// no credentials file: `credentials` is what the run may use.
+fn ecr_cleanup(s: &Scene, api: &str, credentials: &[(&str, &str)]) -> std::process::Output {
+    let mut env_ = vec![
+        ("DAVIT_ECR_API_URL", api),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+    ];
+    env_.extend_from_slice(credentials);
+    run(s, &["--repo-container-registry", "ecr"], &env_)
+}
+
+/// The log of a run that must have failed.
+fn failed(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    err
+}
+
 #[test]
 fn ecr_deletes_tags_through_signed_batch_delete_image_and_a_denied_key_stops_at_once() {
     let s = scene();
@@ -270,22 +283,17 @@ fn ecr_deletes_tags_through_signed_batch_delete_image_and_a_denied_key_stops_at_
     let planned = s.planned(&before);
     let api = contract.url("/ecr");
     let cleanup_as = |key: &str, secret: &str| {
-        run(
+        ecr_cleanup(
             &s,
-            &["--repo-container-registry", "ecr"],
+            &api,
             &[
-                ("DAVIT_ECR_API_URL", api.as_str()),
-                ("AWS_REGION", "eu-west-1"),
                 ("AWS_ACCESS_KEY_ID", key),
                 ("AWS_SECRET_ACCESS_KEY", secret),
-                ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
             ],
         )
     };
 
-    let out = cleanup_as("AKIDREADER", "reader-secret");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{err}");
+    let err = failed(&cleanup_as("AKIDREADER", "reader-secret"));
     assert!(
         err.contains("AccessDeniedException") && err.contains("ecr:BatchDeleteImage"),
         "{err}"
@@ -294,8 +302,7 @@ fn ecr_deletes_tags_through_signed_batch_delete_image_and_a_denied_key_stops_at_
     assert_eq!(s.tags(), before);
     assert_eq!(contract.stats()["ecr"]["refused"], 1, "stopped at once");
 
-    let out = cleanup_as("AKIDDELETER", "a-wrong-secret");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let err = failed(&cleanup_as("AKIDDELETER", "a-wrong-secret"));
     assert!(err.contains("InvalidSignatureException"), "{err}");
     assert_eq!(s.tags(), before);
 
@@ -330,23 +337,15 @@ fn ecr_takes_the_runners_credentials_from_a_web_identity_the_container_endpoint_
     let before = s.tags();
     let planned = s.planned(&before);
     // No keys in the environment or a file: the runner's own.
-    let cleanup_with = |extra_env: &[(&str, &str)]| {
-        let mut env_: Vec<(&str, &str)> = vec![
-            ("DAVIT_ECR_API_URL", api.as_str()),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-        ];
-        env_.extend_from_slice(extra_env);
-        run(&s, &["--repo-container-registry", "ecr"], &env_)
-    };
-
     // A container endpoint that refuses says so, naming no token.
-    let out = cleanup_with(&[
-        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.as_str()),
-        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "a-wrong-token"),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{err}");
+    let err = failed(&ecr_cleanup(
+        &s,
+        &api,
+        &[
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.as_str()),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "a-wrong-token"),
+        ],
+    ));
     assert!(
         err.contains("container credentials endpoint") && err.contains("401"),
         "{err}"
@@ -355,8 +354,11 @@ fn ecr_takes_the_runners_credentials_from_a_web_identity_the_container_endpoint_
     assert_eq!(s.tags(), before);
 
     // Instance metadata off, and nothing else: the usual error and hint.
-    let out = cleanup_with(&[("AWS_EC2_METADATA_DISABLED", "true")]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let err = failed(&ecr_cleanup(
+        &s,
+        &api,
+        &[("AWS_EC2_METADATA_DISABLED", "true")],
+    ));
     assert!(err.contains("no AWS credentials were found"), "{err}");
     assert!(
         err.contains("instance role"),
@@ -364,10 +366,14 @@ fn ecr_takes_the_runners_credentials_from_a_web_identity_the_container_endpoint_
     );
 
     // The task's temporary keys, session token signed.
-    let log = ok(&cleanup_with(&[
-        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.as_str()),
-        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "pod-identity-token"),
-    ]));
+    let log = ok(&ecr_cleanup(
+        &s,
+        &api,
+        &[
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.as_str()),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "pod-identity-token"),
+        ],
+    ));
     let st = contract.stats();
     assert_eq!(st["ecr"]["refused"], 0, "{st}");
     assert_eq!(s.tags(), expected_after(&before, &planned), "{log}\n{st}");
@@ -377,17 +383,11 @@ fn ecr_takes_the_runners_credentials_from_a_web_identity_the_container_endpoint_
     let s = scene();
     let before = s.tags();
     let planned = s.planned(&before);
-    let out = run(
+    let log = ok(&ecr_cleanup(
         &s,
-        &["--repo-container-registry", "ecr"],
-        &[
-            ("DAVIT_ECR_API_URL", api.as_str()),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
-        ],
-    );
-    let log = ok(&out);
+        &api,
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str())],
+    ));
     let st = contract.stats();
     assert!(st["imds"]["requests"].as_u64().unwrap() >= 3, "{st}");
     assert_eq!(st["ecr"]["refused"], 0, "{st}");
@@ -403,13 +403,10 @@ fn ecr_takes_the_runners_credentials_from_a_web_identity_the_container_endpoint_
     let sts = contract.url("/sts");
     let irsa = |token: &str, role: &str| {
         std::fs::write(&token_file, format!("{token}\n")).unwrap();
-        run(
+        ecr_cleanup(
             &s,
-            &["--repo-container-registry", "ecr"],
+            &api,
             &[
-                ("DAVIT_ECR_API_URL", api.as_str()),
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
                 ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
                 ("AWS_ENDPOINT_URL_STS", sts.as_str()),
                 ("AWS_WEB_IDENTITY_TOKEN_FILE", token_file.to_str().unwrap()),
@@ -417,9 +414,7 @@ fn ecr_takes_the_runners_credentials_from_a_web_identity_the_container_endpoint_
             ],
         )
     };
-    let out = irsa("oidc-jwt", "arn:aws:iam::123456789012:role/another");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{err}");
+    let err = failed(&irsa("oidc-jwt", "arn:aws:iam::123456789012:role/another"));
     assert!(
         err.contains("AssumeRoleWithWebIdentity") && err.contains("AccessDenied"),
         "{err}"
@@ -459,15 +454,10 @@ fn ecr_renews_the_runners_temporary_keys_when_they_expire_mid_run() {
         planned.len() >= 3,
         "enough deletions to outlive the keys: {planned:?}"
     );
-    let log = ok(&run(
+    let log = ok(&ecr_cleanup(
         &s,
-        &["--repo-container-registry", "ecr"],
-        &[
-            ("DAVIT_ECR_API_URL", api.as_str()),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
-        ],
+        &api,
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str())],
     ));
     let st = contract.stats();
     assert!(st["ecr"]["expired"].as_u64().unwrap_or(0) >= 1, "{st}");
@@ -481,19 +471,15 @@ fn ecr_renews_the_runners_temporary_keys_when_they_expire_mid_run() {
         "ASIAENV": {"secret": "env-secret", "session_token": "env-session", "can_delete": true, "expires_after": 1},
     }}}));
     let api = contract.url("/ecr");
-    let out = run(
+    let err = failed(&ecr_cleanup(
         &s,
-        &["--repo-container-registry", "ecr"],
+        &api,
         &[
-            ("DAVIT_ECR_API_URL", api.as_str()),
-            ("AWS_REGION", "eu-west-1"),
             ("AWS_ACCESS_KEY_ID", "ASIAENV"),
             ("AWS_SECRET_ACCESS_KEY", "env-secret"),
             ("AWS_SESSION_TOKEN", "env-session"),
         ],
-    );
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{err}");
+    ));
     assert!(err.contains("ExpiredTokenException"), "{err}");
     let left = s.tags();
     assert_eq!(

@@ -62,11 +62,6 @@ impl StageLabelCache {
         }
     }
 
-    /// The labels cached for `tag`.
-    pub fn get(&self, tag: &str) -> Option<&Labels> {
-        self.labels.get(tag)
-    }
-
     /// The labels cached for `tag`, counted as a hit when found.
     pub fn lookup(&mut self, tag: &str) -> Option<Labels> {
         let found = self.labels.get(tag).cloned();
@@ -149,6 +144,13 @@ mod tests {
         BTreeMap::from([("werf.io/parent-stage-id".to_string(), parent.to_string())])
     }
 
+    /// A cache of repository "r/p" in `dir` written with STAGE's labels.
+    fn saved_with_stage(dir: &Path) {
+        let mut cache = StageLabelCache::load(dir, "r/p");
+        cache.insert(STAGE, &labels("x"));
+        cache.save(&[STAGE.to_string()]).unwrap();
+    }
+
     #[test]
     fn stage_labels_survive_a_reload_and_other_tags_are_not_cached() {
         let dir = tempfile::tempdir().unwrap();
@@ -160,9 +162,10 @@ mod tests {
         cache.save(&[STAGE.to_string(), INDEX.to_string()]).unwrap();
         assert_eq!(cache.len(), 1);
 
-        let again = StageLabelCache::load(dir.path(), "r.example/p");
-        assert_eq!(again.get(STAGE), Some(&labels("x")));
-        assert_eq!(again.get(INDEX), None);
+        let mut again = StageLabelCache::load(dir.path(), "r.example/p");
+        assert_eq!(again.lookup(STAGE), Some(labels("x")));
+        assert_eq!(again.lookup(INDEX), None);
+        assert_eq!(again.hits(), 1);
         // Another repository has its own file.
         assert!(StageLabelCache::load(dir.path(), "r.example/q").is_empty());
     }
@@ -170,9 +173,7 @@ mod tests {
     #[test]
     fn tags_no_longer_listed_are_dropped_on_save() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cache = StageLabelCache::load(dir.path(), "r/p");
-        cache.insert(STAGE, &labels("x"));
-        cache.save(&[STAGE.to_string()]).unwrap();
+        saved_with_stage(dir.path());
         let mut cache = StageLabelCache::load(dir.path(), "r/p");
         cache.save(&[]).unwrap();
         assert!(StageLabelCache::load(dir.path(), "r/p").is_empty());
@@ -181,9 +182,7 @@ mod tests {
     #[test]
     fn a_corrupt_or_foreign_file_is_an_empty_cache() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cache = StageLabelCache::load(dir.path(), "r/p");
-        cache.insert(STAGE, &labels("x"));
-        cache.save(&[STAGE.to_string()]).unwrap();
+        saved_with_stage(dir.path());
         let file = std::fs::read_dir(dir.path())
             .unwrap()
             .next()
