@@ -5,7 +5,6 @@
 //! as one), and a reference that reached every expected stage leaves a stop
 //! commit that newer references do not walk past.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 // Commit IDs are hashed millions of times on a large history (each
@@ -122,45 +121,35 @@ fn scan_reference(
 ) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
     let p = &r.images;
     let filtered = p.last == 0 || (p.within.is_some() && !p.or);
-    // Borrowed unless the period filters it: each reference of each image
-    // looks at it, twice.
-    let exp: Cow<'_, BTreeMap<String, Vec<String>>> = if p.last == 0 {
-        Cow::Owned(BTreeMap::new())
-    } else if let (Some(d), false) = (p.within, p.or) {
-        let since = now - d.as_secs() as i64;
-        Cow::Owned(
-            expected
-                .iter()
-                .filter_map(|(id, commits)| {
-                    let recent: Vec<String> = commits
-                        .iter()
-                        .filter(|c| time(graph, c) > since)
-                        .cloned()
-                        .collect();
-                    (!recent.is_empty()).then(|| (id.clone(), recent))
-                })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(expected)
+    // The expected commits by commit, borrowed (each reference of each image
+    // looks at them, twice); a period leaves out the older commits, and a
+    // stage with none left.
+    let since = match (p.within, p.or) {
+        (Some(d), false) => Some(now - d.as_secs() as i64),
+        _ => None,
     };
-    if exp.is_empty() {
+    let mut by_commit: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut expected_count = 0;
+    if p.last != 0 {
+        for (id, commits) in expected {
+            let mut any = false;
+            for c in commits {
+                if since.is_none_or(|since| time(graph, c) > since) {
+                    by_commit.entry(c.as_str()).or_default().push(id.as_str());
+                    any = true;
+                }
+            }
+            expected_count += usize::from(any);
+        }
+    }
+    if expected_count == 0 {
         return (Vec::new(), BTreeMap::new());
     }
-    let by_commit: HashMap<&str, Vec<&str>> = {
-        let mut m: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (id, commits) in exp.iter() {
-            for c in commits {
-                m.entry(c.as_str()).or_default().push(id.as_str());
-            }
-        }
-        m
-    };
     let depth_limit = if r.git.is_tag { 1 } else { -1 };
     let mut scanned: HashSet<&str> = HashSet::new();
-    let mut reached_commits: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut reached_commits: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     // The commits with records in the order the walk met them (index by commit).
-    let mut reached_order: HashMap<String, usize> = HashMap::new();
+    let mut reached_order: HashMap<&str, usize> = HashMap::new();
     let mut level: Vec<&str> = vec![r.git.head.as_str()];
     let mut depth = 0;
     loop {
@@ -170,20 +159,17 @@ fn scan_reference(
             if scanned.contains(c) || stop.contains(c) {
                 continue;
             }
-            if let Some(ids) = by_commit.get(c) {
-                for id in ids {
-                    reached_commits
-                        .entry(id.to_string())
-                        .or_default()
-                        .push(c.to_string());
+            if let Some((&c, ids)) = by_commit.get_key_value(c) {
+                for &id in ids {
+                    reached_commits.entry(id).or_default().push(c);
                 }
                 let next_index = reached_order.len();
-                reached_order.entry(c.to_string()).or_insert(next_index);
+                reached_order.entry(c).or_insert(next_index);
             }
             if depth == depth_limit {
                 continue;
             }
-            if exp.len() == reached_commits.len() {
+            if expected_count == reached_commits.len() {
                 break;
             }
             scanned.insert(c);
@@ -194,7 +180,7 @@ fn scan_reference(
         }
         level = next;
     }
-    let reached_ids: Vec<String> = reached_commits.keys().cloned().collect();
+    let reached_ids: Vec<String> = reached_commits.keys().map(|id| id.to_string()).collect();
     // werf takes a stage's latest commit among those met before the walk
     // stopped (when every expected stage was found), so the commit kept
     // depends on which other stages are still expected, and a second run
@@ -202,21 +188,19 @@ fn scan_reference(
     // that the reference reaches (same stop commits, same depth), which the
     // walk's early end cannot change.
     let all_reached = reachable_expected(r, &by_commit, stop, graph, depth_limit);
-    let reached_commits: BTreeMap<String, Vec<String>> = reached_commits
-        .keys()
-        .map(|id| (id.clone(), all_reached.get(id).cloned().unwrap_or_default()))
-        .collect();
     // The newest reached commit; of one second, the one met first.
     let latest = |id: &str| -> String {
-        let met = |c: &String| reached_order.get(c).copied().unwrap_or(usize::MAX);
-        reached_commits[id]
-            .iter()
+        let met = |c: &str| reached_order.get(c).copied().unwrap_or(usize::MAX);
+        all_reached
+            .get(id)
+            .into_iter()
+            .flatten()
             .min_by(|a, b| {
                 time(graph, b)
                     .cmp(&time(graph, a))
                     .then(met(a).cmp(&met(b)))
             })
-            .cloned()
+            .map(|c| c.to_string())
             .unwrap_or_default()
     };
     let hit_of = |ids: &[String]| -> BTreeMap<String, Vec<String>> {
@@ -238,7 +222,7 @@ fn scan_reference(
             let mut commits: Vec<String> = groups.keys().cloned().collect();
             // Newest first; commits of one second in the order the walk
             // met them, nearest the reference's head first.
-            let met = |c: &String| reached_order.get(c).copied().unwrap_or(usize::MAX);
+            let met = |c: &String| reached_order.get(c.as_str()).copied().unwrap_or(usize::MAX);
             commits.sort_by(|a, b| {
                 time(graph, b)
                     .cmp(&time(graph, a))
@@ -279,7 +263,7 @@ fn scan_reference(
     }
     if reached_ids.len() == expected.len() {
         if let Some((c, _)) = reached_order.iter().max_by_key(|(_, i)| **i) {
-            stop.insert(c.clone());
+            stop.insert(c.to_string());
         }
     }
     (reached_ids.clone(), hit_of(&reached_ids))
@@ -287,14 +271,14 @@ fn scan_reference(
 
 /// Every expected commit (by stage) the reference reaches, walking the
 /// whole history below its head (stop commits and depth as the scan has them).
-fn reachable_expected(
+fn reachable_expected<'e>(
     r: &ScanRef,
-    by_commit: &HashMap<&str, Vec<&str>>,
+    by_commit: &HashMap<&'e str, Vec<&'e str>>,
     stop: &HashSet<String>,
     graph: &dyn CommitGraph,
     depth_limit: i32,
-) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+) -> HashMap<&'e str, Vec<&'e str>> {
+    let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
     let mut seen: HashSet<&str> = HashSet::new();
     let mut level: Vec<&str> = vec![r.git.head.as_str()];
     let mut depth = 0;
@@ -305,8 +289,10 @@ fn reachable_expected(
             if stop.contains(c) || !seen.insert(c) {
                 continue;
             }
-            for id in by_commit.get(c).into_iter().flatten() {
-                out.entry(id.to_string()).or_default().push(c.to_string());
+            if let Some((&c, ids)) = by_commit.get_key_value(c) {
+                for &id in ids {
+                    out.entry(id).or_default().push(c);
+                }
             }
             if depth != depth_limit {
                 next.extend(parents_of(graph, c));

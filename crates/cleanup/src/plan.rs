@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::history::{scan_references_history, CommitGraph};
+use crate::history::{scan_references_history, CommitGraph, ScanResult};
 use crate::policy::KeepPolicy;
-use crate::refs::{references_to_scan, GitRef};
+use crate::refs::{references_to_scan, GitRef, ScanRef};
 
 /// Why a stage is kept: werf's reason strings, with what davit adds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,7 +131,8 @@ pub fn inventory(tags: &[String]) -> Inventory {
 /// The git side of the decision.
 pub struct GitView<'a> {
     pub refs: Vec<GitRef>,
-    pub graph: &'a dyn CommitGraph,
+    /// Shared by the threads that scan the images.
+    pub graph: &'a (dyn CommitGraph + Sync),
     /// Whether a commit exists in the clone (reachable or not).
     pub commit_exists: &'a dyn Fn(&str) -> bool,
     pub policies: Vec<KeepPolicy>,
@@ -416,7 +417,7 @@ fn git_policy(input: &Input<'_>, git: &GitView<'_>, d: &mut Decision) {
     let now = input.now_ms / 1000;
     let scan_refs = references_to_scan(&git.refs, &git.policies, now);
     // image name → stage → commits, for existing images, stages and commits.
-    let mut to_cleanup: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    let mut to_cleanup = ExpectedByImage::new();
     for m in &inv.meta {
         let Some(image) = input.images.get(&m.image_id) else {
             d.early.push(Deletion::ImageMetadata {
@@ -447,8 +448,7 @@ fn git_policy(input: &Input<'_>, git: &GitView<'_>, d: &mut Decision) {
             .or_default()
             .push(m);
     }
-    for (image, expected) in &to_cleanup {
-        let result = scan_references_history(&scan_refs, expected, git.graph, now);
+    for (image, expected, result) in scan_images(&to_cleanup, &scan_refs, git.graph, now) {
         for id in &result.reached {
             let detail = match result.kept_by.get(id) {
                 Some(k) => format!("image {image}: {} at {}", k.reference, short(&k.commit)),
@@ -476,6 +476,50 @@ fn git_policy(input: &Input<'_>, git: &GitView<'_>, d: &mut Decision) {
             }
         }
     }
+}
+
+/// Stage → the commits of its `meta-*` records, per image.
+type ExpectedByImage = BTreeMap<String, ExpectedStages>;
+type ExpectedStages = BTreeMap<String, Vec<String>>;
+/// One image's scan: its name, its expected stages and what the walk found.
+type ImageScan<'i> = (&'i String, &'i ExpectedStages, ScanResult);
+
+/// The history scan of each image. Images are scanned independently, so
+/// they are spread over the cores; the registry has nothing to answer
+/// until the decision is made.
+fn scan_images<'i>(
+    images: &'i ExpectedByImage,
+    refs: &[ScanRef],
+    graph: &(dyn CommitGraph + Sync),
+    now: i64,
+) -> Vec<ImageScan<'i>> {
+    let jobs: Vec<_> = images.iter().collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, jobs.len().max(1));
+    let per_thread = jobs.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(per_thread)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&(image, expected)| {
+                            let result = scan_references_history(refs, expected, graph, now);
+                            (image, expected, result)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 fn short(commit: &str) -> &str {
