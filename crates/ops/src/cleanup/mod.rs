@@ -9,7 +9,7 @@ mod git;
 
 pub use delete::RegistryApiOptions;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use davit_cleanup::plan::{self, Decision, Deletion, GitView, ImportRecord, Input, Protection};
@@ -179,6 +179,14 @@ async fn run(
         )?;
     }
 
+    // The references and the commit graph are read while the registry
+    // lists the tags.
+    let git_read = git_enabled.then(|| {
+        let work_tree = work_tree.clone();
+        tokio::task::spawn_blocking(move || {
+            Ok::<_, OpsError>((git::references(&work_tree)?, git::commit_graph(&work_tree)?))
+        })
+    });
     on_event(Event::Phase("Fetching manifests and metadata"));
     let tags = repo.all_tags().await.map_err(OpsError::from)?;
     let inventory = plan::inventory(&tags);
@@ -230,11 +238,24 @@ async fn run(
 
     let graph;
     let existing;
-    let git_view = if git_enabled {
-        let refs = git::references(&work_tree)?;
-        graph = git::commit_graph(&work_tree)?;
-        let commits: Vec<String> = inventory.meta.iter().map(|m| m.commit.clone()).collect();
-        existing = git::existing_commits(&work_tree, &commits)?;
+    let git_view = if let Some(git_read) = git_read {
+        let (refs, read_graph) = git_read
+            .await
+            .map_err(|e| OpsError::Cleanup(format!("reading the git history: {e}")))??;
+        graph = read_graph;
+        // A commit in the graph exists; git is asked about the others
+        // (unreachable ones may exist too).
+        let commits: Vec<String> = inventory
+            .meta
+            .iter()
+            .filter(|m| !graph.commits.contains_key(&m.commit))
+            .map(|m| m.commit.clone())
+            .collect();
+        existing = if commits.is_empty() {
+            HashSet::new()
+        } else {
+            git::existing_commits(&work_tree, &commits)?
+        };
         on_event(Event::Phase("Preparing references to scan"));
         let now = now_ms() / 1000;
         for r in davit_cleanup::refs::references_to_scan(&refs, &policies, now) {
@@ -246,7 +267,7 @@ async fn run(
         Some(GitView {
             refs,
             graph: &graph,
-            commit_exists: &|c: &str| existing.contains(c),
+            commit_exists: &|c: &str| graph.commits.contains_key(c) || existing.contains(c),
             policies,
         })
     } else {
