@@ -2,6 +2,7 @@
 //! lines, `--explain`, and the cleanup report, written even when the run
 //! fails (its path checked before anything is deleted).
 
+use std::io::{BufWriter, LineWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -63,25 +64,30 @@ fn run_logged(
 ) -> (CleanupOutcome, Result<(), davit_ops::OpsError>) {
     let verb = verb(options.dry_run);
     let mut outcome = CleanupOutcome::default();
+    // A line a write: a run lists thousands of tags, and unbuffered
+    // stderr costs a system call per piece of each line.
+    let mut log = LineWriter::new(std::io::stderr());
     let result = operation(project, options, &mut outcome, &mut |e| {
         if quiet {
             return;
         }
-        match e {
-            Event::Phase(p) => eprintln!("┌ {p}"),
-            Event::Note(n) => eprintln!("{n}"),
-            Event::Reference(r, policy) => eprintln!("│ {r}: {policy}"),
-            Event::Deleted(d) => eprintln!("│ {verb} {}", describe(d)),
-        }
+        let _ = match e {
+            Event::Phase(p) => writeln!(log, "┌ {p}"),
+            Event::Note(n) => writeln!(log, "{n}"),
+            Event::Reference(r, policy) => writeln!(log, "│ {r}: {policy}"),
+            Event::Deleted(d) => writeln!(log, "│ {verb} {}", describe(d)),
+        };
     });
+    let mut log = BufWriter::new(log);
     for w in &outcome.warnings {
-        eprintln!("{w}");
+        let _ = writeln!(log, "{w}");
     }
     if !quiet && options.dry_run {
         for d in &outcome.planned {
-            eprintln!("│ {verb} {}", describe(d));
+            let _ = writeln!(log, "│ {verb} {}", describe(d));
         }
     }
+    let _ = log.flush();
     (outcome, result)
 }
 
