@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+mod ancestry;
 mod ls_tree;
 pub use ls_tree::LsTreeEntry;
 
