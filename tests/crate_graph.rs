@@ -39,6 +39,20 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "the Dockerfile front end is pure: no async, no engine, no network, no repository",
     ),
     (
+        "davit-stapel",
+        &[
+            "tokio",
+            "bollard",
+            "reqwest",
+            "davit-engine",
+            "davit-registry",
+            "davit-storage",
+            "davit-conveyor",
+            "davit-dockerfile",
+        ],
+        "stapel digests are pure: the plan and the build compute them alike",
+    ),
+    (
         "davit-context",
         &[
             "tokio",

@@ -1,0 +1,332 @@
+//! The stages of one stapel image and their digest chain (spec §4.1,
+//! §4.2): which stages exist, what each one's digest is computed from,
+//! and how a stage's digest follows from the previous non-empty stage.
+
+use davit_config::model::{Mount, StapelImage};
+use davit_digest::hash::{h256, stage_h3};
+use davit_git::Repo;
+use davit_pathmatch::clean;
+
+use crate::builder::user_stages;
+use crate::docker::DockerInstructions;
+use crate::mapping::{auto_exclude, ExportPaths, GitMapping};
+use crate::stage::StageName;
+use crate::StapelError;
+
+/// What the `from` stage builds on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseImage {
+    /// `from: scratch`: an empty root file system.
+    Scratch,
+    /// A registry image, by the reference as written.
+    External(String),
+    /// Another image of the config (`fromImage`, `fromArtifact`, or a
+    /// `from` naming it), by its content digest.
+    Image {
+        name: String,
+        content_digest: String,
+    },
+}
+
+/// Everything the pipeline of one image is computed from.
+pub struct PipelineInput<'a> {
+    pub image: &'a str,
+    pub stapel: &'a StapelImage,
+    /// `build.cacheVersion` of the meta section.
+    pub build_cache_version: Option<&'a str>,
+    pub base: BaseImage,
+    /// The project's repository at the build commit.
+    pub repo: &'a Repo,
+    /// Artifacts (`artifact:`) have no patch or docker stages.
+    pub is_artifact: bool,
+}
+
+/// One stage that exists, with the inputs of its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    pub name: StageName,
+    /// werf's `GetDependencies` of the stage.
+    pub dependencies: String,
+    /// The shell commands of a user stage.
+    pub commands: Vec<String>,
+}
+
+/// The stages of an image before any lookup: `from` up to
+/// `dockerInstructions`. The patch stages (`gitCache`,
+/// `gitLatestPatch`) exist only once a stage was found on an older
+/// commit, and `imageSpec` is added by the conveyor, which owns it for
+/// Dockerfile images too.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub stages: Vec<Stage>,
+    pub mappings: Vec<GitMapping>,
+    /// werf's warnings (`stageDependencies` globs that match nothing).
+    pub warnings: Vec<String>,
+}
+
+fn text(t: &Option<davit_config::model::Text>) -> &str {
+    t.as_ref().map_or("", |t| t.0.as_str())
+}
+
+/// `{ToSlash(Clean(from)), Clean(to), type}` of each mount, in order.
+fn mount_args(mounts: &[Mount]) -> Vec<String> {
+    let mut args = Vec::new();
+    for m in mounts {
+        let (from, kind) = match (text(&m.from), text(&m.from_path)) {
+            ("tmp_dir", _) => ("", "tmp_dir"),
+            ("build_dir", _) => ("", "build_dir"),
+            (_, path) => (path, "custom_dir"),
+        };
+        args.push(clean(from));
+        args.push(clean(text(&m.to)));
+        args.push(kind.to_string());
+    }
+    args
+}
+
+/// The `from` stage dependencies.
+pub fn from_dependencies(
+    s: &StapelImage,
+    build_cache_version: Option<&str>,
+    base: &BaseImage,
+) -> String {
+    let cache_version = s
+        .cache_version
+        .as_ref()
+        .map(|t| t.0.as_str())
+        .or(build_cache_version)
+        .unwrap_or("");
+    let mut args: Vec<String> = vec![
+        cache_version.to_string(),
+        text(&s.from_cache_version).to_string(),
+    ];
+    args.extend(mount_args(&s.mount));
+    args.push(match base {
+        BaseImage::Scratch => "scratch".to_string(),
+        BaseImage::External(reference) => reference.clone(),
+        BaseImage::Image { content_digest, .. } => content_digest.clone(),
+    });
+    args.retain(|a| !a.is_empty());
+    h256(&args)
+}
+
+impl Pipeline {
+    pub fn new(input: &PipelineInput<'_>) -> Result<Pipeline, StapelError> {
+        let s = input.stapel;
+        let mut mappings: Vec<GitMapping> = s.git.iter().map(GitMapping::from_config).collect();
+        // werf's order: local mappings first, then remote ones.
+        mappings.sort_by_key(|m| m.url.is_some());
+        exclude_overlaps(input.image, &mut mappings)?;
+        let mut warnings = Vec::new();
+        for m in mappings.iter().filter(|m| m.url.is_none()) {
+            if !m.has_files(input.repo) {
+                return Err(StapelError::AddMatchesNothing {
+                    image: input.image.to_string(),
+                    add: m.add.clone(),
+                });
+            }
+        }
+        let mut stages = vec![Stage {
+            name: StageName::From,
+            dependencies: from_dependencies(s, input.build_cache_version, &input.base),
+            commands: Vec::new(),
+        }];
+        for user in user_stages(s.shell.as_ref()) {
+            if user.name == StageName::Install && !mappings.is_empty() {
+                let mut paramshashes: Vec<String> =
+                    mappings.iter().map(GitMapping::paramshash).collect();
+                paramshashes.sort();
+                stages.push(Stage {
+                    name: StageName::GitArchive,
+                    dependencies: h256(&paramshashes),
+                    commands: Vec::new(),
+                });
+            }
+            if user.checksum.is_empty() {
+                continue;
+            }
+            let dependencies = if user.name == StageName::BeforeInstall {
+                user.checksum.clone()
+            } else {
+                let mut per_mapping = Vec::new();
+                for m in &mappings {
+                    let (sum, missing) = m.stage_dependencies_checksum(input.repo, user.name);
+                    for glob in missing {
+                        warnings.push(format!(
+                            "stage {} dependency path {glob:?} has not been found in {} git",
+                            user.name,
+                            m.url.as_deref().unwrap_or("local")
+                        ));
+                    }
+                    per_mapping.push(sum);
+                }
+                h256(&[user.checksum.clone(), h256(&per_mapping)])
+            };
+            stages.push(Stage {
+                name: user.name,
+                dependencies,
+                commands: user.commands,
+            });
+        }
+        let patches = !(input.is_artifact || s.disable_git_after_patch == Some(true));
+        if let (true, Some(docker)) = (patches, &s.docker) {
+            stages.push(Stage {
+                name: StageName::DockerInstructions,
+                dependencies: DockerInstructions::from_config(docker).dependencies(),
+                commands: Vec::new(),
+            });
+        }
+        Ok(Pipeline {
+            stages,
+            mappings,
+            warnings,
+        })
+    }
+
+    pub fn has_git(&self) -> bool {
+        !self.mappings.is_empty()
+    }
+}
+
+fn exclude_overlaps(image: &str, mappings: &mut [GitMapping]) -> Result<(), StapelError> {
+    let mut exports: Vec<ExportPaths> = mappings
+        .iter()
+        .map(|m| ExportPaths {
+            to: m.to.clone(),
+            include_paths: m.include_paths.clone(),
+            exclude_paths: m.exclude_paths.clone(),
+        })
+        .collect();
+    auto_exclude(&mut exports).map_err(|message| StapelError::Config {
+        image: image.to_string(),
+        message,
+    })?;
+    for (m, e) in mappings.iter_mut().zip(exports) {
+        m.exclude_paths = e.exclude_paths;
+    }
+    Ok(())
+}
+
+/// The previous non-empty stage as the next digest sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrevStage {
+    pub digest: String,
+    /// werf's `GetNextStageDependencies` of that stage.
+    pub next_dependencies: String,
+}
+
+/// `calculateDigest`: `H3([platform], "1.2", name, deps, [prev digest,
+/// prev next-dependencies])`.
+pub fn stage_digest(
+    platform: &str,
+    name: StageName,
+    dependencies: &str,
+    prev: Option<&PrevStage>,
+) -> String {
+    let mut args = vec!["1.2", name.digest_name(), dependencies];
+    if let Some(p) = prev {
+        args.push(&p.digest);
+        args.push(&p.next_dependencies);
+    }
+    stage_h3(platform, &args)
+}
+
+/// What a stage passes to the next digest: the sorted commits of the git
+/// mappings (one per mapping: from the stored stage's labels, or the
+/// current commit for a stage about to be built) after a git stage,
+/// nothing after the others.
+pub fn next_dependencies(name: StageName, commits: &[String]) -> String {
+    if !name.passes_commits() {
+        return String::new();
+    }
+    let mut sorted = commits.to_vec();
+    sorted.sort();
+    h256(&sorted)
+}
+
+/// The label that records a mapping's commit on a git stage.
+pub fn commit_label(mapping: &GitMapping) -> String {
+    format!("werf-git-{}-commit", mapping.paramshash())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stapel(v: serde_json::Value) -> StapelImage {
+        serde_json::from_value(v).expect("stapel image")
+    }
+
+    #[test]
+    fn the_from_stage_matches_werf() {
+        // ../shared/spec/werf-build.md §4.1 worked vector.
+        let s = stapel(serde_json::json!({"from": "alpine:3.18"}));
+        let deps = from_dependencies(&s, None, &BaseImage::External("alpine:3.18".into()));
+        assert_eq!(
+            deps,
+            "389a1d5981724e573a24f2791df81b3bf05c91e5f722e20a59dd4c29a49da6b0"
+        );
+        assert_eq!(
+            stage_digest("linux/amd64", StageName::From, &deps, None),
+            "3dbd6d44689162ca0ebbdef149f0c467c9ba147c6e9a7759164efc0a"
+        );
+        assert_eq!(
+            stage_digest("linux/arm64", StageName::From, &deps, None),
+            "88970e8ae133a58fdd339ae79a46677657d2a6db8c35e20d70ecb914"
+        );
+    }
+
+    #[test]
+    fn versions_and_mounts_enter_the_from_stage() {
+        let s = stapel(serde_json::json!({
+            "from": "alpine", "fromCacheVersion": "2",
+            "mount": [{"from": "tmp_dir", "to": "/tmp/x/"}, {"fromPath": "cache/", "to": "/c"}]
+        }));
+        let base = BaseImage::External("alpine".into());
+        assert_eq!(
+            from_dependencies(&s, Some("b1"), &base),
+            h256(&[
+                "b1",
+                "2",
+                ".",
+                "/tmp/x",
+                "tmp_dir",
+                "cache",
+                "/c",
+                "custom_dir",
+                "alpine"
+            ])
+        );
+        assert_eq!(
+            from_dependencies(&stapel(serde_json::json!({})), None, &BaseImage::Scratch),
+            h256(&["scratch"])
+        );
+    }
+
+    #[test]
+    fn git_stages_pass_their_commits_on() {
+        let commits = vec!["b".to_string(), "a".to_string()];
+        assert_eq!(
+            next_dependencies(StageName::GitArchive, &commits),
+            h256(&["a", "b"])
+        );
+        assert_eq!(
+            next_dependencies(StageName::Install, &[]),
+            h256::<&str>(&[])
+        );
+        assert_eq!(next_dependencies(StageName::BeforeInstall, &commits), "");
+        let prev = PrevStage {
+            digest: "d".into(),
+            next_dependencies: "n".into(),
+        };
+        assert_eq!(
+            stage_digest(
+                "linux/amd64",
+                StageName::DependenciesAfterSetup,
+                "x",
+                Some(&prev)
+            ),
+            davit_digest::hash::h3(&["1.2", "importsAfterSetup", "x", "d", "n"])
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! The stapel features davit cannot plan or build yet. An image that uses
+//! one gets an error naming it and the image; the rest of the config still
+//! plans.
+
+use davit_config::model::StapelImage;
+
+/// The unsupported features an image uses, by their werf.yaml names.
+pub fn unsupported_features(s: &StapelImage) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    if s.ansible.is_some() {
+        found.push("ansible");
+    }
+    if s.git.iter().any(|g| g.url.is_some()) {
+        found.push("git.url (remote git)");
+    }
+    if !s.import.is_empty() {
+        found.push("import");
+    }
+    if !s.dependencies.is_empty() {
+        found.push("dependencies");
+    }
+    if s.from_latest == Some(true) {
+        found.push("fromLatest");
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_unsupported_feature_is_named() {
+        let s: StapelImage = serde_json::from_value(serde_json::json!({
+            "from": "alpine",
+            "ansible": {"install": [{"command": "true"}]},
+            "import": [{"image": "a", "add": "/x", "after": "install"}],
+            "git": [{"url": "https://example.com/a/b.git", "to": "/b"}]
+        }))
+        .expect("stapel image");
+        assert_eq!(
+            unsupported_features(&s),
+            ["ansible", "git.url (remote git)", "import"]
+        );
+        let plain: StapelImage = serde_json::from_value(
+            serde_json::json!({"from": "alpine", "shell": {"install": "x"}}),
+        )
+        .expect("stapel image");
+        assert!(unsupported_features(&plain).is_empty());
+    }
+}
