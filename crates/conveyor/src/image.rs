@@ -32,7 +32,7 @@ impl Conveyor<'_> {
         let df: &DockerfileImage = match (img.kind, img.dockerfile.as_ref()) {
             (ImageKind::Dockerfile, Some(d)) => d,
             _ => return Err(cfg_err(
-                "stapel images are not supported by davit yet; only Dockerfile images build today"
+                "building stapel images is not supported by davit yet; only Dockerfile images build today (`davit build --plan` shows a stapel image's stages and digests)"
                     .into(),
             )),
         };

@@ -27,9 +27,11 @@ mod image_spec_stage;
 mod inputs;
 mod plan;
 mod record;
+mod stage_plan;
 
 pub use error::BuildError;
 pub use plan::{build_order, independent_sets};
+pub use stage_plan::{ImagePlan, StagePlan};
 
 /// Runs of a build whose stages storage changed under it (werf's 4).
 pub const MAX_ATTEMPTS: u32 = 4;

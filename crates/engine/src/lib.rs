@@ -155,6 +155,26 @@ impl DockerEngine {
         })
     }
 
+    /// A client for work that must not need a daemon (a plan against a
+    /// registry): it talks to the configured daemon if one is there, and
+    /// otherwise to nothing, so a call that does need the daemon fails
+    /// with a connection error instead of the whole command failing early.
+    pub fn unchecked() -> Result<DockerEngine, DockerError> {
+        let docker = Docker::connect_with_defaults()
+            .or_else(|_| {
+                // Port 9 (discard) refuses: nothing is ever sent anywhere.
+                Docker::connect_with_http("http://127.0.0.1:9", 5, bollard::API_DEFAULT_VERSION)
+            })
+            .map_err(|e| DockerError::Connect {
+                endpoint: "none".into(),
+                message: e.to_string(),
+            })?;
+        Ok(DockerEngine {
+            docker,
+            has_buildkit: false,
+        })
+    }
+
     /// Whether the daemon runs BuildKit builds.
     pub fn has_buildkit(&self) -> bool {
         self.has_buildkit

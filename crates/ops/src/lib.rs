@@ -9,6 +9,8 @@
 //!   one registry client and the user's credentials.
 //! - [`build`]: `davit build` over the conveyor, the report and its debug
 //!   statistics.
+//! - [`plan`]: `davit build --plan`, the stages each image would have and
+//!   which are stored, without building.
 
 pub mod build;
 pub mod chart_deps;
@@ -18,6 +20,7 @@ pub mod cleanup;
 pub mod converge;
 mod error;
 pub mod host;
+pub mod plan;
 pub mod project;
 pub mod render;
 pub mod secrets;

@@ -228,9 +228,21 @@ impl ImageSpecStage {
 
     /// The stage digest on top of the stage `prev_digest`, for `platform`.
     pub fn digest(&self, prev_digest: &str, platform: &str) -> String {
+        self.digest_after(prev_digest, "", platform)
+    }
+
+    /// The digest on top of a stage that passes `prev_next` on (a stapel
+    /// git or user stage passes its commits; a `dockerfile` stage nothing).
+    pub fn digest_after(&self, prev_digest: &str, prev_next: &str, platform: &str) -> String {
         davit_digest::hash::stage_h3(
             platform,
-            &["1.2", "imageSpec", &self.dependencies(), prev_digest, ""],
+            &[
+                "1.2",
+                "imageSpec",
+                &self.dependencies(),
+                prev_digest,
+                prev_next,
+            ],
         )
     }
 }

@@ -1,0 +1,556 @@
+//! `davit build --plan`: for every image, in build order, its stages with
+//! their digests and whether the stages storage already has each one.
+//! Nothing is built, pulled or written: storage is only listed and read.
+//!
+//! A stage's digest can depend on something only a build knows (the
+//! stored stage a dependency will become, a git patch not computed yet);
+//! such a stage and the ones after it are shown without a digest and with
+//! the reason. A problem in one image (an unsupported feature, a mapping
+//! that takes no file) is reported on that image; the others still plan.
+
+use std::collections::BTreeMap;
+
+use davit_config::model::StapelImage;
+use davit_config::parse::{ImageDoc, ImageKind};
+use davit_digest::hash::stage_h3;
+use davit_report::ImageRecord;
+use davit_stapel::pipeline::commit_label;
+use davit_stapel::{
+    next_dependencies, stage_digest, BaseImage, Pipeline, PipelineInput, PrevStage, StageName,
+};
+use davit_storage::{StageDescription, StorageError};
+
+use super::image_spec::ImageSpecStage;
+use super::inputs::Done;
+use super::record::{ImagePlace, PlatformStages, StoredStage};
+use super::{build_order, BuildError, Conveyor};
+
+/// One stage of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagePlan {
+    /// werf's stage name (`from`, `install`, `dockerfile`, …).
+    pub name: String,
+    /// `None` when it depends on what a build has not produced yet.
+    pub digest: Option<String>,
+    /// The stored stage (`<digest>-<ts>`) the build would use.
+    pub stored: Option<String>,
+    /// Why the digest is unknown.
+    pub note: Option<String>,
+}
+
+/// The plan of one image for one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePlan {
+    pub image: String,
+    /// `dockerfile`, `stapel` or `artifact`.
+    pub kind: &'static str,
+    pub platform: String,
+    pub stages: Vec<StagePlan>,
+    /// Why the image cannot be planned (or built) by this davit.
+    pub problem: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl ImagePlan {
+    /// Whether a build would find every stage in storage.
+    pub fn up_to_date(&self) -> bool {
+        self.problem.is_none()
+            && !self.stages.is_empty()
+            && self.stages.iter().all(|s| s.stored.is_some())
+    }
+}
+
+/// The last stage of a planned image, for the images built on it.
+struct Last {
+    content_digest: Option<String>,
+    /// Every stage stored: the image's record as a build would report it.
+    record: Option<ImageRecord>,
+}
+
+fn kind_name(kind: ImageKind) -> &'static str {
+    match kind {
+        ImageKind::Dockerfile => "dockerfile",
+        ImageKind::Stapel => "stapel",
+        ImageKind::Artifact => "artifact",
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+impl Conveyor<'_> {
+    /// Plans `selected` images (all when empty) and their dependencies.
+    pub async fn plan(&self, selected: &[String]) -> Result<Vec<ImagePlan>, BuildError> {
+        let order = build_order(self.config, selected)?;
+        let mut lasts: BTreeMap<(String, String), Last> = BTreeMap::new();
+        let mut plans = Vec::new();
+        for img in order {
+            let (own, dockerfile_platforms) = match (&img.dockerfile, &img.stapel) {
+                (Some(df), _) => (&df.platform.0, true),
+                (_, Some(s)) => (&s.platform.0, false),
+                _ => continue,
+            };
+            let platforms = match davit_digest::platform::resolve(
+                self.forced_platforms,
+                own,
+                &self.config.meta.build.platform.0,
+            ) {
+                Ok(p) => p,
+                Err(problem) => {
+                    plans.push(problem_plan(img, "", problem));
+                    continue;
+                }
+            };
+            for platform in platforms {
+                let (plan, last) = if dockerfile_platforms {
+                    self.plan_dockerfile(img, &platform, &lasts).await
+                } else {
+                    self.plan_stapel(img, &platform, &lasts).await
+                };
+                lasts.insert((img.name.clone(), platform), last);
+                plans.push(plan);
+            }
+        }
+        Ok(plans)
+    }
+
+    /// The oldest readable stage with `digest` that `select` accepts;
+    /// only reads.
+    async fn find_stage(
+        &self,
+        digest: &str,
+        parent_ts: i64,
+        select: impl Fn(&StageDescription) -> bool,
+    ) -> Result<Option<StageDescription>, StorageError> {
+        for id in self.storage.stages(self.engine, digest, parent_ts).await? {
+            if let Some(desc) = self.storage.describe(self.engine, &id).await? {
+                if select(&desc) {
+                    return Ok(Some(desc));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn plan_dockerfile(
+        &self,
+        img: &ImageDoc,
+        platform: &str,
+        lasts: &BTreeMap<(String, String), Last>,
+    ) -> (ImagePlan, Last) {
+        let mut plan = empty_plan(img, platform);
+        let unknown = Last {
+            content_digest: None,
+            record: None,
+        };
+        let Some(df) = img.dockerfile.as_ref() else {
+            return (plan, unknown);
+        };
+        if df.staged == Some(true)
+            || (df.staged.is_none() && self.config.meta.build.staged == Some(true))
+        {
+            plan.problem = Some("`staged: true` is not supported by davit yet".into());
+            return (plan, unknown);
+        }
+        // The digest includes the built images of `dependencies`.
+        let mut records = BTreeMap::new();
+        for dep in &img.depends_on.dependencies {
+            match lasts
+                .get(&(dep.clone(), platform.to_string()))
+                .and_then(|l| l.record.clone())
+            {
+                Some(r) => {
+                    records.insert(dep.clone(), r);
+                }
+                None => {
+                    plan.stages.push(StagePlan {
+                        name: "dockerfile".into(),
+                        digest: None,
+                        stored: None,
+                        note: Some(format!(
+                            "its digest includes the image {dep:?}, which is not in storage yet"
+                        )),
+                    });
+                    return (plan, unknown);
+                }
+            }
+        }
+        let by_platform = BTreeMap::new();
+        let done = Done {
+            images: &records,
+            by_platform: &by_platform,
+        };
+        let platforms = [platform.to_string()];
+        let digest = match self
+            .dockerfile_inputs(&img.name, df, &platforms, &done)
+            .and_then(|inputs| self.dockerfile_stage_digest(&inputs, platform))
+        {
+            Ok(d) => d,
+            Err(e) => {
+                plan.problem = Some(e.to_string());
+                return (plan, unknown);
+            }
+        };
+        let mut found = Vec::new();
+        let desc = match self.find_stage(&digest, 0, |_| true).await {
+            Ok(d) => d,
+            Err(e) => {
+                plan.problem = Some(e.to_string());
+                return (plan, unknown);
+            }
+        };
+        plan.stages
+            .push(stage_plan("dockerfile", &digest, desc.as_ref()));
+        let mut prev_digest = digest;
+        let mut prev_desc = desc.clone();
+        found.extend(desc.map(|d| ("dockerfile", d)));
+        if let Some(spec) = ImageSpecStage::for_image(
+            df.image_spec.as_ref(),
+            self.config.meta.build.image_spec.as_ref(),
+            img.is_final,
+        ) {
+            let digest = spec.digest(&prev_digest, platform);
+            let desc = match &prev_desc {
+                Some(prev) => self
+                    .find_stage(&digest, prev.id.creation_ts, |_| true)
+                    .await
+                    .unwrap_or(None),
+                None => None,
+            };
+            plan.stages
+                .push(stage_plan("imageSpec", &digest, desc.as_ref()));
+            found.extend(desc.clone().map(|d| ("imageSpec", d)));
+            prev_digest = digest;
+            prev_desc = desc;
+        }
+        let name = plan.stages.last().map_or("dockerfile", |s| s.name.as_str());
+        let content_digest = match &prev_desc {
+            Some(d) => d.labels.get("werf-stage-content-digest").cloned(),
+            None => Some(stage_h3(
+                platform,
+                &["1.2", &format!("{name}-content"), "", &prev_digest, ""],
+            )),
+        };
+        let record = self.planned_record(img, platform, found, plan.stages.len());
+        (
+            plan,
+            Last {
+                content_digest,
+                record,
+            },
+        )
+    }
+
+    /// The record a build would report when every stage is stored.
+    fn planned_record(
+        &self,
+        img: &ImageDoc,
+        platform: &str,
+        found: Vec<(&'static str, StageDescription)>,
+        stage_count: usize,
+    ) -> Option<ImageRecord> {
+        if found.len() != stage_count || found.is_empty() {
+            return None;
+        }
+        let part = PlatformStages {
+            platform: platform.to_string(),
+            stages: found
+                .into_iter()
+                .map(|(name, desc)| StoredStage {
+                    name,
+                    desc,
+                    rebuilt: false,
+                    source_type: String::new(),
+                    seconds: 0.0,
+                })
+                .collect(),
+            seconds: 0.0,
+        };
+        let place = ImagePlace {
+            name: &img.name,
+            is_final: img.is_final,
+            storage_address: self.storage.address(),
+            final_copy: None,
+        };
+        Some(place.record(&part))
+    }
+
+    async fn plan_stapel(
+        &self,
+        img: &ImageDoc,
+        platform: &str,
+        lasts: &BTreeMap<(String, String), Last>,
+    ) -> (ImagePlan, Last) {
+        let mut plan = empty_plan(img, platform);
+        let unknown = Last {
+            content_digest: None,
+            record: None,
+        };
+        let Some(s) = img.stapel.as_ref() else {
+            return (plan, unknown);
+        };
+        let unsupported = davit_stapel::support::unsupported_features(s);
+        if !unsupported.is_empty() {
+            plan.problem = Some(format!(
+                "uses {}, which davit does not support yet",
+                unsupported.join(", ")
+            ));
+            return (plan, unknown);
+        }
+        let base = match self.stapel_base(img, s, platform, lasts) {
+            Ok(b) => b,
+            Err(note) => {
+                plan.stages.push(StagePlan {
+                    name: "from".into(),
+                    digest: None,
+                    stored: None,
+                    note: Some(note),
+                });
+                return (plan, unknown);
+            }
+        };
+        let input = PipelineInput {
+            image: &img.name,
+            stapel: s,
+            build_cache_version: self
+                .config
+                .meta
+                .build
+                .cache_version
+                .as_ref()
+                .map(|t| t.0.as_str()),
+            base,
+            repo: self.repo,
+            is_artifact: img.kind == ImageKind::Artifact,
+        };
+        let pipeline = match Pipeline::new(&input) {
+            Ok(p) => p,
+            Err(e) => {
+                plan.problem = Some(e.to_string());
+                return (plan, unknown);
+            }
+        };
+        plan.warnings = pipeline.warnings.clone();
+        let labels: Vec<String> = pipeline.mappings.iter().map(commit_label).collect();
+        let current: Vec<String> = pipeline
+            .mappings
+            .iter()
+            .map(|_| self.commit.to_string())
+            .collect();
+        let has_git = pipeline.has_git();
+        let patches =
+            has_git && img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
+        let mut prev: Option<PrevStage> = None;
+        let mut prev_desc: Option<StageDescription> = None;
+        let mut last_name = StageName::From;
+        // The commits the last git stage was built from.
+        let mut built_from: Option<Vec<String>> = None;
+        let mut blocked: Option<String> = None;
+        let mut found = Vec::new();
+        let mut stages: Vec<(StageName, String)> = pipeline
+            .stages
+            .iter()
+            .map(|st| (st.name, st.dependencies.clone()))
+            .collect();
+        let spec = ImageSpecStage::for_image(
+            s.image_spec.as_ref(),
+            self.config.meta.build.image_spec.as_ref(),
+            img.is_final,
+        );
+        if spec.is_some() {
+            stages.push((StageName::ImageSpec, String::new()));
+        }
+        let mut patch_checked = false;
+        for (name, deps) in stages {
+            if patches
+                && !patch_checked
+                && matches!(name, StageName::DockerInstructions | StageName::ImageSpec)
+            {
+                patch_checked = true;
+                if let Some(from) = built_from.as_ref().filter(|c| **c != current) {
+                    blocked = Some(format!(
+                        "a git patch from {} to {} comes first; davit does not compute patch stages yet",
+                        short(&from[0]),
+                        short(self.commit)
+                    ));
+                    plan.stages.push(StagePlan {
+                        name: "gitLatestPatch".into(),
+                        digest: None,
+                        stored: None,
+                        note: blocked.clone(),
+                    });
+                }
+            }
+            if let Some(note) = &blocked {
+                plan.stages.push(StagePlan {
+                    name: name.as_str().into(),
+                    digest: None,
+                    stored: None,
+                    note: Some(note.clone()),
+                });
+                continue;
+            }
+            let digest = match (&spec, name) {
+                (Some(spec), StageName::ImageSpec) => {
+                    let (d, n) = prev.as_ref().map_or(("", ""), |p| {
+                        (p.digest.as_str(), p.next_dependencies.as_str())
+                    });
+                    spec.digest_after(d, n, platform)
+                }
+                _ => stage_digest(platform, name, &deps, prev.as_ref()),
+            };
+            let by_ancestry = name.selected_by_ancestry(has_git);
+            let parent_ts = prev_desc.as_ref().map_or(0, |d| d.id.creation_ts);
+            let select =
+                |desc: &StageDescription| !by_ancestry || self.built_on_history(desc, &labels);
+            let desc = match self.find_stage(&digest, parent_ts, select).await {
+                Ok(d) => d,
+                Err(e) => {
+                    plan.problem = Some(e.to_string());
+                    return (plan, unknown);
+                }
+            };
+            let commits: Vec<String> = match &desc {
+                Some(d) if has_git => labels
+                    .iter()
+                    .map(|l| d.labels.get(l).cloned().unwrap_or_default())
+                    .collect(),
+                _ => current.clone(),
+            };
+            if name.passes_commits() {
+                built_from = Some(if desc.is_some() {
+                    commits.clone()
+                } else {
+                    current.clone()
+                });
+            }
+            plan.stages
+                .push(stage_plan(name.as_str(), &digest, desc.as_ref()));
+            if let Some(d) = &desc {
+                found.push((name.as_str(), d.clone()));
+            }
+            prev = Some(PrevStage {
+                digest,
+                next_dependencies: next_dependencies(name, &commits),
+            });
+            prev_desc = desc;
+            last_name = name;
+        }
+        if patches && !patch_checked {
+            if let Some(from) = built_from.as_ref().filter(|c| **c != current) {
+                let note = format!(
+                    "a git patch from {} to {} comes next; davit does not compute patch stages yet",
+                    short(&from[0]),
+                    short(self.commit)
+                );
+                plan.stages.push(StagePlan {
+                    name: "gitLatestPatch".into(),
+                    digest: None,
+                    stored: None,
+                    note: Some(note.clone()),
+                });
+                blocked = Some(note);
+            }
+        }
+        if blocked.is_some() {
+            return (plan, unknown);
+        }
+        let content_digest = match (&prev_desc, &prev) {
+            (Some(d), _) => d.labels.get("werf-stage-content-digest").cloned(),
+            (None, Some(p)) => Some(stage_h3(
+                platform,
+                &[
+                    "1.2",
+                    &format!("{}-content", last_name.as_str()),
+                    "",
+                    &p.digest,
+                    &p.next_dependencies,
+                ],
+            )),
+            (None, None) => None,
+        };
+        let count = plan.stages.len();
+        let record = self.planned_record(img, platform, found, count);
+        (
+            plan,
+            Last {
+                content_digest,
+                record,
+            },
+        )
+    }
+
+    /// werf's git-stage selection: every mapping's commit label names a
+    /// commit in the current history.
+    fn built_on_history(&self, desc: &StageDescription, labels: &[String]) -> bool {
+        labels.iter().all(|label| {
+            desc.labels
+                .get(label)
+                .is_some_and(|c| self.repo.is_ancestor(c, self.commit).unwrap_or(false))
+        })
+    }
+
+    /// What `from` builds on; `Err` with the reason when it is an image of
+    /// this config whose content is not known yet.
+    fn stapel_base(
+        &self,
+        img: &ImageDoc,
+        s: &StapelImage,
+        platform: &str,
+        lasts: &BTreeMap<(String, String), Last>,
+    ) -> Result<BaseImage, String> {
+        if let Some(dep) = &img.depends_on.from {
+            return match lasts
+                .get(&(dep.clone(), platform.to_string()))
+                .and_then(|l| l.content_digest.clone())
+            {
+                Some(content_digest) => Ok(BaseImage::Image {
+                    name: dep.clone(),
+                    content_digest,
+                }),
+                None => Err(format!(
+                    "builds on the image {dep:?}, whose content is not known until it is built"
+                )),
+            };
+        }
+        let from = s
+            .from
+            .as_ref()
+            .map(|t| t.0.as_str())
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| "`from: DOCKER_IMAGE`, `fromImage: IMAGE_NAME`, `fromArtifact: IMAGE_ARTIFACT_NAME` required!".to_string())?;
+        Ok(match from {
+            "scratch" => BaseImage::Scratch,
+            f if f == img.name => BaseImage::External(format!("{f}:latest")),
+            f => BaseImage::External(f.to_string()),
+        })
+    }
+}
+
+fn empty_plan(img: &ImageDoc, platform: &str) -> ImagePlan {
+    ImagePlan {
+        image: img.name.clone(),
+        kind: kind_name(img.kind),
+        platform: platform.to_string(),
+        stages: Vec::new(),
+        problem: None,
+        warnings: Vec::new(),
+    }
+}
+
+fn problem_plan(img: &ImageDoc, platform: &str, problem: String) -> ImagePlan {
+    ImagePlan {
+        problem: Some(problem),
+        ..empty_plan(img, platform)
+    }
+}
+
+fn stage_plan(name: &str, digest: &str, desc: Option<&StageDescription>) -> StagePlan {
+    StagePlan {
+        name: name.to_string(),
+        digest: Some(digest.to_string()),
+        stored: desc.map(|d| d.id.to_string()),
+        note: None,
+    }
+}
