@@ -193,10 +193,30 @@ pub struct BuildArgs {
     /// Directory for temporary files (build secrets given as values).
     #[arg(long, env = "WERF_TMP_DIR")]
     pub tmp_dir: Option<PathBuf>,
+    /// Build nothing: print each image's stages with their digests and
+    /// whether the stages storage already has each one. Nothing is pulled
+    /// or written; with --repo no Docker daemon is needed.
+    #[arg(long)]
+    pub plan: bool,
+    /// The --plan format: text, or json for scripts.
+    #[arg(
+        long,
+        value_name = "text|json",
+        default_value = "text",
+        requires = "plan"
+    )]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
     pub project: ProjectArgs,
+}
+
+/// How `davit build --plan` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args)]

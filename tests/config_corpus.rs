@@ -19,6 +19,7 @@ fn corpus_dir() -> Option<PathBuf> {
 struct Row {
     repo_dir: String,
     path: String,
+    kinds: String,
     notes: String,
 }
 
@@ -35,6 +36,7 @@ fn manifest(dir: &Path) -> Vec<Row> {
             Some(Row {
                 repo_dir: cols[0].replace('/', "__"),
                 path: cols[2].to_string(),
+                kinds: cols.get(5).unwrap_or(&"").to_string(),
                 notes: cols.get(9).unwrap_or(&"").to_string(),
             })
         })
@@ -136,6 +138,105 @@ fn missing_file(err: &str) -> Option<String> {
         .then(|| name.trim_start_matches('/').to_string())
 }
 
+/// How the stapel configs of the corpus planned.
+#[derive(Default)]
+struct PlanTally {
+    planned: usize,
+    unsupported: usize,
+    no_sources: usize,
+    failures: Vec<String>,
+}
+
+enum PlanOutcome {
+    Planned,
+    /// Every image that failed names what davit does not support.
+    Unsupported,
+    /// A git mapping takes files the snapshot does not have.
+    NoSources,
+    Failed(String),
+}
+
+impl PlanTally {
+    fn record(&mut self, name: &str, outcome: PlanOutcome) {
+        match outcome {
+            PlanOutcome::Planned => self.planned += 1,
+            PlanOutcome::Unsupported => self.unsupported += 1,
+            PlanOutcome::NoSources => self.no_sources += 1,
+            PlanOutcome::Failed(e) => self.failures.push(format!("{name}: plan: {e}")),
+        }
+    }
+}
+
+/// The `add` path of werf's "git.add: /X in werf.yaml matches no files".
+fn unmatched_add(text: &str) -> Option<String> {
+    let (_, rest) = text.split_once("\"git.add: /")?;
+    let (add, _) = rest.split_once('"')?;
+    Some(add.to_string())
+}
+
+/// `davit build --plan` of a stapel config against the test registry. The
+/// corpus holds configs, not sources: a git mapping whose `add` has no
+/// file gets a placeholder file committed there, and the plan runs again.
+fn plan_stapel(repo: &Path, project_dir: &Path, base: &[String], env: &[String]) -> PlanOutcome {
+    let registry = davit_testkit::fixtures::testenv("DAVIT_TEST_REGISTRY_ANON");
+    let target = format!("{registry}/davit-corpus/plan");
+    for _ in 0..8 {
+        let mut args = vec!["build", "--plan", "--repo", &target];
+        args.extend(base.iter().map(String::as_str));
+        let out = davit(&args, project_dir, env);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        if out.status.success() {
+            return PlanOutcome::Planned;
+        }
+        if !stderr.contains("cannot be planned") {
+            return PlanOutcome::Failed(stderr);
+        }
+        if let Some(add) = unmatched_add(&stdout) {
+            let placeholder = repo.join(&add).join("davit-corpus-placeholder");
+            if placeholder.exists() {
+                // Its include paths take other files than a placeholder.
+                return PlanOutcome::NoSources;
+            }
+            if std::fs::create_dir_all(repo.join(&add)).is_err()
+                || std::fs::write(&placeholder, "placeholder\n").is_err()
+            {
+                // `add` names a file of the snapshot's missing sources.
+                return PlanOutcome::NoSources;
+            }
+            git(
+                repo,
+                &["-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"],
+            );
+            git(
+                repo,
+                &[
+                    "-c",
+                    "user.email=t@t",
+                    "-c",
+                    "user.name=t",
+                    "commit",
+                    "-qm",
+                    "placeholder",
+                ],
+            );
+            continue;
+        }
+        let errors: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.contains("): error: "))
+            .collect();
+        if errors
+            .iter()
+            .all(|l| l.contains("which davit does not support yet"))
+        {
+            return PlanOutcome::Unsupported;
+        }
+        return PlanOutcome::Failed(format!("{stdout}{stderr}"));
+    }
+    PlanOutcome::NoSources
+}
+
 #[test]
 fn corpus_configs_render_list_and_graph() {
     let Some(dir) = corpus_dir() else {
@@ -151,6 +252,7 @@ fn corpus_configs_render_list_and_graph() {
     let rows = manifest(&dir);
     let mut repos: BTreeMap<String, PathBuf> = BTreeMap::new();
     let (mut ok, mut expected_fail, mut incomplete, mut failures) = (0, 0, 0, Vec::new());
+    let mut plans = PlanTally::default();
     for row in &rows {
         let repo = repos.entry(row.repo_dir.clone()).or_insert_with(|| {
             let r = work.join(&row.repo_dir);
@@ -236,6 +338,9 @@ fn corpus_configs_render_list_and_graph() {
                 "{name}: list and graph disagree"
             );
             ok += 1;
+            if row.kinds.contains("stapel") {
+                plans.record(&name, plan_stapel(repo, &project_dir, &base, &env));
+            }
         } else {
             let err = String::from_utf8_lossy(&outputs[0].stderr).to_string();
             // A data file the snapshot did not fetch: fine only if it is
@@ -247,6 +352,11 @@ fn corpus_configs_render_list_and_graph() {
         }
     }
     let _ = std::fs::remove_dir_all(&work);
+    eprintln!(
+        "corpus plans: {} stapel configs planned; {} name the unsupported features they use; {} need sources missing from the snapshot",
+        plans.planned, plans.unsupported, plans.no_sources
+    );
+    failures.extend(plans.failures);
     eprintln!(
         "corpus: {ok} valid configs read; {expected_fail} invalid ones rejected; {incomplete} need data files missing from the snapshot; {} failures",
         failures.len()

@@ -32,6 +32,9 @@ pub(super) fn emit(lines: impl IntoIterator<Item = (Stream, String)>) {
 }
 
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {
+    if args.plan {
+        return super::build_plan::run(&args);
+    }
     let started = Instant::now();
     let reporter = Reporter::new(&args.ci_output, &env).map_err(anyhow::Error::msg)?;
     let (opts, lvl) = prepare(&args.project);

@@ -2,6 +2,7 @@
 
 mod build;
 mod build_output;
+mod build_plan;
 mod chart_args;
 mod ci_env;
 mod cleanup;
