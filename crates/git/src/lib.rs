@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-mod ancestry;
+mod history;
+pub use history::CommitFile;
 mod ls_tree;
 pub use ls_tree::LsTreeEntry;
 
@@ -29,6 +30,45 @@ fn obj_err(what: impl Into<String>, e: impl std::fmt::Display) -> GitError {
         what: what.into(),
         message: e.to_string(),
     }
+}
+
+/// Every file of a commit's tree (blobs, symlinks, submodules; no
+/// directories) by repository path.
+fn tree_files(
+    commit: &gix::Commit<'_>,
+    what: &str,
+) -> Result<BTreeMap<String, TreeFile>, GitError> {
+    let tree = commit
+        .tree()
+        .map_err(|e| obj_err(format!("{what} tree"), e))?;
+    let records = tree
+        .traverse()
+        .breadthfirst
+        .files()
+        .map_err(|e| obj_err(format!("{what} tree"), e))?;
+    let mut files = BTreeMap::new();
+    for r in records {
+        let kind = if r.mode.is_tree() {
+            continue;
+        } else if r.mode.is_link() {
+            EntryKind::Symlink
+        } else if r.mode.is_commit() {
+            EntryKind::Submodule
+        } else if r.mode.is_executable() {
+            EntryKind::Executable
+        } else {
+            EntryKind::File
+        };
+        files.insert(
+            r.filepath.to_string(),
+            TreeFile {
+                oid: r.oid,
+                kind,
+                on_disk: false,
+            },
+        );
+    }
+    Ok(files)
 }
 
 /// The HEAD commit as werf exposes it (`.Commit`).
@@ -117,34 +157,7 @@ impl Repo {
             author_unix: time.seconds,
             author_offset: time.offset,
         };
-        let tree = commit.tree().map_err(|e| obj_err("HEAD tree", e))?;
-        let records = tree
-            .traverse()
-            .breadthfirst
-            .files()
-            .map_err(|e| obj_err("HEAD tree", e))?;
-        let mut files = BTreeMap::new();
-        for r in records {
-            let kind = if r.mode.is_tree() {
-                continue;
-            } else if r.mode.is_link() {
-                EntryKind::Symlink
-            } else if r.mode.is_commit() {
-                EntryKind::Submodule
-            } else if r.mode.is_executable() {
-                EntryKind::Executable
-            } else {
-                EntryKind::File
-            };
-            files.insert(
-                r.filepath.to_string(),
-                TreeFile {
-                    oid: r.oid,
-                    kind,
-                    on_disk: false,
-                },
-            );
-        }
+        let files = tree_files(&commit, "HEAD")?;
         Ok((head, files))
     }
 
