@@ -905,8 +905,9 @@ impl RegistryClient {
     }
 
     /// The config and layers of `manifest`, from `src` to `dst` unless there:
-    /// mounted on the same host, else streamed across.
-    async fn copy_blobs(
+    /// mounted on the same host, else streamed across. `op` names the work
+    /// in errors.
+    pub async fn copy_blobs(
         &self,
         (src_host, src_repo): (&str, &str),
         (dst_host, dst_repo): (&str, &str),

@@ -2,6 +2,7 @@
 //! daemon, addressed by stage digest (../shared/spec/werf-build.md §5).
 //! Secondary, cache and final repositories build on the same pieces.
 
+pub mod compose;
 pub mod deletion;
 pub mod docker_archive;
 pub mod label_cache;

@@ -188,7 +188,7 @@ impl RepoStorage {
     }
 
     /// Adds a tag this process wrote to the shared tag list.
-    async fn remember_tag(&self, tag: String) {
+    pub(crate) async fn remember_tag(&self, tag: String) {
         let mut cache = self.tag_cache.lock().await;
         let mut tags: Vec<String> = cache.as_deref().cloned().unwrap_or_default();
         tags.push(tag);
