@@ -115,6 +115,82 @@ impl DockerInstructions {
     }
 }
 
+/// CMD/ENTRYPOINT as an image config holds them: werf's stored array
+/// form back to items, anything else in the shell form.
+fn exec_form(stored: &str) -> Vec<String> {
+    let inner = stored
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'));
+    match inner {
+        Some("") => Vec::new(),
+        Some(items) => items
+            .split(", ")
+            .map(|i| i.trim_matches('"').to_string())
+            .collect(),
+        None => vec!["/bin/sh".into(), "-c".into(), stored.to_string()],
+    }
+}
+
+impl DockerInstructions {
+    /// Applies the instructions to an image config (`config.config`), as
+    /// the Dockerfile instructions of the same names would.
+    pub fn apply(&self, image_config: &mut Value) {
+        if !image_config["config"].is_object() {
+            image_config["config"] = Value::Object(Map::new());
+        }
+        let c = &mut image_config["config"];
+        for v in &self.volume {
+            c["Volumes"][v] = Value::Object(Map::new());
+        }
+        for p in &self.expose {
+            let port = if p.contains('/') {
+                p.clone()
+            } else {
+                format!("{p}/tcp")
+            };
+            c["ExposedPorts"][port] = Value::Object(Map::new());
+        }
+        if !self.env.is_empty() {
+            let mut env: Vec<String> = c["Env"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (k, v) in &self.env {
+                env.retain(|e| e.split_once('=').map_or(e.as_str(), |(n, _)| n) != k);
+                env.push(format!("{k}={v}"));
+            }
+            c["Env"] = env.into();
+        }
+        for (k, v) in &self.label {
+            c["Labels"][k] = v.clone().into();
+        }
+        if !self.entrypoint.is_empty() {
+            c["Entrypoint"] = exec_form(&self.entrypoint).into();
+        }
+        if !self.cmd.is_empty() {
+            c["Cmd"] = exec_form(&self.cmd).into();
+        }
+        if !self.workdir.is_empty() {
+            c["WorkingDir"] = self.workdir.clone().into();
+        }
+        if !self.user.is_empty() {
+            c["User"] = self.user.clone().into();
+        }
+        if !self.healthcheck.is_empty() {
+            let test = match self.healthcheck.split_once(' ') {
+                Some(("CMD", rest)) => vec!["CMD-SHELL".to_string(), rest.to_string()],
+                _ if self.healthcheck == "NONE" => vec!["NONE".to_string()],
+                _ => vec!["CMD-SHELL".to_string(), self.healthcheck.clone()],
+            };
+            c["Healthcheck"] = serde_json::json!({ "Test": test });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +205,19 @@ mod tests {
         assert_eq!(d.entrypoint, r#"["/bin/app", "--flag"]"#);
         assert_eq!(d.cmd, "[]", "ENTRYPOINT alone resets CMD");
         assert_eq!(d.env, [("A".into(), "1".into()), ("B".into(), "2".into())]);
+        let mut config =
+            serde_json::json!({"config": {"Env": ["A=0", "PATH=/bin"], "Cmd": ["sh"]}});
+        d.apply(&mut config);
+        assert_eq!(
+            config["config"]["Env"],
+            serde_json::json!(["PATH=/bin", "A=1", "B=2"])
+        );
+        assert_eq!(
+            config["config"]["Entrypoint"],
+            serde_json::json!(["/bin/app", "--flag"])
+        );
+        assert_eq!(config["config"]["Cmd"], serde_json::json!([]));
+        assert!(config["config"]["ExposedPorts"]["80/tcp"].is_object());
         assert_eq!(
             d.dependencies(),
             h256(&[

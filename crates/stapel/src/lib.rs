@@ -10,11 +10,15 @@
 //!   `stageDependencies` checksums;
 //! - `docker`: the legacy `docker:` directive;
 //! - `pipeline`: which stages exist and the digest chain;
+//! - `layer`: git mappings' files as an image layer written by davit;
+//! - `patch`: `gitLatestPatch`, the change since the stored git stages;
 //! - `support`: the stapel features davit cannot plan yet, by name.
 
 pub mod builder;
 pub mod docker;
+pub mod layer;
 pub mod mapping;
+pub mod patch;
 pub mod pipeline;
 pub mod stage;
 pub mod support;
@@ -32,4 +36,10 @@ pub enum StapelError {
     AddMatchesNothing { image: String, add: String },
     #[error("image {image:?}: {message}")]
     Config { image: String, message: String },
+    #[error("image {image:?}: {feature} is not supported by davit yet")]
+    Unsupported { image: String, feature: String },
+    #[error("reading the commit: {0}")]
+    Git(String),
+    #[error("writing a layer: {0}")]
+    Layer(String),
 }
