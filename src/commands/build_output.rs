@@ -93,8 +93,12 @@ impl BuildOutput {
                     Event::Plan { sets, limit } => {
                         writeln!(err, "{}", plan_lines(sets, limit).join("\n"))
                     }
-                    Event::Start { image, digest } => {
-                        writeln!(err, "┌ {image}: stage dockerfile {digest}")
+                    Event::Start {
+                        image,
+                        stage,
+                        digest,
+                    } => {
+                        writeln!(err, "┌ {image}: stage {stage} {digest}")
                     }
                     Event::Line { image, line } if *builder_lines => {
                         writeln!(err, "│ {image}: {line}")
@@ -115,26 +119,11 @@ impl BuildOutput {
                         let _ = bars.println(line);
                     }
                 }
-                Event::Start { image, digest } => {
-                    // A multi-platform image starts once per platform.
-                    if let Some(old) = running.remove(image) {
-                        old.finish_and_clear();
-                        bars.remove(&old);
-                    }
-                    let bar = bars.add(ProgressBar::new_spinner());
-                    if let Ok(style) =
-                        ProgressStyle::with_template("{spinner} {prefix}: {wide_msg}")
-                    {
-                        bar.set_style(style);
-                    }
-                    bar.set_prefix(image.to_string());
-                    bar.set_message(format!(
-                        "stage dockerfile {}",
-                        &digest[..12.min(digest.len())]
-                    ));
-                    bar.enable_steady_tick(Duration::from_millis(100));
-                    running.insert(image.to_string(), bar);
-                }
+                Event::Start {
+                    image,
+                    stage,
+                    digest,
+                } => start_spinner(bars, running, image, stage, digest),
                 Event::Warning { image, message } => {
                     let _ = bars.println(warning_line(image, message));
                 }
@@ -156,4 +145,27 @@ impl BuildOutput {
             },
         }
     }
+}
+
+/// A spinner for an image that starts; a multi-platform image starts once
+/// per platform, replacing its spinner.
+fn start_spinner(
+    bars: &MultiProgress,
+    running: &mut HashMap<String, ProgressBar>,
+    image: &str,
+    stage: &str,
+    digest: &str,
+) {
+    if let Some(old) = running.remove(image) {
+        old.finish_and_clear();
+        bars.remove(&old);
+    }
+    let bar = bars.add(ProgressBar::new_spinner());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix}: {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar.set_prefix(image.to_string());
+    bar.set_message(format!("stage {stage} {}", &digest[..12.min(digest.len())]));
+    bar.enable_steady_tick(Duration::from_millis(100));
+    running.insert(image.to_string(), bar);
 }

@@ -31,10 +31,7 @@ impl Conveyor<'_> {
         };
         let df: &DockerfileImage = match (img.kind, img.dockerfile.as_ref()) {
             (ImageKind::Dockerfile, Some(d)) => d,
-            _ => return Err(cfg_err(
-                "building stapel images is not supported by davit yet; only Dockerfile images build today (`davit build --plan` shows a stapel image's stages and digests)"
-                    .into(),
-            )),
+            _ => return self.stapel_image(img, done, on_event).await,
         };
         if df.staged == Some(true)
             || (df.staged.is_none() && self.config.meta.build.staged == Some(true))
@@ -57,6 +54,7 @@ impl Conveyor<'_> {
         );
         let place = |final_copy| ImagePlace {
             name,
+            config_type: "dockerfile",
             is_final: img.is_final,
             storage_address: self.storage.address(),
             final_copy,
@@ -149,6 +147,7 @@ impl Conveyor<'_> {
         let digest = self.dockerfile_stage_digest(inputs, platform)?;
         (on_event.borrow_mut())(Event::Start {
             image: name,
+            stage: "dockerfile",
             digest: &digest,
         });
         let mut stages = vec![
@@ -158,7 +157,7 @@ impl Conveyor<'_> {
         if let Some(spec) = image_spec {
             let prev = &stages[0].desc;
             let stage = self
-                .image_spec_stage(name, spec, prev, platform, on_event)
+                .image_spec_stage(name, spec, prev, "", platform, on_event)
                 .await?;
             stages.push(stage);
         }
@@ -176,7 +175,7 @@ impl Conveyor<'_> {
 
     /// `--final-repo`: the final image (a stage or a manifest list) is
     /// copied there and the report points there.
-    async fn copy_to_final_repo(
+    pub(super) async fn copy_to_final_repo(
         &self,
         name: &str,
         id: &StageId,

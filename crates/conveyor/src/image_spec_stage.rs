@@ -17,6 +17,7 @@ impl Conveyor<'_> {
         name: &str,
         spec: &ImageSpecStage,
         prev: &StageDescription,
+        prev_next: &str,
         platform: &str,
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<StoredStage, BuildError> {
@@ -26,7 +27,7 @@ impl Conveyor<'_> {
             image: name.to_string(),
             source: Box::new(source),
         };
-        let digest = spec.digest(&prev.id.digest, platform);
+        let digest = spec.digest_after(&prev.id.digest, prev_next, platform);
         let parent_ts = prev.id.creation_ts;
         let existing = self
             .oldest_readable_stage(name, &digest, parent_ts, on_event)

@@ -28,6 +28,8 @@ mod inputs;
 mod plan;
 mod record;
 mod stage_plan;
+mod stapel_chain;
+mod stapel_image;
 
 pub use error::BuildError;
 pub use plan::{build_order, independent_sets};
@@ -67,9 +69,10 @@ pub enum Event<'a> {
         image: &'a str,
         message: &'a str,
     },
-    /// An image starts: name and stage digest.
+    /// An image starts: name, its first stage and that stage's digest.
     Start {
         image: &'a str,
+        stage: &'a str,
         digest: &'a str,
     },
     /// A line of builder output.

@@ -39,6 +39,8 @@ impl PlatformStages {
 #[derive(Clone)]
 pub(super) struct ImagePlace<'a> {
     pub name: &'a str,
+    /// The report's `ConfigType`: `dockerfile` or `stapel`.
+    pub config_type: &'static str,
     pub is_final: bool,
     /// Where the stages live (`HOST/PATH`, or the project name locally).
     pub storage_address: String,
@@ -89,7 +91,7 @@ impl ImagePlace<'_> {
             .unwrap_or((self.storage_address.clone(), last.manifest_digest.clone()));
         ImageRecord {
             werf_image_name: self.name.to_string(),
-            config_type: "dockerfile".into(),
+            config_type: self.config_type.into(),
             docker_repo: repo.clone(),
             docker_tag: tag.clone(),
             docker_image_id: last.image_id.clone(),

@@ -14,15 +14,13 @@ use davit_config::model::StapelImage;
 use davit_config::parse::{ImageDoc, ImageKind};
 use davit_digest::hash::stage_h3;
 use davit_report::ImageRecord;
-use davit_stapel::pipeline::commit_label;
-use davit_stapel::{
-    next_dependencies, stage_digest, BaseImage, Pipeline, PipelineInput, PrevStage, StageName,
-};
+use davit_stapel::{BaseImage, Pipeline, PipelineInput, StageName};
 use davit_storage::{StageDescription, StorageError};
 
 use super::image_spec::ImageSpecStage;
 use super::inputs::Done;
 use super::record::{ImagePlace, PlatformStages, StoredStage};
+use super::stapel_chain::StapelChain;
 use super::{build_order, BuildError, Conveyor};
 
 /// One stage of the plan.
@@ -75,10 +73,6 @@ fn kind_name(kind: ImageKind) -> &'static str {
     }
 }
 
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
-
 impl Conveyor<'_> {
     /// Plans `selected` images (all when empty) and their dependencies.
     pub async fn plan(&self, selected: &[String]) -> Result<Vec<ImagePlan>, BuildError> {
@@ -117,7 +111,7 @@ impl Conveyor<'_> {
 
     /// The oldest readable stage with `digest` that `select` accepts;
     /// only reads.
-    async fn find_stage(
+    pub(super) async fn find_stage(
         &self,
         digest: &str,
         parent_ts: i64,
@@ -269,6 +263,11 @@ impl Conveyor<'_> {
         };
         let place = ImagePlace {
             name: &img.name,
+            config_type: if img.kind == ImageKind::Dockerfile {
+                "dockerfile"
+            } else {
+                "stapel"
+            },
             is_final: img.is_final,
             storage_address: self.storage.address(),
             final_copy: None,
@@ -332,163 +331,59 @@ impl Conveyor<'_> {
             }
         };
         plan.warnings = pipeline.warnings.clone();
-        let labels: Vec<String> = pipeline.mappings.iter().map(commit_label).collect();
-        let current: Vec<String> = pipeline
-            .mappings
-            .iter()
-            .map(|_| self.commit.to_string())
-            .collect();
-        let has_git = pipeline.has_git();
-        let patches =
-            has_git && img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
-        let mut prev: Option<PrevStage> = None;
-        let mut prev_desc: Option<StageDescription> = None;
-        let mut last_name = StageName::From;
-        // The commits the last git stage was built from.
-        let mut built_from: Option<Vec<String>> = None;
-        let mut blocked: Option<String> = None;
-        let mut found = Vec::new();
-        let mut stages: Vec<(StageName, String)> = pipeline
-            .stages
-            .iter()
-            .map(|st| (st.name, st.dependencies.clone()))
-            .collect();
+        let patches = img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
+        let mut chain = StapelChain::new(&pipeline, self.repo, self.commit, platform, patches);
         let spec = ImageSpecStage::for_image(
             s.image_spec.as_ref(),
             self.config.meta.build.image_spec.as_ref(),
             img.is_final,
         );
-        if spec.is_some() {
-            stages.push((StageName::ImageSpec, String::new()));
-        }
-        let mut patch_checked = false;
-        for (name, deps) in stages {
-            if patches
-                && !patch_checked
-                && matches!(name, StageName::DockerInstructions | StageName::ImageSpec)
-            {
-                patch_checked = true;
-                if let Some(from) = built_from.as_ref().filter(|c| **c != current) {
-                    blocked = Some(format!(
-                        "a git patch from {} to {} comes first; davit does not compute patch stages yet",
-                        short(&from[0]),
-                        short(self.commit)
-                    ));
-                    plan.stages.push(StagePlan {
-                        name: "gitLatestPatch".into(),
-                        digest: None,
-                        stored: None,
-                        note: blocked.clone(),
-                    });
-                }
-            }
-            if let Some(note) = &blocked {
-                plan.stages.push(StagePlan {
-                    name: name.as_str().into(),
-                    digest: None,
-                    stored: None,
-                    note: Some(note.clone()),
-                });
-                continue;
-            }
-            let digest = match (&spec, name) {
-                (Some(spec), StageName::ImageSpec) => {
-                    let (d, n) = prev.as_ref().map_or(("", ""), |p| {
-                        (p.digest.as_str(), p.next_dependencies.as_str())
-                    });
-                    spec.digest_after(d, n, platform)
-                }
-                _ => stage_digest(platform, name, &deps, prev.as_ref()),
-            };
-            let by_ancestry = name.selected_by_ancestry(has_git);
-            let parent_ts = prev_desc.as_ref().map_or(0, |d| d.id.creation_ts);
-            let select =
-                |desc: &StageDescription| !by_ancestry || self.built_on_history(desc, &labels);
-            let desc = match self.find_stage(&digest, parent_ts, select).await {
-                Ok(d) => d,
-                Err(e) => {
-                    plan.problem = Some(e.to_string());
+        let mut found = Vec::new();
+        let stages = StapelChain::stages(&pipeline, spec.as_ref());
+        let mut walk: Vec<Option<(StageName, String)>> = stages.into_iter().map(Some).collect();
+        walk.push(None);
+        for next in walk {
+            // The patch stage, when due, comes before dockerInstructions,
+            // imageSpec or the end.
+            let mut here = Vec::new();
+            match chain.patch_stage(next.as_ref().map(|(n, _)| *n)) {
+                Ok(Some((deps, _))) => here.push((StageName::GitLatestPatch, deps)),
+                Ok(None) => {}
+                Err(problem) => {
+                    plan.problem = Some(problem);
                     return (plan, unknown);
                 }
-            };
-            let commits: Vec<String> = match &desc {
-                Some(d) if has_git => labels
-                    .iter()
-                    .map(|l| d.labels.get(l).cloned().unwrap_or_default())
-                    .collect(),
-                _ => current.clone(),
-            };
-            if name.passes_commits() {
-                built_from = Some(if desc.is_some() {
-                    commits.clone()
-                } else {
-                    current.clone()
-                });
             }
-            plan.stages
-                .push(stage_plan(name.as_str(), &digest, desc.as_ref()));
-            if let Some(d) = &desc {
-                found.push((name.as_str(), d.clone()));
-            }
-            prev = Some(PrevStage {
-                digest,
-                next_dependencies: next_dependencies(name, &commits),
-            });
-            prev_desc = desc;
-            last_name = name;
-        }
-        if patches && !patch_checked {
-            if let Some(from) = built_from.as_ref().filter(|c| **c != current) {
-                let note = format!(
-                    "a git patch from {} to {} comes next; davit does not compute patch stages yet",
-                    short(&from[0]),
-                    short(self.commit)
-                );
-                plan.stages.push(StagePlan {
-                    name: "gitLatestPatch".into(),
-                    digest: None,
-                    stored: None,
-                    note: Some(note.clone()),
-                });
-                blocked = Some(note);
+            here.extend(next);
+            for (name, deps) in here {
+                let digest = chain.digest(name, &deps, spec.as_ref());
+                let desc = match self
+                    .find_stage(&digest, chain.parent_ts(), |d| chain.selectable(name, d))
+                    .await
+                {
+                    Ok(d) => d,
+                    Err(e) => {
+                        plan.problem = Some(e.to_string());
+                        return (plan, unknown);
+                    }
+                };
+                plan.stages
+                    .push(stage_plan(name.as_str(), &digest, desc.as_ref()));
+                if let Some(d) = &desc {
+                    found.push((name.as_str(), d.clone()));
+                }
+                chain.advance(name, digest, desc);
             }
         }
-        if blocked.is_some() {
-            return (plan, unknown);
-        }
-        let content_digest = match (&prev_desc, &prev) {
-            (Some(d), _) => d.labels.get("werf-stage-content-digest").cloned(),
-            (None, Some(p)) => Some(stage_h3(
-                platform,
-                &[
-                    "1.2",
-                    &format!("{}-content", last_name.as_str()),
-                    "",
-                    &p.digest,
-                    &p.next_dependencies,
-                ],
-            )),
-            (None, None) => None,
-        };
         let count = plan.stages.len();
         let record = self.planned_record(img, platform, found, count);
         (
             plan,
             Last {
-                content_digest,
+                content_digest: chain.content_digest(),
                 record,
             },
         )
-    }
-
-    /// werf's git-stage selection: every mapping's commit label names a
-    /// commit in the current history.
-    fn built_on_history(&self, desc: &StageDescription, labels: &[String]) -> bool {
-        labels.iter().all(|label| {
-            desc.labels
-                .get(label)
-                .is_some_and(|c| self.repo.is_ancestor(c, self.commit).unwrap_or(false))
-        })
     }
 
     /// What `from` builds on; `Err` with the reason when it is an image of

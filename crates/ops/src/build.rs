@@ -104,7 +104,21 @@ pub fn build(
         .build()
         .map_err(OpsError::Runtime)?;
     let (mut report, failure) = runtime.block_on(async {
-        let engine = match DockerEngine::connect().await {
+        // Stapel stages are written in the registry: a config of stapel
+        // images only, stored in a registry, needs no daemon.
+        let daemonless = !stores.primary.is_local()
+            && project
+                .loaded
+                .config
+                .images
+                .iter()
+                .all(|i| i.kind != davit_config::parse::ImageKind::Dockerfile);
+        let engine = if daemonless {
+            DockerEngine::unchecked()
+        } else {
+            DockerEngine::connect().await
+        };
+        let engine = match engine {
             Ok(e) => e,
             Err(e) => return (BuildReport::default(), Some(OpsError::from(e))),
         };

@@ -1,0 +1,624 @@
+//! One stapel image: its stages in werf's order (davit-stapel), each found
+//! in the stages storage or made. The stages davit writes itself — `from`,
+//! `gitArchive`, `dockerInstructions` — are composed in the registry from
+//! the previous stage, a layer davit wrote and a rewritten config; no
+//! daemon, no pull, no container. `imageSpec` is the rewrite Dockerfile
+//! images use. Shell stages, patch stages, imports and local storage are
+//! refused by name until davit runs them.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use davit_config::model::StapelImage;
+use davit_config::parse::{ImageDoc, ImageKind};
+use davit_stapel::docker::DockerInstructions;
+use davit_stapel::layer::{archive_layer, Ownership};
+use davit_stapel::patch::{patch_layer, MappingPatch};
+use davit_stapel::{BaseImage, Pipeline, PipelineInput, StageName};
+use davit_storage::compose::{NewLayer, StageBase};
+use davit_storage::{Published, RepoStorage, StageDescription, StageId};
+use serde_json::Value;
+
+use super::inputs::Done;
+use super::record::{ImagePlace, PlatformStages, StoredStage};
+use super::stapel_chain::StapelChain;
+use super::{BuildError, Conveyor, Event, ImageOutcome};
+use crate::image_spec::ImageSpecStage;
+
+/// The stage to find or make next.
+struct StageStep<'a> {
+    stage: StageName,
+    deps: &'a str,
+    /// The mappings' changes, for `gitLatestPatch`.
+    patches: Option<&'a [MappingPatch]>,
+}
+
+/// What one image's stages are built from, fixed before the first stage.
+struct StapelBuild<'a> {
+    name: &'a str,
+    pipeline: Pipeline,
+    /// What `from` starts from.
+    base: StageBase,
+    /// The stage `from` is based on, for its parent label.
+    base_stage: Option<StageDescription>,
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+impl Conveyor<'_> {
+    pub(super) async fn stapel_image(
+        &self,
+        img: &ImageDoc,
+        done: &Done<'_>,
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
+    ) -> Result<ImageOutcome, BuildError> {
+        let started = Instant::now();
+        let name = img.name.as_str();
+        let cfg_err = |message: String| BuildError::Config {
+            image: name.to_string(),
+            message,
+        };
+        let Some(s) = img.stapel.as_ref() else {
+            return Err(cfg_err("not a stapel image".into()));
+        };
+        let unsupported = davit_stapel::support::unsupported_features(s);
+        if !unsupported.is_empty() {
+            return Err(cfg_err(format!(
+                "uses {}, which davit does not support yet",
+                unsupported.join(", ")
+            )));
+        }
+        let platforms = davit_digest::platform::resolve(
+            self.forced_platforms,
+            &s.platform.0,
+            &self.config.meta.build.platform.0,
+        )
+        .map_err(cfg_err)?;
+        let [platform] = platforms.as_slice() else {
+            return Err(cfg_err(format!(
+                "platforms {platforms:?}: multi-platform stapel images are not supported by davit yet"
+            )));
+        };
+        let Some(primary) = self.storage.as_repo() else {
+            return Err(cfg_err(
+                "stapel images build into a registry --repo only so far: davit writes their layers in the registry".into(),
+            ));
+        };
+        let build = self.stapel_build(img, s, platform, done).await?;
+        for warning in &build.pipeline.warnings {
+            (on_event.borrow_mut())(Event::Warning {
+                image: name,
+                message: warning,
+            });
+        }
+        if let Some(user) = build.pipeline.stages.iter().find(|st| {
+            matches!(
+                st.name,
+                StageName::BeforeInstall
+                    | StageName::Install
+                    | StageName::BeforeSetup
+                    | StageName::Setup
+            )
+        }) {
+            return Err(cfg_err(format!(
+                "shell stages (`{}`) run in a container, which davit does not do yet; `davit build --plan` shows their digests",
+                user.name
+            )));
+        }
+        let patches = img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
+        let mut chain =
+            StapelChain::new(&build.pipeline, self.repo, self.commit, platform, patches);
+        let spec = ImageSpecStage::for_image(
+            s.image_spec.as_ref(),
+            self.config.meta.build.image_spec.as_ref(),
+            img.is_final,
+        );
+        let mut stored: Vec<StoredStage> = Vec::new();
+        let mut walk: Vec<Option<(StageName, String)>> =
+            StapelChain::stages(&build.pipeline, spec.as_ref())
+                .into_iter()
+                .map(Some)
+                .collect();
+        walk.push(None);
+        for next in walk {
+            // The patch stage, when due, comes before dockerInstructions,
+            // imageSpec or the end.
+            let patch = chain
+                .patch_stage(next.as_ref().map(|(n, _)| *n))
+                .map_err(cfg_err)?;
+            if let Some((deps, patches)) = patch {
+                let step = StageStep {
+                    stage: StageName::GitLatestPatch,
+                    deps: &deps,
+                    patches: Some(&patches),
+                };
+                let done = self
+                    .stapel_stage(
+                        primary,
+                        &build,
+                        s,
+                        step,
+                        &mut chain,
+                        spec.as_ref(),
+                        on_event,
+                    )
+                    .await?;
+                stored.push(done);
+            }
+            let Some((stage, deps)) = next else { break };
+            if let (StageName::ImageSpec, Some(spec), Some(prev), Some(p)) =
+                (stage, &spec, &chain.prev_desc, &chain.prev)
+            {
+                let next = p.next_dependencies.clone();
+                let done = self
+                    .image_spec_stage(name, spec, &prev.clone(), &next, platform, on_event)
+                    .await?;
+                let digest = done.desc.id.digest.clone();
+                chain.advance(stage, digest, Some(done.desc.clone()));
+                stored.push(done);
+                continue;
+            }
+            let step = StageStep {
+                stage,
+                deps: &deps,
+                patches: None,
+            };
+            let done = self
+                .stapel_stage(
+                    primary,
+                    &build,
+                    s,
+                    step,
+                    &mut chain,
+                    spec.as_ref(),
+                    on_event,
+                )
+                .await?;
+            stored.push(done);
+        }
+        let part = PlatformStages {
+            platform: platform.clone(),
+            stages: stored,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let final_copy = match part.last() {
+            Some(last) if img.is_final => self.copy_to_final_repo(name, &last.id).await?,
+            _ => None,
+        };
+        let place = ImagePlace {
+            name,
+            config_type: "stapel",
+            is_final: img.is_final,
+            storage_address: self.storage.address(),
+            final_copy,
+        };
+        let record = place.record(&part);
+        Ok(ImageOutcome {
+            name: name.to_string(),
+            by_platform: BTreeMap::from([(platform.clone(), record.clone())]),
+            record,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// One stage: found in the stages storage, or composed there.
+    #[allow(clippy::too_many_arguments)]
+    async fn stapel_stage(
+        &self,
+        primary: &RepoStorage,
+        build: &StapelBuild<'_>,
+        s: &StapelImage,
+        step: StageStep<'_>,
+        chain: &mut StapelChain<'_>,
+        spec: Option<&ImageSpecStage>,
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
+    ) -> Result<StoredStage, BuildError> {
+        let name = build.name;
+        let stage = step.stage;
+        let started = Instant::now();
+        let digest = chain.digest(stage, step.deps, spec);
+        if chain.prev.is_none() {
+            (on_event.borrow_mut())(Event::Start {
+                image: name,
+                stage: stage.as_str(),
+                digest: &digest,
+            });
+        }
+        let found = self
+            .find_stage(&digest, chain.parent_ts(), |d| chain.selectable(stage, d))
+            .await
+            .map_err(|source| BuildError::Storage {
+                image: name.to_string(),
+                source: Box::new(source),
+            })?;
+        let (desc, rebuilt) = match found {
+            Some(desc) => (desc, false),
+            None if self.require_built => {
+                return Err(BuildError::NotBuilt {
+                    image: name.to_string(),
+                    stage: stage.as_str(),
+                    digest,
+                })
+            }
+            None => {
+                // Stages with this digest the selection refused (built on
+                // a commit no longer in history) must not win the re-check.
+                let passed_over =
+                    primary
+                        .stages(&digest, chain.parent_ts())
+                        .await
+                        .map_err(|source| BuildError::Storage {
+                            image: name.to_string(),
+                            source: Box::new(source),
+                        })?;
+                let published = self
+                    .compose_stage(
+                        primary,
+                        build,
+                        s,
+                        &step,
+                        &digest,
+                        &passed_over,
+                        chain,
+                        on_event,
+                    )
+                    .await?;
+                let rebuilt = matches!(published, Published::Pushed(_));
+                (self.describe(name, published.id()).await?, rebuilt)
+            }
+        };
+        (on_event.borrow_mut())(Event::Line {
+            image: name,
+            line: &format!(
+                "{stage} {}: {} {}",
+                short(&digest),
+                if rebuilt { "stored" } else { "found" },
+                desc.id
+            ),
+        });
+        chain.advance(stage, digest, Some(desc.clone()));
+        Ok(StoredStage {
+            name: stage.as_str(),
+            desc,
+            rebuilt,
+            source_type: String::new(),
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The pipeline and the base of `from`: scratch, a registry image, or
+    /// the last stage of an image of this config built earlier in the run.
+    async fn stapel_build<'i>(
+        &self,
+        img: &'i ImageDoc,
+        s: &StapelImage,
+        platform: &str,
+        done: &Done<'_>,
+    ) -> Result<StapelBuild<'i>, BuildError> {
+        let name = img.name.as_str();
+        let cfg_err = |message: String| BuildError::Config {
+            image: name.to_string(),
+            message,
+        };
+        let (base_image, base, base_stage) = match &img.depends_on.from {
+            Some(dep) => {
+                let record = done.images.get(dep).ok_or_else(|| {
+                    cfg_err(format!("the image {dep:?} it builds on was not built"))
+                })?;
+                let id = StageId::from_tag(&record.docker_tag).ok_or_else(|| {
+                    cfg_err(format!(
+                        "the image {dep:?} has no stage tag ({})",
+                        record.docker_tag
+                    ))
+                })?;
+                let desc = self.describe(name, &id).await?;
+                let content_digest = desc
+                    .labels
+                    .get("werf-stage-content-digest")
+                    .cloned()
+                    .ok_or_else(|| cfg_err(format!("the last stage of {dep:?} ({id}) has no werf-stage-content-digest label")))?;
+                (
+                    BaseImage::Image {
+                        name: dep.clone(),
+                        content_digest,
+                    },
+                    StageBase::Stage(id),
+                    Some(desc),
+                )
+            }
+            None => {
+                let from = s
+                    .from
+                    .as_ref()
+                    .map(|t| t.0.as_str())
+                    .filter(|f| !f.is_empty())
+                    .ok_or_else(|| cfg_err("`from: DOCKER_IMAGE`, `fromImage: IMAGE_NAME`, `fromArtifact: IMAGE_ARTIFACT_NAME` required!".into()))?;
+                match from {
+                    "scratch" => (
+                        BaseImage::Scratch,
+                        StageBase::Scratch {
+                            platform: platform.to_string(),
+                        },
+                        None,
+                    ),
+                    f => {
+                        let reference = if f == name {
+                            format!("{f}:latest")
+                        } else {
+                            f.to_string()
+                        };
+                        (
+                            BaseImage::External(reference.clone()),
+                            StageBase::External {
+                                reference,
+                                platform: platform.to_string(),
+                            },
+                            None,
+                        )
+                    }
+                }
+            }
+        };
+        let input = PipelineInput {
+            image: name,
+            stapel: s,
+            build_cache_version: self
+                .config
+                .meta
+                .build
+                .cache_version
+                .as_ref()
+                .map(|t| t.0.as_str()),
+            base: base_image,
+            repo: self.repo,
+            is_artifact: img.kind == ImageKind::Artifact,
+        };
+        let pipeline = Pipeline::new(&input).map_err(|e| cfg_err(e.to_string()))?;
+        Ok(StapelBuild {
+            name,
+            pipeline,
+            base,
+            base_stage,
+        })
+    }
+
+    /// Publishes a stage davit writes itself, in the registry.
+    #[allow(clippy::too_many_arguments)]
+    async fn compose_stage(
+        &self,
+        primary: &RepoStorage,
+        build: &StapelBuild<'_>,
+        s: &StapelImage,
+        step: &StageStep<'_>,
+        digest: &str,
+        passed_over: &[StageId],
+        chain: &StapelChain<'_>,
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
+    ) -> Result<Published, BuildError> {
+        let name = build.name;
+        let stage = step.stage;
+        let cfg_err = |message: String| BuildError::Config {
+            image: name.to_string(),
+            message,
+        };
+        let (base, parent) = match (stage, &chain.prev_desc) {
+            (StageName::From, _) => (build.base.clone(), build.base_stage.clone()),
+            (_, Some(prev)) => (StageBase::Stage(prev.id.clone()), Some(prev.clone())),
+            (_, None) => return Err(cfg_err(format!("stage {stage} has no previous stage"))),
+        };
+        let mut labels = BTreeMap::from([
+            ("werf".to_string(), self.project.to_string()),
+            (
+                "werf-version".to_string(),
+                davit_storage::WERF_COMPAT_VERSION.to_string(),
+            ),
+            (
+                "werf-stage-content-digest".to_string(),
+                chain.new_content_digest(stage, digest),
+            ),
+            (
+                "werf-project-repo-commit".to_string(),
+                self.commit.to_string(),
+            ),
+        ]);
+        if let Some(parent) = &parent {
+            labels.insert("werf.io/parent-stage-id".into(), parent.id.to_string());
+            labels.insert("werf.io/base-image-id".into(), parent.image_id.clone());
+        }
+        let mut layers = Vec::new();
+        match stage {
+            StageName::From => {}
+            StageName::GitArchive => {
+                let mut with_owners = Vec::new();
+                for m in &build.pipeline.mappings {
+                    with_owners.push((
+                        m.clone(),
+                        Ownership::numeric(name, m).map_err(|e| cfg_err(e.to_string()))?,
+                    ));
+                    labels.insert(
+                        format!("werf-git-{}-commit", m.paramshash()),
+                        self.commit.to_string(),
+                    );
+                    labels.insert(
+                        format!("werf-git-{}-virtual-merge", m.paramshash()),
+                        "false".into(),
+                    );
+                    let kind = if self.repo.is_dir(&m.add) || m.add.is_empty() {
+                        "directory"
+                    } else {
+                        "file"
+                    };
+                    labels.insert(format!("werf-git-{}-type", m.paramshash()), kind.into());
+                }
+                let mtime = u64::try_from(self.repo.head().author_unix).unwrap_or(0);
+                let layer = archive_layer(self.repo, &with_owners, mtime)
+                    .map_err(|e| cfg_err(e.to_string()))?;
+                (on_event.borrow_mut())(Event::Line {
+                    image: name,
+                    line: &format!(
+                        "gitArchive: {} files from {} as one layer",
+                        layer.files,
+                        short(self.commit)
+                    ),
+                });
+                layers.push(NewLayer {
+                    blob: layer.blob,
+                    diff_id: layer.diff_id,
+                    created_by: format!("davit gitArchive {}", self.commit),
+                });
+            }
+            StageName::GitLatestPatch => {
+                let patches = step.patches.unwrap_or_default();
+                let mut with_owners = Vec::new();
+                for (m, patch) in build.pipeline.mappings.iter().zip(patches) {
+                    let owner = Ownership::numeric(name, m).map_err(|e| cfg_err(e.to_string()))?;
+                    with_owners.push((m.clone(), owner, patch.clone()));
+                    labels.insert(
+                        format!("werf-git-{}-commit", m.paramshash()),
+                        self.commit.to_string(),
+                    );
+                    labels.insert(
+                        format!("werf-git-{}-virtual-merge", m.paramshash()),
+                        "false".into(),
+                    );
+                }
+                let mtime = u64::try_from(self.repo.head().author_unix).unwrap_or(0);
+                let layer = patch_layer(self.repo, &with_owners, mtime)
+                    .map_err(|e| cfg_err(e.to_string()))?;
+                let deleted: usize = patches.iter().map(|p| p.deleted.len()).sum();
+                (on_event.borrow_mut())(Event::Line {
+                    image: name,
+                    line: &format!(
+                        "gitLatestPatch: {} changed and {deleted} deleted paths up to {} as one layer",
+                        layer.files,
+                        short(self.commit)
+                    ),
+                });
+                layers.push(NewLayer {
+                    blob: layer.blob,
+                    diff_id: layer.diff_id,
+                    created_by: format!("davit gitLatestPatch {}", self.commit),
+                });
+            }
+            StageName::DockerInstructions => {}
+            other => {
+                return Err(cfg_err(format!("stage {other} is not built by davit yet")));
+            }
+        }
+        let docker = (stage == StageName::DockerInstructions)
+            .then(|| s.docker.as_ref().map(DockerInstructions::from_config))
+            .flatten();
+        let commit_env = self.commit_env();
+        let rewrite = |config: &mut Value| {
+            if let Some(d) = &docker {
+                d.apply(config);
+            }
+            if !config["config"].is_object() {
+                config["config"] = serde_json::json!({});
+            }
+            let c = &mut config["config"];
+            let mut env: Vec<String> = c["Env"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (k, v) in &commit_env {
+                env.retain(|e| !e.starts_with(&format!("{k}=")));
+                env.push(format!("{k}={v}"));
+            }
+            c["Env"] = env.into();
+            for (k, v) in &labels {
+                c["Labels"][k] = v.clone().into();
+            }
+        };
+        primary
+            .publish_composed(
+                self.project,
+                &base,
+                digest,
+                chain.parent_ts(),
+                passed_over,
+                layers,
+                rewrite,
+            )
+            .await
+            .map_err(|source| BuildError::Storage {
+                image: name.to_string(),
+                source: Box::new(source),
+            })
+    }
+
+    /// The service variables werf gives every stapel stage (not part of
+    /// any digest).
+    fn commit_env(&self) -> [(&'static str, String); 3] {
+        let head = self.repo.head();
+        [
+            ("WERF_COMMIT_HASH", self.commit.to_string()),
+            (
+                "WERF_COMMIT_TIME_HUMAN",
+                human_time(head.author_unix, head.author_offset),
+            ),
+            ("WERF_COMMIT_TIME_UNIX", head.author_unix.to_string()),
+        ]
+    }
+}
+
+/// Go's `time.Time.String()` of the commit time: `2006-01-02 15:04:05
+/// -0700 -0700` (Go prints the offset twice when the zone has no name).
+fn human_time(unix: i64, offset: i32) -> String {
+    let local = unix + i64::from(offset);
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let off = offset.unsigned_abs();
+    let zone = format!("{sign}{:02}{:02}", off / 3600, off % 3600 / 60);
+    let name = if offset == 0 {
+        "UTC".to_string()
+    } else {
+        zone.clone()
+    };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} {zone} {name}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_times_print_as_go_prints_them() {
+        assert_eq!(human_time(0, 0), "1970-01-01 00:00:00 +0000 UTC");
+        // 2024-01-02T15:04:05+03:00
+        assert_eq!(
+            human_time(1_704_197_045, 3 * 3600),
+            "2024-01-02 15:04:05 +0300 +0300"
+        );
+        assert_eq!(human_time(951_782_400, 0), "2000-02-29 00:00:00 +0000 UTC");
+    }
+}
