@@ -1,0 +1,345 @@
+//! `davit build` of stapel images whose stages davit writes itself (`from`,
+//! `gitArchive`, `gitLatestPatch`, `docker`, `imageSpec`): real git
+//! repositories, the test registry, and the real dockerd only to run the
+//! results. Every build runs with DOCKER_HOST pointing nowhere: a stage
+//! that needed a pull or a container would fail.
+
+mod build_common;
+
+use std::path::Path;
+use std::process::Command;
+
+use build_common::*;
+use davit_testkit::fixtures::{git, testenv as env, write};
+use serde_json::Value;
+
+const NO_DAEMON: (&str, &str) = ("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+
+fn stapel_project(images: &str) -> Project {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().to_path_buf();
+    let project = unique("stapel");
+    git(&dir, &["init", "-q"]);
+    write(
+        &dir,
+        "werf.yaml",
+        &format!("project: {project}\nconfigVersion: 1\n{images}"),
+    );
+    Project {
+        _tmp: tmp,
+        dir,
+        project,
+    }
+}
+
+fn commit(p: &Project, message: &str) {
+    git(&p.dir, &["add", "-A"]);
+    git(&p.dir, &["commit", "-qm", message]);
+}
+
+/// `davit build` without a daemon; returns the log and the report.
+fn build_daemonless(p: &Project, repo: &str, report: &str) -> (String, Value) {
+    build_with(p, repo, report, &[], &[NO_DAEMON])
+}
+
+fn stage_names(report: &Value, image: &str) -> Vec<String> {
+    report["Images"][image]["Stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| s["Name"].as_str().expect("name").to_string())
+        .collect()
+}
+
+fn stage<'a>(report: &'a Value, image: &str, name: &str) -> &'a Value {
+    report["Images"][image]["Stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["Name"] == name)
+        .unwrap_or_else(|| panic!("no stage {name} of {image}: {report}"))
+}
+
+/// Runs a shell script in the image and returns its output.
+fn sh(report: &Value, image: &str, script: &str) -> String {
+    let name = report["Images"][image]["DockerImageName"]
+        .as_str()
+        .expect("image name");
+    let out = Command::new("docker")
+        .args(["run", "--rm", "--entrypoint", "sh", name, "-c", script])
+        .output()
+        .expect("docker run");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn write_bytes(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, bytes).expect("write");
+}
+
+fn chmod(dir: &Path, rel: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join(rel), std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// What the image holds under /app: `path kind mode size md5` per entry.
+const LIST: &str = "cd /app && find . -mindepth 1 | sort | while read f; do \
+  if [ -L \"$f\" ]; then echo \"$f link $(readlink \"$f\")\"; \
+  elif [ -d \"$f\" ]; then echo \"$f dir\"; \
+  else echo \"$f file $(stat -c %a \"$f\") $(md5sum < \"$f\" | cut -c1-32)\"; fi; done";
+
+/// The same listing of the commit's files under app/, made on the host.
+fn expected_listing(dir: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(LIST.replacen("cd /app", "cd app", 1))
+        .current_dir(dir)
+        .output()
+        .expect("sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn commits_1_2_3_reach_the_image_exactly_without_a_daemon() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let p = stapel_project(&format!(
+        "---\nimage: app\nfrom: {base}\ngit:\n- add: /app\n  to: /app\ndocker:\n  WORKDIR: /app\n  ENV:\n    GREETING: hi\n  CMD: [\"cat\", \"/app/hello.txt\"]\n"
+    ));
+    let (_, _, repo) = anon_repo(&p);
+    write(&p.dir, "app/hello.txt", "hello\n");
+    write(&p.dir, "app/run.sh", "#!/bin/sh\necho run\n");
+    chmod(&p.dir, "app/run.sh", 0o755);
+    write(&p.dir, "app/sub/deep/d.txt", "deep\n");
+    write(&p.dir, "app/old-name.txt", "renamed later\n");
+    std::os::unix::fs::symlink("hello.txt", p.dir.join("app/link")).expect("symlink");
+    write_bytes(&p.dir, "app/bin.dat", &[0, 1, 2, 255, 254, 0, 10, 13]);
+    write(&p.dir, "README.md", "outside the mapping\n");
+    commit(&p, "c1");
+
+    let (log, r1) = build_daemonless(&p, &repo, "r1.json");
+    assert_eq!(r1["Images"]["app"]["ConfigType"], "stapel", "{log}");
+    assert_eq!(
+        stage_names(&r1, "app"),
+        ["from", "gitArchive", "dockerInstructions"]
+    );
+    assert_eq!(sh(&r1, "app", LIST), expected_listing(&p.dir));
+    assert_eq!(sh(&r1, "app", "echo $GREETING; pwd"), "hi\n/app\n");
+
+    // Commit 2: changed, deleted (a whole directory), renamed, mode
+    // changes both ways, a symlink retargeted, binary content changed.
+    write(&p.dir, "app/hello.txt", "hello again\n");
+    std::fs::remove_dir_all(p.dir.join("app/sub")).expect("rm");
+    std::fs::rename(
+        p.dir.join("app/old-name.txt"),
+        p.dir.join("app/new-name.txt"),
+    )
+    .expect("mv");
+    chmod(&p.dir, "app/run.sh", 0o644);
+    write(&p.dir, "app/tool.sh", "#!/bin/sh\n");
+    chmod(&p.dir, "app/tool.sh", 0o755);
+    std::fs::remove_file(p.dir.join("app/link")).expect("rm link");
+    std::os::unix::fs::symlink("run.sh", p.dir.join("app/link")).expect("symlink");
+    write_bytes(&p.dir, "app/bin.dat", &[255, 0, 7]);
+    commit(&p, "c2");
+    let (log, r2) = build_daemonless(&p, &repo, "r2.json");
+    assert_eq!(
+        stage_names(&r2, "app"),
+        ["from", "gitArchive", "gitLatestPatch", "dockerInstructions"],
+        "{log}"
+    );
+    for name in ["from", "gitArchive"] {
+        assert_eq!(stage(&r2, "app", name)["Rebuilt"], false, "{name}: {log}");
+        assert_eq!(
+            stage(&r2, "app", name)["DockerTag"],
+            stage(&r1, "app", name)["DockerTag"]
+        );
+    }
+    assert_eq!(stage(&r2, "app", "gitLatestPatch")["Rebuilt"], true);
+    assert_eq!(sh(&r2, "app", LIST), expected_listing(&p.dir));
+
+    // Commit 3: one more change; the patch is again from commit 1's
+    // archive, and a file outside the mapping changes nothing.
+    write(&p.dir, "app/new-name.txt", "third\n");
+    commit(&p, "c3");
+    let (_, r3) = build_daemonless(&p, &repo, "r3.json");
+    assert_eq!(sh(&r3, "app", LIST), expected_listing(&p.dir));
+    assert_eq!(
+        stage(&r3, "app", "gitArchive")["DockerTag"],
+        stage(&r1, "app", "gitArchive")["DockerTag"]
+    );
+    write(&p.dir, "README.md", "still outside\n");
+    commit(&p, "c4");
+    let (_, r4) = build_daemonless(&p, &repo, "r4.json");
+    assert_eq!(r4["Images"]["app"]["Rebuilt"], false, "{r4}");
+    assert_eq!(
+        r4["Images"]["app"]["DockerTag"],
+        r3["Images"]["app"]["DockerTag"]
+    );
+
+    // The plan agrees with the build, stage by stage.
+    let out = davit(
+        &p.dir,
+        &["build", "--plan", "--output", "json", "--repo", &repo],
+        &[NO_DAEMON],
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
+    let planned: Vec<String> = plan["images"][0]["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| s["stored"].as_str().expect("stored").to_string())
+        .collect();
+    let built: Vec<String> = r4["Images"]["app"]["Stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| s["DockerTag"].as_str().expect("tag").to_string())
+        .collect();
+    assert_eq!(planned, built);
+
+    // History rewritten without commit 1: its archive is not reused.
+    git(&p.dir, &["checkout", "-q", "--orphan", "rewritten"]);
+    git(&p.dir, &["commit", "-qm", "rewritten"]);
+    let (log, r5) = build_daemonless(&p, &repo, "r5.json");
+    let archive = stage(&r5, "app", "gitArchive");
+    assert_eq!(archive["Rebuilt"], true, "{log}");
+    assert_ne!(
+        archive["DockerTag"],
+        stage(&r1, "app", "gitArchive")["DockerTag"]
+    );
+    assert_eq!(
+        stage_names(&r5, "app"),
+        ["from", "gitArchive", "dockerInstructions"]
+    );
+    assert_eq!(sh(&r5, "app", LIST), expected_listing(&p.dir));
+}
+
+#[test]
+fn scratch_images_owners_and_images_built_on_images() {
+    let p = stapel_project(
+        "---\nimage: files\nfrom: scratch\ngit:\n- add: /site\n  to: /srv/site\n  owner: 1000\n  group: 2000\n  excludePaths: [drafts]\n---\nimage: web\nfromImage: base\ngit:\n- add: /site/index.html\n  to: /www/index.html\nimageSpec:\n  config:\n    labels:\n      role: web\n---\nimage: base\nfrom: BASE\ndocker:\n  ENV:\n    LAYER: base\n",
+    );
+    let text = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("read");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &text.replace("BASE", &env("DAVIT_TEST_BASE_IMAGE")),
+    );
+    write(&p.dir, "site/index.html", "<h1>hi</h1>\n");
+    write(&p.dir, "site/css/a.css", "body{}\n");
+    write(&p.dir, "site/drafts/x.html", "draft\n");
+    commit(&p, "c1");
+    let (host, path, repo) = anon_repo(&p);
+    let (log, r) = build_daemonless(&p, &repo, "r.json");
+
+    // from: scratch: the image holds the mapped files and nothing else.
+    let name = r["Images"]["files"]["DockerImageName"]
+        .as_str()
+        .expect("name");
+    let container = unique("scratch");
+    let created = Command::new("docker")
+        .args(["create", "--name", &container, name, "/none"])
+        .output()
+        .expect("docker create");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let export = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "docker export {container} | tar -tv --numeric-owner"
+        ))
+        .output()
+        .expect("export");
+    let _ = Command::new("docker").args(["rm", &container]).output();
+    let listing = String::from_utf8_lossy(&export.stdout);
+    let ours: Vec<&str> = listing
+        .lines()
+        .filter(|l| l.contains(" srv/site"))
+        .collect();
+    assert_eq!(
+        ours.len(),
+        4,
+        "srv/site/, css/, css/a.css, index.html:\n{listing}"
+    );
+    assert!(ours.iter().all(|l| l.contains(" 1000/2000 ")), "{listing}");
+    assert!(!listing.contains("drafts"), "excludePaths: {listing}");
+    assert!(
+        !listing.contains(" bin/"),
+        "scratch has no base files: {listing}"
+    );
+
+    // web builds on base's last stage: one file mapped to a file path,
+    // base's ENV kept, the imageSpec label added.
+    assert_eq!(
+        stage_names(&r, "web"),
+        ["from", "gitArchive", "imageSpec"],
+        "{log}"
+    );
+    assert_eq!(
+        sh(&r, "web", "cat /www/index.html; echo $LAYER"),
+        "<h1>hi</h1>\nbase\n"
+    );
+    let web_from = stage(&r, "web", "from")["DockerTag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    assert_eq!(
+        config_label(&host, &path, &web_from, "werf.io/parent-stage-id").as_deref(),
+        r["Images"]["base"]["DockerTag"].as_str()
+    );
+    let web_tag = r["Images"]["web"]["DockerTag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    assert_eq!(
+        config_label(&host, &path, &web_tag, "role").as_deref(),
+        Some("web")
+    );
+    // werf's labels, so werf finds and selects these stages too.
+    let archive = stage(&r, "web", "gitArchive")["DockerTag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    let config = image_config(&host, &path, &archive);
+    let labels = &config["config"]["Labels"];
+    assert_eq!(labels["werf"], p.project.as_str());
+    assert!(labels["werf-stage-content-digest"]
+        .as_str()
+        .is_some_and(|d| d.len() == 56));
+    assert_eq!(labels["werf-project-repo-commit"], head_commit(&p.dir));
+    let commit_labels: Vec<&String> = labels
+        .as_object()
+        .expect("labels")
+        .keys()
+        .filter(|k| k.starts_with("werf-git-") && k.ends_with("-commit"))
+        .collect();
+    assert_eq!(commit_labels.len(), 1, "{labels}");
+}
+
+#[test]
+fn what_davit_cannot_build_yet_is_named() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let p = stapel_project(&format!(
+        "---\nimage: tool\nfrom: {base}\nshell:\n  install: echo hi\n"
+    ));
+    write(&p.dir, "x", "x\n");
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let err = failing(&p.dir, &["build", "--repo", &repo], &[NO_DAEMON]);
+    assert!(err.contains("image \"tool\""), "{err}");
+    assert!(
+        err.contains("shell stages (`install`) run in a container"),
+        "{err}"
+    );
+    let local = failing(&p.dir, &["build"], &[]);
+    assert!(local.contains("registry --repo"), "{local}");
+}
