@@ -6,6 +6,7 @@
 //! has it, the classic builder otherwise or with `DOCKER_BUILDKIT=0`;
 //! secrets and ssh go through BuildKit's control API (`session_build.rs`).
 
+pub mod container;
 pub mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
