@@ -328,48 +328,17 @@ impl RepoStorage {
         digest: &str,
         rewrite: impl FnOnce(&mut serde_json::Value),
     ) -> Result<Published, StorageError> {
-        let _lock = StageLock::acquire(&self.lock_dir, project, digest).await?;
-        let existing = self.stages_fresh(digest, prev.creation_ts).await?;
-        if let Some(existing) = existing.into_iter().next() {
-            return Ok(Published::AlreadyThere(existing));
-        }
-        let unexpected = |message: &str| StorageError::Unexpected {
-            reference: self.reference(prev),
-            message: message.to_string(),
-        };
-        let (desc, body) = self
-            .client
-            .manifest_get(&self.host, &self.repo, &prev.to_string())
-            .await?
-            .ok_or_else(|| unexpected("the stage is gone"))?;
-        let Ok(OciManifest::Image(mut manifest)) = davit_registry::parse_manifest(&body) else {
-            return Err(unexpected("not a single-platform image manifest"));
-        };
-        let config = self
-            .client
-            .blob_get(&self.host, &self.repo, &manifest.config.digest)
-            .await?
-            .ok_or_else(|| unexpected("its image config is missing"))?;
-        let mut config: serde_json::Value =
-            serde_json::from_slice(&config).map_err(|e| unexpected(&e.to_string()))?;
-        rewrite(&mut config);
-        let config = serde_json::to_vec(&config).map_err(|e| unexpected(&e.to_string()))?;
-        let size = i64::try_from(config.len()).unwrap_or(i64::MAX);
-        manifest.config.digest = self.client.blob_put(&self.host, &self.repo, config).await?;
-        manifest.config.size = size;
-        let manifest = serde_json::to_vec(&manifest).map_err(|e| unexpected(&e.to_string()))?;
-        let id = StageId::now(digest);
-        self.client
-            .manifest_put(
-                &self.host,
-                &self.repo,
-                &id.to_string(),
-                &desc.media_type,
-                manifest,
-            )
-            .await?;
-        self.remember_tag(id.to_string()).await;
-        Ok(Published::Pushed(id))
+        let base = crate::compose::StageBase::Stage(prev.clone());
+        self.publish_composed(
+            project,
+            &base,
+            digest,
+            prev.creation_ts,
+            &[],
+            Vec::new(),
+            rewrite,
+        )
+        .await
     }
 
     /// werf's multi-platform image: a manifest list tagged `<digest>` (no
@@ -508,8 +477,26 @@ impl RepoStorage {
         project: &str,
         digest: &str,
     ) -> Result<Published, StorageError> {
+        self.publish_checked(engine, local, project, digest, 0, &[])
+            .await
+    }
+
+    /// [`RepoStorage::publish`], where the re-check under the lock takes
+    /// only stages no older than `parent_ts` and not in `passed_over` (the
+    /// stages the caller's selection refused, e.g. built on a commit that
+    /// left the history).
+    pub async fn publish_checked(
+        &self,
+        engine: &DockerEngine,
+        local: &str,
+        project: &str,
+        digest: &str,
+        parent_ts: i64,
+        passed_over: &[StageId],
+    ) -> Result<Published, StorageError> {
         let _lock = StageLock::acquire(&self.lock_dir, project, digest).await?;
-        if let Some(existing) = self.stages_fresh(digest, 0).await?.into_iter().next() {
+        let fresh = self.stages_fresh(digest, parent_ts).await?;
+        if let Some(existing) = fresh.into_iter().find(|id| !passed_over.contains(id)) {
             return Ok(Published::AlreadyThere(existing));
         }
         let id = StageId::now(digest);
