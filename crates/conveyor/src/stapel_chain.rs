@@ -143,6 +143,15 @@ impl<'a> StapelChain<'a> {
             return Ok(None);
         }
         self.patch_done = true;
+        let Some(patches) = self.pending_patches()? else {
+            return Ok(None);
+        };
+        Ok(Some((patch_dependencies(&patches), patches)))
+    }
+
+    /// Each mapping's change since the commits the last git stage was
+    /// built on; `None` when nothing mapped changed (or there is no git).
+    pub fn pending_patches(&self) -> Result<Option<Vec<MappingPatch>>, String> {
         let Some(base) = self.built_from.clone().filter(|c| *c != self.current()) else {
             return Ok(None);
         };
@@ -156,7 +165,17 @@ impl<'a> StapelChain<'a> {
         if patches.iter().all(MappingPatch::is_empty) {
             return Ok(None);
         }
-        Ok(Some((patch_dependencies(&patches), patches)))
+        Ok(Some(patches))
+    }
+
+    /// `os/arch[/variant]`.
+    pub fn platform(&self) -> &str {
+        self.platform
+    }
+
+    /// The mappings, in the order of the patches.
+    pub fn mappings(&self) -> &[GitMapping] {
+        &self.mappings
     }
 
     /// The content digest of the last stage: its label when stored,

@@ -12,9 +12,10 @@ use std::time::Instant;
 
 use davit_config::model::StapelImage;
 use davit_config::parse::{ImageDoc, ImageKind};
+use davit_engine::container::{RunError, ShellRun};
 use davit_stapel::docker::DockerInstructions;
 use davit_stapel::layer::{archive_layer, Ownership};
-use davit_stapel::patch::{patch_layer, MappingPatch};
+use davit_stapel::patch::{deletion_commands, patch_files_tar, patch_layer, MappingPatch};
 use davit_stapel::{BaseImage, Pipeline, PipelineInput, StageName};
 use davit_storage::compose::{NewLayer, StageBase};
 use davit_storage::{Published, RepoStorage, StageDescription, StageId};
@@ -42,6 +43,13 @@ struct StapelBuild<'a> {
     base: StageBase,
     /// The stage `from` is based on, for its parent label.
     base_stage: Option<StageDescription>,
+}
+
+fn is_user_stage(stage: StageName) -> bool {
+    matches!(
+        stage,
+        StageName::BeforeInstall | StageName::Install | StageName::BeforeSetup | StageName::Setup
+    )
 }
 
 fn short(id: &str) -> &str {
@@ -94,19 +102,15 @@ impl Conveyor<'_> {
                 message: warning,
             });
         }
-        if let Some(user) = build.pipeline.stages.iter().find(|st| {
-            matches!(
-                st.name,
-                StageName::BeforeInstall
-                    | StageName::Install
-                    | StageName::BeforeSetup
-                    | StageName::Setup
-            )
-        }) {
-            return Err(cfg_err(format!(
-                "shell stages (`{}`) run in a container, which davit does not do yet; `davit build --plan` shows their digests",
-                user.name
-            )));
+        let has_shell = build
+            .pipeline
+            .stages
+            .iter()
+            .any(|st| is_user_stage(st.name));
+        if has_shell && !s.mount.is_empty() {
+            return Err(cfg_err(
+                "`mount` for shell stages is not supported by davit yet".into(),
+            ));
         }
         let patches = img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
         let mut chain =
@@ -428,6 +432,20 @@ impl Conveyor<'_> {
             labels.insert("werf.io/parent-stage-id".into(), parent.id.to_string());
             labels.insert("werf.io/base-image-id".into(), parent.image_id.clone());
         }
+        if is_user_stage(stage) {
+            return self
+                .run_user_stage(
+                    primary,
+                    build,
+                    step,
+                    digest,
+                    passed_over,
+                    chain,
+                    labels,
+                    on_event,
+                )
+                .await;
+        }
         let mut layers = Vec::new();
         match stage {
             StageName::From => {}
@@ -552,6 +570,110 @@ impl Conveyor<'_> {
                 image: name.to_string(),
                 source: Box::new(source),
             })
+    }
+
+    /// A shell stage: the previous stage pulled into the daemon, the
+    /// commands run in a container of it (after the git patch since the
+    /// stored git stages, for stages after `gitArchive`), the container
+    /// committed and pushed under the host lock with a re-check.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_user_stage(
+        &self,
+        primary: &RepoStorage,
+        build: &StapelBuild<'_>,
+        step: &StageStep<'_>,
+        digest: &str,
+        passed_over: &[StageId],
+        chain: &StapelChain<'_>,
+        mut labels: BTreeMap<String, String>,
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
+    ) -> Result<Published, BuildError> {
+        let name = build.name;
+        let stage = step.stage;
+        let cfg_err = |message: String| BuildError::Config {
+            image: name.to_string(),
+            message,
+        };
+        let storage_err = |source| BuildError::Storage {
+            image: name.to_string(),
+            source: Box::new(source),
+        };
+        let docker_err = |source| BuildError::Docker {
+            image: name.to_string(),
+            source: Box::new(source),
+        };
+        let Some(prev) = &chain.prev_desc else {
+            return Err(cfg_err(format!("stage {stage} has no previous stage")));
+        };
+        let mut commands: Vec<String> = build
+            .pipeline
+            .stages
+            .iter()
+            .find(|st| st.name == stage)
+            .map(|st| st.commands.clone())
+            .unwrap_or_default();
+        let mut files = None;
+        if stage != StageName::BeforeInstall {
+            if let Some(patches) = chain.pending_patches().map_err(cfg_err)? {
+                let mut with_owners = Vec::new();
+                for (m, patch) in chain.mappings().iter().zip(&patches) {
+                    let owner = Ownership::numeric(name, m).map_err(|e| cfg_err(e.to_string()))?;
+                    with_owners.push((m.clone(), owner, patch.clone()));
+                    labels.insert(
+                        format!("werf-git-{}-commit", m.paramshash()),
+                        self.commit.to_string(),
+                    );
+                }
+                let tar =
+                    patch_files_tar(self.repo, &with_owners).map_err(|e| cfg_err(e.to_string()))?;
+                files = Some(tar);
+                let mut all = deletion_commands(&patches);
+                all.append(&mut commands);
+                commands = all;
+            }
+        }
+        let platform = chain.platform();
+        self.engine.ensure_reachable().await.map_err(docker_err)?;
+        let reference = primary.reference(&prev.id);
+        let credential = primary.credential().map_err(storage_err)?;
+        self.engine
+            .pull(&reference, platform, credential.as_ref())
+            .await
+            .map_err(docker_err)?;
+        let run = ShellRun {
+            image: &reference,
+            commands: &commands,
+            env: self
+                .commit_env()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            labels: labels.into_iter().collect(),
+            binds: Vec::new(),
+            platform,
+            files,
+        };
+        let image_id = self
+            .engine
+            .run_shell_stage(&run, |line| {
+                (on_event.borrow_mut())(Event::Line { image: name, line });
+            })
+            .await
+            .map_err(|e| match e {
+                RunError::Docker(source) => docker_err(source),
+                other => cfg_err(format!("stage {stage}: {other}")),
+            })?;
+        primary
+            .publish_checked(
+                self.engine,
+                &image_id,
+                self.project,
+                digest,
+                chain.parent_ts(),
+                passed_over,
+            )
+            .await
+            .map_err(storage_err)
     }
 
     /// The service variables werf gives every stapel stage (not part of

@@ -104,15 +104,16 @@ pub fn build(
         .build()
         .map_err(OpsError::Runtime)?;
     let (mut report, failure) = runtime.block_on(async {
-        // Stapel stages are written in the registry: a config of stapel
-        // images only, stored in a registry, needs no daemon.
+        // Stapel stages are composed in the registry; only a shell stage
+        // that must run needs the daemon, and connects when it does. So
+        // stapel images stored in a registry need no daemon up front.
         let daemonless = !stores.primary.is_local()
             && project
                 .loaded
                 .config
                 .images
                 .iter()
-                .all(|i| i.kind != davit_config::parse::ImageKind::Dockerfile);
+                .all(|i| i.stapel.is_some());
         let engine = if daemonless {
             DockerEngine::unchecked()
         } else {

@@ -190,6 +190,13 @@ impl LayerWriter {
         append(&mut self.tar, &mut h, &marker, &[])
     }
 
+    /// The uncompressed tar.
+    pub(crate) fn into_tar(self) -> Result<Vec<u8>, StapelError> {
+        self.tar
+            .into_inner()
+            .map_err(|e| StapelError::Layer(e.to_string()))
+    }
+
     pub(crate) fn finish(self) -> Result<LayerBlob, StapelError> {
         let raw = self
             .tar

@@ -124,3 +124,27 @@ pub fn patch_layer(
     }
     writer.finish()
 }
+
+/// A patch as a plain tar of the changed files (no whiteouts), to copy
+/// into a container before a user stage runs; deletions are left to
+/// [`deletion_commands`].
+pub fn patch_files_tar(
+    repo: &Repo,
+    patches: &[(GitMapping, Ownership, MappingPatch)],
+) -> Result<Vec<u8>, StapelError> {
+    let mtime = u64::try_from(repo.head().author_unix).unwrap_or(0);
+    let mut writer = LayerWriter::new(mtime);
+    for (mapping, owner, patch) in patches {
+        writer.files(repo, mapping, &patch.changed, owner)?;
+    }
+    writer.into_tar()
+}
+
+/// Shell commands that delete what the patches delete.
+pub fn deletion_commands(patches: &[MappingPatch]) -> Vec<String> {
+    patches
+        .iter()
+        .flat_map(|p| &p.deleted)
+        .map(|path| format!("rm -rf '/{}'", path.replace('\'', "'\\''")))
+        .collect()
+}
