@@ -326,20 +326,114 @@ fn scratch_images_owners_and_images_built_on_images() {
 }
 
 #[test]
+fn shell_stages_run_in_the_previous_stage_and_a_code_change_needs_no_daemon() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let p = stapel_project(&format!(
+        "---\nimage: app\nfrom: {base}\nshell:\n  beforeInstall:\n  - echo before > /before.txt\n  install:\n  - cat /app/src/main.txt > /installed.txt\n  - echo \"built from $WERF_COMMIT_HASH\"\ngit:\n- add: /app\n  to: /app\n  stageDependencies:\n    install: src/**\ndocker:\n  CMD: [\"cat\", \"/installed.txt\"]\n"
+    ));
+    let (_, _, repo) = anon_repo(&p);
+    write(&p.dir, "app/src/main.txt", "v1\n");
+    write(&p.dir, "app/README", "doc\n");
+    commit(&p, "c1");
+    let (log, r1) = build_with(&p, &repo, "r1.json", &["--log-verbose"], &[]);
+    assert_eq!(
+        stage_names(&r1, "app"),
+        [
+            "from",
+            "beforeInstall",
+            "gitArchive",
+            "install",
+            "dockerInstructions"
+        ]
+    );
+    assert!(
+        log.contains(&format!("built from {}", head_commit(&p.dir))),
+        "{log}"
+    );
+    assert_eq!(
+        sh(
+            &r1,
+            "app",
+            "cat /before.txt /installed.txt; echo $WERF_COMMIT_HASH"
+        ),
+        format!("before\nv1\n{}\n", head_commit(&p.dir))
+    );
+
+    // A change stageDependencies.install matches: install runs again on
+    // the patched files; beforeInstall and gitArchive are reused.
+    write(&p.dir, "app/src/main.txt", "v2\n");
+    commit(&p, "c2");
+    let (log, r2) = build_with(&p, &repo, "r2.json", &[], &[]);
+    for name in ["from", "beforeInstall", "gitArchive"] {
+        assert_eq!(stage(&r2, "app", name)["Rebuilt"], false, "{name}: {log}");
+    }
+    assert_eq!(stage(&r2, "app", "install")["Rebuilt"], true);
+    assert_eq!(
+        sh(&r2, "app", "cat /installed.txt /app/src/main.txt"),
+        "v2\nv2\n"
+    );
+
+    // A change outside the masks: no shell stage runs, so no daemon is
+    // needed; the new files arrive as a patch layer.
+    write(&p.dir, "app/README", "doc 2\n");
+    commit(&p, "c3");
+    let (log, r3) = build_daemonless(&p, &repo, "r3.json");
+    assert_eq!(
+        stage(&r3, "app", "install")["DockerTag"],
+        stage(&r2, "app", "install")["DockerTag"],
+        "{log}"
+    );
+    assert_eq!(stage(&r3, "app", "gitLatestPatch")["Rebuilt"], true);
+    assert_eq!(
+        sh(&r3, "app", "cat /installed.txt /app/README"),
+        "v2\ndoc 2\n"
+    );
+
+    // And a change that needs install again says what it needs.
+    write(&p.dir, "app/src/main.txt", "v3\n");
+    commit(&p, "c4");
+    let err = failing(&p.dir, &["build", "--repo", &repo], &[NO_DAEMON]);
+    assert!(err.contains("cannot reach the Docker daemon"), "{err}");
+}
+
+#[test]
+fn failing_commands_and_shell_less_images_leave_no_stage() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let p = stapel_project(&format!(
+        "---\nimage: broken\nfrom: {base}\nshell:\n  install:\n  - echo about to fail\n  - exit 3\n---\nimage: shellless\nfrom: scratch\ngit:\n- add: /x\n  to: /x\nshell:\n  setup: echo hi\n"
+    ));
+    write(&p.dir, "x", "x\n");
+    commit(&p, "c1");
+    let (host, path, repo) = anon_repo(&p);
+    let err = failing(&p.dir, &["build", "--repo", &repo, "broken"], &[]);
+    assert!(err.contains("image \"broken\""), "{err}");
+    assert!(err.contains("exited with code 3"), "{err}");
+    let err = failing(&p.dir, &["build", "--repo", &repo, "shellless"], &[]);
+    assert!(err.contains("has no /bin/sh"), "{err}");
+    // Only the stages before the failures exist: `from` of each and
+    // shellless's gitArchive; no install or setup stage.
+    let tags = registry_tags(&host, &path);
+    assert_eq!(stage_tags(&tags).len(), 3, "{tags:?}");
+    assert_no_broken_tags(&host, &path);
+}
+
+#[test]
 fn what_davit_cannot_build_yet_is_named() {
     let base = env("DAVIT_TEST_BASE_IMAGE");
     let p = stapel_project(&format!(
-        "---\nimage: tool\nfrom: {base}\nshell:\n  install: echo hi\n"
+        "---\nimage: tool\nfrom: {base}\nmount:\n- from: tmp_dir\n  to: /var/cache\nshell:\n  install: echo hi\n---\nimage: importer\nfrom: {base}\nimport:\n- from: {base}\n  add: /etc\n  to: /etc2\n  after: install\n"
     ));
     write(&p.dir, "x", "x\n");
     commit(&p, "c1");
     let (_, _, repo) = anon_repo(&p);
-    let err = failing(&p.dir, &["build", "--repo", &repo], &[NO_DAEMON]);
+    let err = failing(&p.dir, &["build", "--repo", &repo, "tool"], &[]);
     assert!(err.contains("image \"tool\""), "{err}");
     assert!(
-        err.contains("shell stages (`install`) run in a container"),
+        err.contains("`mount` for shell stages is not supported"),
         "{err}"
     );
-    let local = failing(&p.dir, &["build"], &[]);
+    let err = failing(&p.dir, &["build", "--repo", &repo, "importer"], &[]);
+    assert!(err.contains("image \"importer\": uses import"), "{err}");
+    let local = failing(&p.dir, &["build", "tool"], &[]);
     assert!(local.contains("registry --repo"), "{local}");
 }
