@@ -437,3 +437,38 @@ fn what_davit_cannot_build_yet_is_named() {
     let local = failing(&p.dir, &["build", "tool"], &[]);
     assert!(local.contains("registry --repo"), "{local}");
 }
+
+#[test]
+fn stapel_and_dockerfile_images_build_on_each_other() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let p = stapel_project(&format!(
+        "---\nimage: df-base\ndockerfile: Dockerfile\ncontext: df\nargs:\n  BASE: {base}\n---\nimage: mid\nfromImage: df-base\ngit:\n- add: /app\n  to: /app\n---\nimage: top\ndockerfile: Dockerfile\ncontext: top\ndependencies:\n- image: mid\n  imports:\n  - type: ImageName\n    targetBuildArg: MID\n"
+    ));
+    write(
+        &p.dir,
+        "df/Dockerfile",
+        "ARG BASE\nFROM $BASE\nRUN echo from-dockerfile > /df.txt\n",
+    );
+    write(
+        &p.dir,
+        "top/Dockerfile",
+        "ARG MID\nFROM $MID\nRUN cat /df.txt /app/a.txt > /top.txt\n",
+    );
+    write(&p.dir, "app/a.txt", "from-git\n");
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let (log, r) = build_with(&p, &repo, "r.json", &[], &[]);
+    assert_eq!(r["Images"]["mid"]["ConfigType"], "stapel", "{log}");
+    assert_eq!(r["Images"]["top"]["ConfigType"], "dockerfile");
+    assert_eq!(sh(&r, "top", "cat /top.txt"), "from-dockerfile\nfrom-git\n");
+    // mid's from stage is df-base's stage.
+    let (host, path, _) = anon_repo(&p);
+    let mid_from = stage(&r, "mid", "from")["DockerTag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    assert_eq!(
+        config_label(&host, &path, &mid_from, "werf.io/parent-stage-id").as_deref(),
+        r["Images"]["df-base"]["DockerTag"].as_str()
+    );
+}
