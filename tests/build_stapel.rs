@@ -418,23 +418,64 @@ fn failing_commands_and_shell_less_images_leave_no_stage() {
 }
 
 #[test]
+fn mounts_serve_the_commands_and_stay_out_of_the_image() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let config = |version: &str| {
+        format!(
+            "---\nimage: tool\nfrom: {base}\nmount:\n- from: tmp_dir\n  to: /tmp/scratch\n- from: build_dir\n  to: /var/cache/build\nshell:\n  install:\n  - echo t > /tmp/scratch/t\n  - date +%s%N >> /var/cache/build/runs\n  - wc -l < /var/cache/build/runs > /runs-seen\n  installCacheVersion: \"{version}\"\n"
+        )
+    };
+    let p = stapel_project(&config("1"));
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  stapel:\n    mount:\n      allowBuildDir: true\n",
+    );
+    commit(&p, "c1");
+    let home = tempfile::tempdir().expect("home");
+    let home_dir = home.path().to_str().expect("utf-8 path");
+    let (host, path, repo) = anon_repo(&p);
+    let (_, r1) = build_with(&p, &repo, "r1.json", &["--home-dir", home_dir], &[]);
+    assert_eq!(sh(&r1, "tool", "cat /runs-seen"), "1\n");
+    // Nothing of the mounts is in the image; the mount points are empty.
+    assert_eq!(
+        sh(
+            &r1,
+            "tool",
+            "test -d /tmp/scratch && test -d /var/cache/build && find /tmp/scratch /var/cache/build -mindepth 1 | wc -l"
+        )
+        .trim(),
+        "0"
+    );
+    let install = stage(&r1, "tool", "install")["DockerTag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    assert_eq!(
+        config_label(&host, &path, &install, "werf-mount-type-tmp-dir").as_deref(),
+        Some("/tmp/scratch")
+    );
+    // build_dir is kept between builds of the project on this host.
+    let text = format!("project: {}\nconfigVersion: 1\n{}", p.project, config("2"));
+    write(&p.dir, "werf.yaml", &text);
+    commit(&p, "c2");
+    let (_, r2) = build_with(&p, &repo, "r2.json", &["--home-dir", home_dir], &[]);
+    assert_eq!(sh(&r2, "tool", "cat /runs-seen"), "2\n");
+}
+
+#[test]
 fn what_davit_cannot_build_yet_is_named() {
     let base = env("DAVIT_TEST_BASE_IMAGE");
     let p = stapel_project(&format!(
-        "---\nimage: tool\nfrom: {base}\nmount:\n- from: tmp_dir\n  to: /var/cache\nshell:\n  install: echo hi\n---\nimage: importer\nfrom: {base}\nimport:\n- from: {base}\n  add: /etc\n  to: /etc2\n  after: install\n"
+        "---\nimage: tool\nfrom: {base}\nshell:\n  install: echo hi\n---\nimage: importer\nfrom: {base}\nimport:\n- from: {base}\n  add: /etc\n  to: /etc2\n  after: install\n"
     ));
     write(&p.dir, "x", "x\n");
     commit(&p, "c1");
     let (_, _, repo) = anon_repo(&p);
-    let err = failing(&p.dir, &["build", "--repo", &repo, "tool"], &[]);
-    assert!(err.contains("image \"tool\""), "{err}");
-    assert!(
-        err.contains("`mount` for shell stages is not supported"),
-        "{err}"
-    );
     let err = failing(&p.dir, &["build", "--repo", &repo, "importer"], &[]);
     assert!(err.contains("image \"importer\": uses import"), "{err}");
     let local = failing(&p.dir, &["build", "tool"], &[]);
+    assert!(local.contains("image \"tool\""), "{local}");
     assert!(local.contains("registry --repo"), "{local}");
 }
 

@@ -123,6 +123,9 @@ pub struct Conveyor<'a> {
     /// `--require-built-images`: a stage missing from the storage is an
     /// error instead of a build.
     pub require_built: bool,
+    /// davit's local caches on this host; stapel `build_dir` mounts live
+    /// in `build_dir/<project>/` below it.
+    pub local_cache: &'a std::path::Path,
 }
 
 impl Conveyor<'_> {

@@ -38,6 +38,7 @@ struct StageStep<'a> {
 /// What one image's stages are built from, fixed before the first stage.
 struct StapelBuild<'a> {
     name: &'a str,
+    stapel: &'a StapelImage,
     pipeline: Pipeline,
     /// What `from` starts from.
     base: StageBase,
@@ -101,16 +102,6 @@ impl Conveyor<'_> {
                 image: name,
                 message: warning,
             });
-        }
-        let has_shell = build
-            .pipeline
-            .stages
-            .iter()
-            .any(|st| is_user_stage(st.name));
-        if has_shell && !s.mount.is_empty() {
-            return Err(cfg_err(
-                "`mount` for shell stages is not supported by davit yet".into(),
-            ));
         }
         let patches = img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
         let mut chain =
@@ -298,7 +289,7 @@ impl Conveyor<'_> {
     async fn stapel_build<'i>(
         &self,
         img: &'i ImageDoc,
-        s: &StapelImage,
+        s: &'i StapelImage,
         platform: &str,
         done: &Done<'_>,
     ) -> Result<StapelBuild<'i>, BuildError> {
@@ -383,6 +374,7 @@ impl Conveyor<'_> {
         let pipeline = Pipeline::new(&input).map_err(|e| cfg_err(e.to_string()))?;
         Ok(StapelBuild {
             name,
+            stapel: s,
             pipeline,
             base,
             base_stage,
@@ -640,6 +632,9 @@ impl Conveyor<'_> {
             .pull(&reference, platform, credential.as_ref())
             .await
             .map_err(docker_err)?;
+        let tmp = tempfile::tempdir().map_err(|e| cfg_err(format!("a tmp_dir mount: {e}")))?;
+        let (binds, mount_labels) = self.mount_binds(name, build.stapel, tmp.path())?;
+        labels.extend(mount_labels);
         let run = ShellRun {
             image: &reference,
             commands: &commands,
@@ -649,7 +644,7 @@ impl Conveyor<'_> {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
             labels: labels.into_iter().collect(),
-            binds: Vec::new(),
+            binds,
             platform,
             files,
         };
@@ -674,6 +669,56 @@ impl Conveyor<'_> {
             )
             .await
             .map_err(storage_err)
+    }
+
+    /// The bind mounts of a shell stage (`mount:`) and werf's labels for
+    /// them: `tmp_dir` a fresh directory per stage, `build_dir` one
+    /// directory per project and mount point kept on this host between
+    /// builds, `fromPath` the path (relative to the project). The mount
+    /// points stay empty in the image: a commit does not take what a bind
+    /// mount shows.
+    fn mount_binds(
+        &self,
+        name: &str,
+        s: &StapelImage,
+        tmp: &std::path::Path,
+    ) -> Result<(Vec<String>, BTreeMap<String, String>), BuildError> {
+        let io_err = |what: &str, e: std::io::Error| BuildError::Config {
+            image: name.to_string(),
+            message: format!("mount {what}: {e}"),
+        };
+        let mut binds = Vec::new();
+        let mut points: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (i, m) in s.mount.iter().enumerate() {
+            let to = davit_pathmatch::clean(m.to.as_ref().map_or("", |t| t.0.as_str()));
+            let from = m.from.as_ref().map_or("", |t| t.0.as_str());
+            let (host, label) = match (from, m.from_path.as_ref()) {
+                ("tmp_dir", _) => (
+                    tmp.join(i.to_string()),
+                    "werf-mount-type-tmp-dir".to_string(),
+                ),
+                ("build_dir", _) => {
+                    let slug = to.trim_start_matches('/').replace('/', "-");
+                    let dir = self
+                        .local_cache
+                        .join("build_dir")
+                        .join(self.project)
+                        .join(slug);
+                    (dir, "werf-mount-type-build-dir".to_string())
+                }
+                (_, Some(path)) => {
+                    let dir = self.repo.work_tree().join(self.project_dir).join(&path.0);
+                    let label = format!("werf-mount-type-custom-dir-{}", path.0.replace('/', "--"));
+                    (dir, label)
+                }
+                _ => continue,
+            };
+            std::fs::create_dir_all(&host).map_err(|e| io_err(&to, e))?;
+            binds.push(format!("{}:{to}", host.display()));
+            points.entry(label).or_default().push(to);
+        }
+        let labels = points.into_iter().map(|(k, v)| (k, v.join(";"))).collect();
+        Ok((binds, labels))
     }
 
     /// The service variables werf gives every stapel stage (not part of

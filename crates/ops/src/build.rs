@@ -141,6 +141,7 @@ pub fn build(
             mode: project.options.mode,
             forced_platforms: &options.platforms,
             require_built: options.require_built,
+            local_cache: &stores.local_cache,
         };
         let (report, err) = conveyor
             .run(&options.images, options.parallelism, on_event)

@@ -52,6 +52,7 @@ pub fn plan(
             mode: project.options.mode,
             forced_platforms: platforms,
             require_built: false,
+            local_cache: &stores.local_cache,
         };
         Ok(conveyor.plan(images).await?)
     })

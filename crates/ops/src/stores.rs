@@ -42,6 +42,9 @@ pub struct Stores {
     pub final_repo: Option<RepoStorage>,
     pub secondary_repos: Vec<RepoStorage>,
     pub cache_repos: Vec<RepoStorage>,
+    /// davit's local caches on this host (`<home>/local_cache`): stapel
+    /// `build_dir` mounts live below it.
+    pub local_cache: PathBuf,
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -143,6 +146,7 @@ impl StorageOptions {
                 final_repo: None,
                 secondary_repos: Vec::new(),
                 cache_repos: Vec::new(),
+                local_cache: self.local_cache_dir(),
             });
         };
         let (client, credentials) = self.registry()?;
@@ -169,6 +173,7 @@ impl StorageOptions {
             final_repo,
             secondary_repos,
             cache_repos,
+            local_cache: self.local_cache_dir(),
         })
     }
 }
