@@ -223,7 +223,7 @@ fn commits_1_2_3_reach_the_image_exactly_without_a_daemon() {
 #[test]
 fn scratch_images_owners_and_images_built_on_images() {
     let p = stapel_project(
-        "---\nimage: files\nfrom: scratch\ngit:\n- add: /site\n  to: /srv/site\n  owner: 1000\n  group: 2000\n  excludePaths: [drafts]\n---\nimage: web\nfromImage: base\ngit:\n- add: /site/index.html\n  to: /www/index.html\nimageSpec:\n  config:\n    labels:\n      role: web\n---\nimage: base\nfrom: BASE\ndocker:\n  ENV:\n    LAYER: base\n",
+        "---\nimage: files\nfrom: scratch\ngit:\n- add: /site\n  to: /srv/site\n  owner: 1000\n  group: 2000\n  excludePaths: [drafts]\n---\nimage: web\nfromImage: base\ngit:\n- add: /site/index.html\n  to: /www/index.html\n  owner: app\n  group: grp\nimageSpec:\n  config:\n    labels:\n      role: web\n---\nimage: base\nfrom: BASE\nshell:\n  install:\n  - 'echo app:x:1234:4321::/:/bin/sh >> /etc/passwd'\n  - 'echo grp:x:4321: >> /etc/group'\ndocker:\n  ENV:\n    LAYER: base\n",
     );
     let text = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("read");
     write(
@@ -236,7 +236,7 @@ fn scratch_images_owners_and_images_built_on_images() {
     write(&p.dir, "site/drafts/x.html", "draft\n");
     commit(&p, "c1");
     let (host, path, repo) = anon_repo(&p);
-    let (log, r) = build_daemonless(&p, &repo, "r.json");
+    let (log, r) = build_with(&p, &repo, "r.json", &[], &[]);
 
     // from: scratch: the image holds the mapped files and nothing else.
     let name = r["Images"]["files"]["DockerImageName"]
@@ -476,6 +476,21 @@ fn what_davit_cannot_build_yet_is_named() {
     assert!(err.contains("image \"importer\": uses import"), "{err}");
     let local = failing(&p.dir, &["build", "tool"], &[]);
     assert!(local.contains("image \"tool\""), "{local}");
+    // A name the image does not have is an error, not root.
+    let text = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("read");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &format!(
+            "{text}---\nimage: named\nfrom: scratch\ngit:\n- add: /x\n  to: /x\n  owner: app\n"
+        ),
+    );
+    commit(&p, "c2");
+    let err = failing(&p.dir, &["build", "--repo", &repo, "named"], &[NO_DAEMON]);
+    assert!(
+        err.contains("git `owner: app`: no such name in the image's /etc/passwd"),
+        "{err}"
+    );
     assert!(local.contains("registry --repo"), "{local}");
 }
 

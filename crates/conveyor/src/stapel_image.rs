@@ -439,15 +439,19 @@ impl Conveyor<'_> {
                 .await;
         }
         let mut layers = Vec::new();
+        let owners = match (stage, &chain.prev_desc) {
+            (StageName::GitArchive | StageName::GitLatestPatch, Some(prev)) => {
+                self.owners(primary, name, &prev.id, &build.pipeline.mappings)
+                    .await?
+            }
+            _ => Vec::new(),
+        };
         match stage {
             StageName::From => {}
             StageName::GitArchive => {
                 let mut with_owners = Vec::new();
-                for m in &build.pipeline.mappings {
-                    with_owners.push((
-                        m.clone(),
-                        Ownership::numeric(name, m).map_err(|e| cfg_err(e.to_string()))?,
-                    ));
+                for (m, owner) in build.pipeline.mappings.iter().zip(&owners) {
+                    with_owners.push((m.clone(), *owner));
                     labels.insert(
                         format!("werf-git-{}-commit", m.paramshash()),
                         self.commit.to_string(),
@@ -483,9 +487,9 @@ impl Conveyor<'_> {
             StageName::GitLatestPatch => {
                 let patches = step.patches.unwrap_or_default();
                 let mut with_owners = Vec::new();
-                for (m, patch) in build.pipeline.mappings.iter().zip(patches) {
-                    let owner = Ownership::numeric(name, m).map_err(|e| cfg_err(e.to_string()))?;
-                    with_owners.push((m.clone(), owner, patch.clone()));
+                for ((m, patch), owner) in build.pipeline.mappings.iter().zip(patches).zip(&owners)
+                {
+                    with_owners.push((m.clone(), *owner, patch.clone()));
                     labels.insert(
                         format!("werf-git-{}-commit", m.paramshash()),
                         self.commit.to_string(),
@@ -607,10 +611,12 @@ impl Conveyor<'_> {
         let mut files = None;
         if stage != StageName::BeforeInstall {
             if let Some(patches) = chain.pending_patches().map_err(cfg_err)? {
+                let owners = self
+                    .owners(primary, name, &prev.id, chain.mappings())
+                    .await?;
                 let mut with_owners = Vec::new();
-                for (m, patch) in chain.mappings().iter().zip(&patches) {
-                    let owner = Ownership::numeric(name, m).map_err(|e| cfg_err(e.to_string()))?;
-                    with_owners.push((m.clone(), owner, patch.clone()));
+                for ((m, patch), owner) in chain.mappings().iter().zip(&patches).zip(&owners) {
+                    with_owners.push((m.clone(), *owner, patch.clone()));
                     labels.insert(
                         format!("werf-git-{}-commit", m.paramshash()),
                         self.commit.to_string(),
@@ -669,6 +675,49 @@ impl Conveyor<'_> {
             )
             .await
             .map_err(storage_err)
+    }
+
+    /// Each mapping's `owner`/`group` as ids; names are looked up in the
+    /// `/etc/passwd` and `/etc/group` of the stage `base`, read from its
+    /// layers in the registry (only when a name is used).
+    async fn owners(
+        &self,
+        primary: &RepoStorage,
+        name: &str,
+        base: &StageId,
+        mappings: &[davit_stapel::GitMapping],
+    ) -> Result<Vec<Ownership>, BuildError> {
+        let (mut passwd, mut group) = (None, None);
+        if mappings.iter().any(Ownership::needs_names) {
+            let files = primary
+                .image_files(base, |p| p == "etc/passwd" || p == "etc/group")
+                .await
+                .map_err(|source| BuildError::Storage {
+                    image: name.to_string(),
+                    source: Box::new(source),
+                })?;
+            let text = |p: &str| {
+                files
+                    .get(p)
+                    .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+            };
+            passwd = text("etc/passwd");
+            group = text("etc/group");
+        }
+        mappings
+            .iter()
+            .map(|m| {
+                Ownership::resolve(name, m, passwd.as_deref(), group.as_deref()).map_err(|e| {
+                    BuildError::Config {
+                        image: name.to_string(),
+                        message: match e {
+                            davit_stapel::StapelError::Config { message, .. } => message,
+                            other => other.to_string(),
+                        },
+                    }
+                })
+            })
+            .collect()
     }
 
     /// The bind mounts of a shell stage (`mount:`) and werf's labels for

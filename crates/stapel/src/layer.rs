@@ -32,25 +32,51 @@ pub struct Ownership {
 }
 
 impl Ownership {
-    /// `owner`/`group` given as numbers. Names need the base image's
-    /// `/etc/passwd` and `/etc/group`, which davit does not read yet.
-    pub fn numeric(image: &str, mapping: &GitMapping) -> Result<Ownership, StapelError> {
-        let id = |value: &str, key: &str| -> Result<u64, StapelError> {
+    /// Whether `owner`/`group` name users or groups that must be looked up
+    /// in the image (not numbers).
+    pub fn needs_names(mapping: &GitMapping) -> bool {
+        [&mapping.owner, &mapping.group]
+            .iter()
+            .any(|v| !v.is_empty() && v.parse::<u64>().is_err())
+    }
+
+    /// `owner`/`group` as ids: numbers as given, names from the image's
+    /// `/etc/passwd` and `/etc/group` (`None` when the image has none). An
+    /// owner alone keeps group 0, as `chown owner` would.
+    pub fn resolve(
+        image: &str,
+        mapping: &GitMapping,
+        passwd: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Ownership, StapelError> {
+        let id = |value: &str, key: &str, file: &str, db: Option<&str>, field: usize| {
             if value.is_empty() {
                 return Ok(0);
             }
-            value.parse().map_err(|_| StapelError::Unsupported {
-                image: image.to_string(),
-                feature: format!(
-                    "git `{key}: {value}` by name (davit resolves numeric ids only so far)"
-                ),
-            })
+            if let Ok(n) = value.parse::<u64>() {
+                return Ok(n);
+            }
+            db.and_then(|text| lookup(text, value, field))
+                .ok_or_else(|| StapelError::Config {
+                    image: image.to_string(),
+                    message: format!(
+                        "git `{key}: {value}`: no such name in the image's {file}\n  hint: use a numeric id, or create the {key} in an earlier stage"
+                    ),
+                })
         };
         Ok(Ownership {
-            uid: id(&mapping.owner, "owner")?,
-            gid: id(&mapping.group, "group")?,
+            uid: id(&mapping.owner, "owner", "/etc/passwd", passwd, 2)?,
+            gid: id(&mapping.group, "group", "/etc/group", group, 2)?,
         })
     }
+}
+
+/// The id field of `name` in a passwd or group file.
+fn lookup(text: &str, name: &str, field: usize) -> Option<u64> {
+    text.lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&name))
+        .and_then(|f| f.get(field)?.parse().ok())
 }
 
 /// Where the repository file `path` of a mapping goes in the image,
@@ -252,4 +278,38 @@ fn finish(raw: Vec<u8>, files: usize) -> Result<LayerBlob, StapelError> {
         diff_id,
         files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(owner: &str, group: &str) -> GitMapping {
+        let git: davit_config::model::Git = serde_json::from_value(
+            serde_json::json!({"to": "/app", "owner": owner, "group": group}),
+        )
+        .expect("git");
+        GitMapping::from_config(&git)
+    }
+
+    #[test]
+    fn owners_are_ids_or_names_from_the_image() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+        let group = "root:x:0:\nstaff:x:50:app\n";
+        let own =
+            |o: &str, g: &str| Ownership::resolve("i", &mapping(o, g), Some(passwd), Some(group));
+        assert_eq!(
+            own("app", "staff").expect("names"),
+            Ownership { uid: 1000, gid: 50 }
+        );
+        assert_eq!(own("33", "").expect("ids"), Ownership { uid: 33, gid: 0 });
+        let err = own("nobody-here", "").expect_err("unknown");
+        assert!(
+            err.to_string()
+                .contains("no such name in the image's /etc/passwd"),
+            "{err}"
+        );
+        assert!(Ownership::needs_names(&mapping("app", "")));
+        assert!(!Ownership::needs_names(&mapping("1", "2")));
+    }
 }

@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod deletion;
 pub mod docker_archive;
+pub mod image_files;
 pub mod label_cache;
 pub mod local;
 pub mod lock;

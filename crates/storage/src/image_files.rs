@@ -1,0 +1,218 @@
+//! Files of a stored stage, read from its layers in the registry: the
+//! layers are applied in order (later files replace earlier ones, OCI
+//! whiteouts delete), keeping only the paths a filter wants. This is how
+//! davit reads `/etc/passwd` for `owner` names and the files an `import`
+//! copies, without a daemon.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use davit_registry::OciManifest;
+
+use crate::repo::{RepoStorage, StorageError};
+use crate::stage_id::StageId;
+
+/// One file system entry of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub kind: EntryKind,
+    /// Permission bits (`0o755`).
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// File content (empty for directories and links).
+    pub data: Vec<u8>,
+    /// The target of a symlink or a hard link.
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    /// A hard link to `link` (a path of the same image).
+    HardLink,
+}
+
+/// A path as the image has it: no leading `/` or `./`, no trailing `/`.
+fn normal(path: &str) -> String {
+    path.trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+impl RepoStorage {
+    /// The entries of the stage `id` that `wanted` takes (image paths
+    /// without a leading `/`), with every layer applied.
+    pub async fn image_files(
+        &self,
+        id: &StageId,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<BTreeMap<String, ImageEntry>, StorageError> {
+        let unexpected = |message: String| StorageError::Unexpected {
+            reference: self.reference(id),
+            message,
+        };
+        let (_, body) = self
+            .client()
+            .manifest_get(self.host(), self.path(), &id.to_string())
+            .await?
+            .ok_or_else(|| unexpected("the stage is gone".into()))?;
+        let Ok(OciManifest::Image(manifest)) = davit_registry::parse_manifest(&body) else {
+            return Err(unexpected("not a single-platform image manifest".into()));
+        };
+        let mut files: BTreeMap<String, ImageEntry> = BTreeMap::new();
+        for layer in &manifest.layers {
+            let blob = self
+                .client()
+                .blob_get(self.host(), self.path(), &layer.digest)
+                .await?
+                .ok_or_else(|| unexpected(format!("its layer {} is missing", layer.digest)))?;
+            let raw = if layer.media_type.contains("gzip") || blob.starts_with(&[0x1f, 0x8b]) {
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(blob.as_slice())
+                    .read_to_end(&mut out)
+                    .map_err(|e| unexpected(format!("layer {}: {e}", layer.digest)))?;
+                out
+            } else if layer.media_type.contains("zstd") {
+                return Err(unexpected(format!(
+                    "layer {} is zstd-compressed, which davit cannot read yet",
+                    layer.digest
+                )));
+            } else {
+                blob
+            };
+            apply_layer(&raw, &mut files, &wanted)
+                .map_err(|e| unexpected(format!("layer {}: {e}", layer.digest)))?;
+        }
+        Ok(files)
+    }
+}
+
+/// Applies one uncompressed layer to `files`.
+fn apply_layer(
+    raw: &[u8],
+    files: &mut BTreeMap<String, ImageEntry>,
+    wanted: &impl Fn(&str) -> bool,
+) -> std::io::Result<()> {
+    let mut archive = tar::Archive::new(raw);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = normal(&entry.path()?.to_string_lossy());
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        if name == ".wh..wh..opq" {
+            // An opaque directory: what lower layers had in it is gone.
+            files.retain(|p, _| {
+                !(p.starts_with(&format!("{dir}/")) || (dir.is_empty() && !p.is_empty()))
+            });
+            continue;
+        }
+        if let Some(deleted) = name.strip_prefix(".wh.") {
+            let gone = if dir.is_empty() {
+                deleted.to_string()
+            } else {
+                format!("{dir}/{deleted}")
+            };
+            files.retain(|p, _| !under(p, &gone));
+            continue;
+        }
+        if path.is_empty() || !wanted(&path) {
+            continue;
+        }
+        let header = entry.header();
+        let kind = match header.entry_type() {
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink,
+            tar::EntryType::Link => EntryKind::HardLink,
+            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            // Devices, fifos and the like are not copied.
+            _ => continue,
+        };
+        // Writers leave numeric fields blank at times; blank is 0.
+        let mode = header.mode().unwrap_or(0o644) & 0o7777;
+        let uid = header.uid().unwrap_or(0);
+        let gid = header.gid().unwrap_or(0);
+        let link = entry
+            .link_name()?
+            .map(|l| l.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let link = if kind == EntryKind::HardLink {
+            normal(&link)
+        } else {
+            link
+        };
+        let mut data = Vec::new();
+        if kind == EntryKind::File {
+            entry.read_to_end(&mut data)?;
+        }
+        // A file replacing a directory replaces what was below it.
+        if kind != EntryKind::Dir {
+            files.retain(|p, _| !p.starts_with(&format!("{path}/")));
+        }
+        files.insert(
+            path,
+            ImageEntry {
+                kind,
+                mode,
+                uid,
+                gid,
+                data,
+                link,
+            },
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, path, *data).expect("append");
+        }
+        b.into_inner().expect("tar")
+    }
+
+    #[test]
+    fn later_layers_replace_and_whiteouts_delete() {
+        let mut files = BTreeMap::new();
+        let all = |_: &str| true;
+        apply_layer(
+            &layer(&[("etc/a", b"1"), ("etc/b", b"2"), ("srv/x/y", b"3")]),
+            &mut files,
+            &all,
+        )
+        .expect("layer 1");
+        apply_layer(
+            &layer(&[("etc/a", b"new"), ("etc/.wh.b", b""), ("srv/.wh.x", b"")]),
+            &mut files,
+            &all,
+        )
+        .expect("layer 2");
+        let paths: Vec<&String> = files.keys().collect();
+        assert_eq!(paths, ["etc/a"]);
+        assert_eq!(files["etc/a"].data, b"new");
+        let only_etc = |p: &str| p.starts_with("etc/");
+        let mut some = BTreeMap::new();
+        apply_layer(
+            &layer(&[("etc/a", b"1"), ("usr/b", b"2")]),
+            &mut some,
+            &only_etc,
+        )
+        .expect("layer");
+        assert_eq!(some.len(), 1);
+    }
+}
