@@ -488,7 +488,7 @@ fn what_davit_cannot_build_yet_is_named() {
     commit(&p, "c2");
     let err = failing(&p.dir, &["build", "--repo", &repo, "named"], &[NO_DAEMON]);
     assert!(
-        err.contains("git `owner: app`: no such name in the image's /etc/passwd"),
+        err.contains("`owner: app`: no such name in the image's /etc/passwd"),
         "{err}"
     );
     assert!(local.contains("registry --repo"), "{local}");
@@ -526,5 +526,90 @@ fn stapel_and_dockerfile_images_build_on_each_other() {
     assert_eq!(
         config_label(&host, &path, &mid_from, "werf.io/parent-stage-id").as_deref(),
         r["Images"]["df-base"]["DockerTag"].as_str()
+    );
+}
+
+#[test]
+fn imports_copy_files_and_an_identical_rebuild_of_the_source_changes_nothing() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let config = |version: &str| {
+        format!(
+            "---\nimage: builder\nfinal: false\nfrom: {base}\nshell:\n  install:\n  - mkdir -p /out/bin /out/skip\n  - printf tool > /out/bin/tool\n  - chmod 755 /out/bin/tool\n  - ln -s tool /out/bin/t\n  - echo no > /out/skip/x\n  installCacheVersion: \"{version}\"\n---\nimage: app\nfrom: {base}\nimport:\n- image: builder\n  add: /out\n  to: /opt/tool\n  excludePaths: [skip]\n  owner: 1234\n  after: install\n"
+        )
+    };
+    let p = stapel_project(&config("1"));
+    commit(&p, "c1");
+    let (host, path, repo) = anon_repo(&p);
+    // Before anything is built the plan cannot know the import checksum.
+    let out = davit(
+        &p.dir,
+        &["build", "--plan", "--output", "json", "--repo", &repo],
+        &[],
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
+    let app = plan["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .find(|i| i["image"] == "app")
+        .expect("app");
+    assert!(app["stages"][1]["digest"].is_null(), "{plan}");
+
+    let (log, r1) = build_with(&p, &repo, "r1.json", &[], &[]);
+    assert_eq!(
+        stage_names(&r1, "app"),
+        ["from", "dependenciesAfterInstall"],
+        "{log}"
+    );
+    assert_eq!(
+        sh(&r1, "app", "cat /opt/tool/bin/tool; echo; stat -c '%a %u' /opt/tool/bin/tool; readlink /opt/tool/bin/t; test -e /opt/tool/skip || echo skipped"),
+        "tool\n755 1234\ntool\nskipped\n"
+    );
+    let tags = registry_tags(&host, &path);
+    let records: Vec<&String> = tags
+        .iter()
+        .filter(|t| t.starts_with("import-metadata-"))
+        .collect();
+    assert_eq!(records.len(), 1, "{tags:?}");
+    let checksum = config_label(&host, &path, records[0], "checksum").expect("checksum label");
+    let deps_tag = stage(&r1, "app", "dependenciesAfterInstall")["DockerTag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    let labels = image_config(&host, &path, &deps_tag)["config"]["Labels"].clone();
+    let recorded: Vec<&str> = labels
+        .as_object()
+        .expect("labels")
+        .iter()
+        .filter(|(k, _)| k.starts_with("werf-import-checksum-"))
+        .filter_map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(recorded, [checksum.as_str()]);
+
+    // The builder rebuilt to identical files: the importer is reused.
+    let text = format!("project: {}\nconfigVersion: 1\n{}", p.project, config("2"));
+    write(&p.dir, "werf.yaml", &text);
+    commit(&p, "c2");
+    let (log, r2) = build_with(&p, &repo, "r2.json", &[], &[]);
+    assert_eq!(r2["Images"]["builder"]["Rebuilt"], true, "{log}");
+    assert_eq!(r2["Images"]["app"]["Rebuilt"], false, "{log}");
+    assert_eq!(
+        r2["Images"]["app"]["DockerTag"],
+        r1["Images"]["app"]["DockerTag"]
+    );
+    // And the plan now knows every digest.
+    let out = davit(
+        &p.dir,
+        &["build", "--plan", "--output", "json", "--repo", &repo],
+        &[],
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
+    assert!(
+        plan["images"]
+            .as_array()
+            .expect("images")
+            .iter()
+            .all(|i| i["upToDate"] == true),
+        "{plan}"
     );
 }

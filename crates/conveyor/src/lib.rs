@@ -30,6 +30,7 @@ mod record;
 mod stage_plan;
 mod stapel_chain;
 mod stapel_image;
+mod stapel_imports;
 
 pub use error::BuildError;
 pub use plan::{build_order, independent_sets};

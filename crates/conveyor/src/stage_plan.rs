@@ -21,6 +21,7 @@ use super::image_spec::ImageSpecStage;
 use super::inputs::Done;
 use super::record::{ImagePlace, PlatformStages, StoredStage};
 use super::stapel_chain::StapelChain;
+use super::stapel_imports::{import_dependencies, pick_stage};
 use super::{build_order, BuildError, Conveyor};
 
 /// One stage of the plan.
@@ -289,7 +290,8 @@ impl Conveyor<'_> {
         let Some(s) = img.stapel.as_ref() else {
             return (plan, unknown);
         };
-        let unsupported = davit_stapel::support::unsupported_features(s);
+        let unsupported =
+            davit_stapel::support::unsupported_features(s, &|n: &str| self.is_config_image(n));
         if !unsupported.is_empty() {
             plan.problem = Some(format!(
                 "uses {}, which davit does not support yet",
@@ -322,6 +324,7 @@ impl Conveyor<'_> {
             base,
             repo: self.repo,
             is_artifact: img.kind == ImageKind::Artifact,
+            is_config_image: &|n: &str| self.is_config_image(n),
         };
         let pipeline = match Pipeline::new(&input) {
             Ok(p) => p,
@@ -342,6 +345,7 @@ impl Conveyor<'_> {
         let stages = StapelChain::stages(&pipeline, spec.as_ref());
         let mut walk: Vec<Option<(StageName, String)>> = stages.into_iter().map(Some).collect();
         walk.push(None);
+        let mut blocked: Option<String> = None;
         for next in walk {
             // The patch stage, when due, comes before dockerInstructions,
             // imageSpec or the end.
@@ -356,6 +360,51 @@ impl Conveyor<'_> {
             }
             here.extend(next);
             for (name, deps) in here {
+                if let Some(note) = &blocked {
+                    plan.stages.push(StagePlan {
+                        name: name.as_str().into(),
+                        digest: None,
+                        stored: None,
+                        note: Some(note.clone()),
+                    });
+                    continue;
+                }
+                let deps = if name.is_dependencies() {
+                    let source_of = |image: &str, stage: &str| {
+                        let last = lasts.get(&(image.to_string(), platform.to_string()))?;
+                        pick_stage(last.record.as_ref()?, stage)
+                    };
+                    let resolved = self
+                        .resolve_imports(
+                            self.storage.as_repo(),
+                            &img.name,
+                            name,
+                            &pipeline.imports,
+                            &source_of,
+                            false,
+                        )
+                        .await;
+                    match resolved {
+                        Ok(Some(r)) => import_dependencies(&r),
+                        Ok(None) => {
+                            let note = "its imports' checksums are known once their source stages are built and recorded".to_string();
+                            plan.stages.push(StagePlan {
+                                name: name.as_str().into(),
+                                digest: None,
+                                stored: None,
+                                note: Some(note.clone()),
+                            });
+                            blocked = Some(note);
+                            continue;
+                        }
+                        Err(e) => {
+                            plan.problem = Some(e.to_string());
+                            return (plan, unknown);
+                        }
+                    }
+                } else {
+                    deps
+                };
                 let digest = chain.digest(name, &deps, spec.as_ref());
                 let desc = match self
                     .find_stage(&digest, chain.parent_ts(), |d| chain.selectable(name, d))
@@ -374,6 +423,9 @@ impl Conveyor<'_> {
                 }
                 chain.advance(name, digest, desc);
             }
+        }
+        if blocked.is_some() {
+            return (plan, unknown);
         }
         let count = plan.stages.len();
         let record = self.planned_record(img, platform, found, count);

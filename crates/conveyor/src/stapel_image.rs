@@ -7,7 +7,7 @@
 //! refused by name until davit runs them.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use davit_config::model::StapelImage;
@@ -24,6 +24,7 @@ use serde_json::Value;
 use super::inputs::Done;
 use super::record::{ImagePlace, PlatformStages, StoredStage};
 use super::stapel_chain::StapelChain;
+use super::stapel_imports::{import_dependencies, import_labels, pick_stage, ResolvedImport};
 use super::{BuildError, Conveyor, Event, ImageOutcome};
 use crate::image_spec::ImageSpecStage;
 
@@ -33,6 +34,8 @@ struct StageStep<'a> {
     deps: &'a str,
     /// The mappings' changes, for `gitLatestPatch`.
     patches: Option<&'a [MappingPatch]>,
+    /// The imports of a `dependencies*` stage.
+    imports: &'a [ResolvedImport],
 }
 
 /// What one image's stages are built from, fixed before the first stage.
@@ -44,13 +47,6 @@ struct StapelBuild<'a> {
     base: StageBase,
     /// The stage `from` is based on, for its parent label.
     base_stage: Option<StageDescription>,
-}
-
-fn is_user_stage(stage: StageName) -> bool {
-    matches!(
-        stage,
-        StageName::BeforeInstall | StageName::Install | StageName::BeforeSetup | StageName::Setup
-    )
 }
 
 fn short(id: &str) -> &str {
@@ -73,7 +69,8 @@ impl Conveyor<'_> {
         let Some(s) = img.stapel.as_ref() else {
             return Err(cfg_err("not a stapel image".into()));
         };
-        let unsupported = davit_stapel::support::unsupported_features(s);
+        let unsupported =
+            davit_stapel::support::unsupported_features(s, &|n: &str| self.is_config_image(n));
         if !unsupported.is_empty() {
             return Err(cfg_err(format!(
                 "uses {}, which davit does not support yet",
@@ -129,6 +126,7 @@ impl Conveyor<'_> {
                     stage: StageName::GitLatestPatch,
                     deps: &deps,
                     patches: Some(&patches),
+                    imports: &[],
                 };
                 let done = self
                     .stapel_stage(
@@ -156,10 +154,30 @@ impl Conveyor<'_> {
                 stored.push(done);
                 continue;
             }
+            let resolved = if stage.is_dependencies() {
+                self.resolve_imports(
+                    Some(primary),
+                    name,
+                    stage,
+                    &build.pipeline.imports,
+                    &|image, stage| pick_stage(done.images.get(image)?, stage),
+                    true,
+                )
+                .await?
+                .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let deps = if stage.is_dependencies() {
+                import_dependencies(&resolved)
+            } else {
+                deps
+            };
             let step = StageStep {
                 stage,
                 deps: &deps,
                 patches: None,
+                imports: &resolved,
             };
             let done = self
                 .stapel_stage(
@@ -370,6 +388,7 @@ impl Conveyor<'_> {
             base: base_image,
             repo: self.repo,
             is_artifact: img.kind == ImageKind::Artifact,
+            is_config_image: &|n: &str| self.is_config_image(n),
         };
         let pipeline = Pipeline::new(&input).map_err(|e| cfg_err(e.to_string()))?;
         Ok(StapelBuild {
@@ -424,7 +443,7 @@ impl Conveyor<'_> {
             labels.insert("werf.io/parent-stage-id".into(), parent.id.to_string());
             labels.insert("werf.io/base-image-id".into(), parent.image_id.clone());
         }
-        if is_user_stage(stage) {
+        if stage.is_user() {
             return self
                 .run_user_stage(
                     primary,
@@ -518,6 +537,37 @@ impl Conveyor<'_> {
                 });
             }
             StageName::DockerInstructions => {}
+            dependencies if dependencies.is_dependencies() => {
+                let Some(prev) = &chain.prev_desc else {
+                    return Err(cfg_err(format!("stage {stage} has no previous stage")));
+                };
+                let pairs: Vec<(&str, &str)> = step
+                    .imports
+                    .iter()
+                    .map(|i| (i.spec.owner.as_str(), i.spec.group.as_str()))
+                    .collect();
+                let ids = self.owner_ids(primary, name, &prev.id, &pairs).await?;
+                let owners: HashMap<String, Ownership> = step
+                    .imports
+                    .iter()
+                    .zip(ids)
+                    .filter(|(i, _)| !i.spec.owner.is_empty() || !i.spec.group.is_empty())
+                    .map(|(i, o)| (i.spec.import_id(), o))
+                    .collect();
+                let layer = self
+                    .imports_layer(primary, name, step.imports, &owners)
+                    .await?;
+                labels.extend(import_labels(step.imports));
+                (on_event.borrow_mut())(Event::Line {
+                    image: name,
+                    line: &format!("{stage}: {} files imported as one layer", layer.files),
+                });
+                layers.push(NewLayer {
+                    blob: layer.blob,
+                    diff_id: layer.diff_id,
+                    created_by: format!("davit {stage}"),
+                });
+            }
             other => {
                 return Err(cfg_err(format!("stage {other} is not built by davit yet")));
             }
@@ -687,8 +737,24 @@ impl Conveyor<'_> {
         base: &StageId,
         mappings: &[davit_stapel::GitMapping],
     ) -> Result<Vec<Ownership>, BuildError> {
+        let pairs: Vec<(&str, &str)> = mappings
+            .iter()
+            .map(|m| (m.owner.as_str(), m.group.as_str()))
+            .collect();
+        self.owner_ids(primary, name, base, &pairs).await
+    }
+
+    /// `(owner, group)` pairs as ids, names looked up in the stage `base`.
+    pub(super) async fn owner_ids(
+        &self,
+        primary: &RepoStorage,
+        name: &str,
+        base: &StageId,
+        pairs: &[(&str, &str)],
+    ) -> Result<Vec<Ownership>, BuildError> {
+        let named = |v: &str| !v.is_empty() && v.parse::<u64>().is_err();
         let (mut passwd, mut group) = (None, None);
-        if mappings.iter().any(Ownership::needs_names) {
+        if pairs.iter().any(|(o, g)| named(o) || named(g)) {
             let files = primary
                 .image_files(base, |p| p == "etc/passwd" || p == "etc/group")
                 .await
@@ -704,18 +770,18 @@ impl Conveyor<'_> {
             passwd = text("etc/passwd");
             group = text("etc/group");
         }
-        mappings
+        pairs
             .iter()
-            .map(|m| {
-                Ownership::resolve(name, m, passwd.as_deref(), group.as_deref()).map_err(|e| {
-                    BuildError::Config {
+            .map(|(o, g)| {
+                Ownership::resolve_names(name, o, g, passwd.as_deref(), group.as_deref()).map_err(
+                    |e| BuildError::Config {
                         image: name.to_string(),
                         message: match e {
                             davit_stapel::StapelError::Config { message, .. } => message,
                             other => other.to_string(),
                         },
-                    }
-                })
+                    },
+                )
             })
             .collect()
     }

@@ -49,6 +49,17 @@ impl Ownership {
         passwd: Option<&str>,
         group: Option<&str>,
     ) -> Result<Ownership, StapelError> {
+        Ownership::resolve_names(image, &mapping.owner, &mapping.group, passwd, group)
+    }
+
+    /// [`Ownership::resolve`] for any `owner`/`group` pair (imports too).
+    pub fn resolve_names(
+        image: &str,
+        owner: &str,
+        group_name: &str,
+        passwd: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Ownership, StapelError> {
         let id = |value: &str, key: &str, file: &str, db: Option<&str>, field: usize| {
             if value.is_empty() {
                 return Ok(0);
@@ -60,13 +71,13 @@ impl Ownership {
                 .ok_or_else(|| StapelError::Config {
                     image: image.to_string(),
                     message: format!(
-                        "git `{key}: {value}`: no such name in the image's {file}\n  hint: use a numeric id, or create the {key} in an earlier stage"
+                        "`{key}: {value}`: no such name in the image's {file}\n  hint: use a numeric id, or create the {key} in an earlier stage"
                     ),
                 })
         };
         Ok(Ownership {
-            uid: id(&mapping.owner, "owner", "/etc/passwd", passwd, 2)?,
-            gid: id(&mapping.group, "group", "/etc/group", group, 2)?,
+            uid: id(owner, "owner", "/etc/passwd", passwd, 2)?,
+            gid: id(group_name, "group", "/etc/group", group, 2)?,
         })
     }
 }
@@ -196,6 +207,42 @@ impl LayerWriter {
             self.files += 1;
         }
         Ok(())
+    }
+
+    /// One entry copied from an image (an import): a hard link is written
+    /// as a file with the content it links to (`data`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn entry(
+        &mut self,
+        dest: &str,
+        kind: crate::imports::SourceKind,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        data: &[u8],
+        link: &str,
+    ) -> Result<(), StapelError> {
+        use crate::imports::SourceKind;
+        let owner = Ownership { uid, gid };
+        match kind {
+            SourceKind::Dir => {
+                let mut h = header(tar::EntryType::Directory, mode, 0, self.mtime, &owner);
+                append(&mut self.tar, &mut h, &format!("{dest}/"), &[])
+            }
+            SourceKind::Symlink => {
+                let mut h = header(tar::EntryType::Symlink, 0o777, 0, self.mtime, &owner);
+                self.files += 1;
+                self.tar
+                    .append_link(&mut h, dest, link)
+                    .map_err(|e| StapelError::Layer(format!("{dest}: {e}")))
+            }
+            SourceKind::File | SourceKind::HardLink => {
+                let size = data.len() as u64;
+                let mut h = header(tar::EntryType::Regular, mode, size, self.mtime, &owner);
+                self.files += 1;
+                append(&mut self.tar, &mut h, dest, data)
+            }
+        }
     }
 
     /// An OCI whiteout: `dest` (a file or a directory) is deleted.

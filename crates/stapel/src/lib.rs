@@ -12,10 +12,12 @@
 //! - `pipeline`: which stages exist and the digest chain;
 //! - `layer`: git mappings' files as an image layer written by davit;
 //! - `patch`: `gitLatestPatch`, the change since the stored git stages;
+//! - `imports`: `import:` identity, checksum, `dependencies*` inputs, layer;
 //! - `support`: the stapel features davit cannot plan yet, by name.
 
 pub mod builder;
 pub mod docker;
+pub mod imports;
 pub mod layer;
 pub mod mapping;
 pub mod patch;

@@ -9,6 +9,7 @@ use davit_pathmatch::clean;
 
 use crate::builder::user_stages;
 use crate::docker::DockerInstructions;
+use crate::imports::ImportSpec;
 use crate::mapping::{auto_exclude, ExportPaths, GitMapping};
 use crate::stage::StageName;
 use crate::StapelError;
@@ -39,6 +40,9 @@ pub struct PipelineInput<'a> {
     pub repo: &'a Repo,
     /// Artifacts (`artifact:`) have no patch or docker stages.
     pub is_artifact: bool,
+    /// Whether a name is an image of the config (an `import` source that
+    /// is not is an external image).
+    pub is_config_image: &'a dyn Fn(&str) -> bool,
 }
 
 /// One stage that exists, with the inputs of its digest.
@@ -62,6 +66,11 @@ pub struct Pipeline {
     pub mappings: Vec<GitMapping>,
     /// werf's warnings (`stageDependencies` globs that match nothing).
     pub warnings: Vec<String>,
+    /// `import[]`, with their auto-excludes; each belongs to the
+    /// `dependencies*` stage its `before`/`after` names. That stage's
+    /// dependencies are the imports' checksums, which only the stored
+    /// source stages give: the conveyor computes them.
+    pub imports: Vec<ImportSpec>,
 }
 
 fn text(t: &Option<davit_config::model::Text>) -> &str {
@@ -116,7 +125,12 @@ impl Pipeline {
         let mut mappings: Vec<GitMapping> = s.git.iter().map(GitMapping::from_config).collect();
         // werf's order: local mappings first, then remote ones.
         mappings.sort_by_key(|m| m.url.is_some());
-        exclude_overlaps(input.image, &mut mappings)?;
+        let mut imports: Vec<ImportSpec> = s
+            .import
+            .iter()
+            .map(|i| ImportSpec::from_config(i, input.is_config_image))
+            .collect();
+        exclude_overlaps(input.image, &mut mappings, &mut imports)?;
         let mut warnings = Vec::new();
         for m in mappings.iter().filter(|m| m.url.is_none()) {
             if !m.has_files(input.repo) {
@@ -168,6 +182,32 @@ impl Pipeline {
                 commands: user.commands,
             });
         }
+        // dependenciesBeforeInstall after beforeInstall, and so on.
+        for (after, deps) in [
+            (
+                StageName::BeforeInstall,
+                StageName::DependenciesBeforeInstall,
+            ),
+            (StageName::Install, StageName::DependenciesAfterInstall),
+            (StageName::BeforeSetup, StageName::DependenciesBeforeSetup),
+            (StageName::Setup, StageName::DependenciesAfterSetup),
+        ] {
+            if !imports.iter().any(|i| i.stage_name() == Some(deps)) {
+                continue;
+            }
+            let at = stages
+                .iter()
+                .position(|st| st.name > after)
+                .unwrap_or(stages.len());
+            stages.insert(
+                at,
+                Stage {
+                    name: deps,
+                    dependencies: String::new(),
+                    commands: Vec::new(),
+                },
+            );
+        }
         let patches = !(input.is_artifact || s.disable_git_after_patch == Some(true));
         if let (true, Some(docker)) = (patches, &s.docker) {
             stages.push(Stage {
@@ -180,6 +220,7 @@ impl Pipeline {
             stages,
             mappings,
             warnings,
+            imports,
         })
     }
 
@@ -188,7 +229,12 @@ impl Pipeline {
     }
 }
 
-fn exclude_overlaps(image: &str, mappings: &mut [GitMapping]) -> Result<(), StapelError> {
+/// werf's overlap auto-excludes over the git mappings, then the imports.
+fn exclude_overlaps(
+    image: &str,
+    mappings: &mut [GitMapping],
+    imports: &mut [ImportSpec],
+) -> Result<(), StapelError> {
     let mut exports: Vec<ExportPaths> = mappings
         .iter()
         .map(|m| ExportPaths {
@@ -196,13 +242,22 @@ fn exclude_overlaps(image: &str, mappings: &mut [GitMapping]) -> Result<(), Stap
             include_paths: m.include_paths.clone(),
             exclude_paths: m.exclude_paths.clone(),
         })
+        .chain(imports.iter().map(|i| ExportPaths {
+            to: i.to.clone(),
+            include_paths: i.include_paths.clone(),
+            exclude_paths: i.exclude_paths.clone(),
+        }))
         .collect();
     auto_exclude(&mut exports).map_err(|message| StapelError::Config {
         image: image.to_string(),
         message,
     })?;
-    for (m, e) in mappings.iter_mut().zip(exports) {
+    let mut exports = exports.into_iter();
+    for (m, e) in mappings.iter_mut().zip(exports.by_ref()) {
         m.exclude_paths = e.exclude_paths;
+    }
+    for (i, e) in imports.iter_mut().zip(exports) {
+        i.exclude_paths = e.exclude_paths;
     }
     Ok(())
 }

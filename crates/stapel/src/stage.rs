@@ -54,6 +54,28 @@ impl StageName {
         }
     }
 
+    /// The `dependencies*` stages (imports and image dependencies).
+    pub fn is_dependencies(self) -> bool {
+        matches!(
+            self,
+            StageName::DependenciesBeforeInstall
+                | StageName::DependenciesAfterInstall
+                | StageName::DependenciesBeforeSetup
+                | StageName::DependenciesAfterSetup
+        )
+    }
+
+    /// The shell stages.
+    pub fn is_user(self) -> bool {
+        matches!(
+            self,
+            StageName::BeforeInstall
+                | StageName::Install
+                | StageName::BeforeSetup
+                | StageName::Setup
+        )
+    }
+
     /// Stages after which the next stage's digest includes the commits of
     /// the git mappings (`GetNextStageDependencies`).
     pub fn passes_commits(self) -> bool {

@@ -5,7 +5,10 @@
 use davit_config::model::StapelImage;
 
 /// The unsupported features an image uses, by their werf.yaml names.
-pub fn unsupported_features(s: &StapelImage) -> Vec<&'static str> {
+pub fn unsupported_features(
+    s: &StapelImage,
+    is_config_image: &dyn Fn(&str) -> bool,
+) -> Vec<&'static str> {
     let mut found = Vec::new();
     if s.ansible.is_some() {
         found.push("ansible");
@@ -13,8 +16,12 @@ pub fn unsupported_features(s: &StapelImage) -> Vec<&'static str> {
     if s.git.iter().any(|g| g.url.is_some()) {
         found.push("git.url (remote git)");
     }
-    if !s.import.is_empty() {
-        found.push("import");
+    let external = |i: &davit_config::model::Import| {
+        let name = i.image.as_ref().or(i.from.as_ref()).or(i.artifact.as_ref());
+        name.is_some_and(|n| !is_config_image(&n.0))
+    };
+    if s.import.iter().any(external) {
+        found.push("import from an external image");
     }
     if !s.dependencies.is_empty() {
         found.push("dependencies");
@@ -34,18 +41,23 @@ mod tests {
         let s: StapelImage = serde_json::from_value(serde_json::json!({
             "from": "alpine",
             "ansible": {"install": [{"command": "true"}]},
-            "import": [{"image": "a", "add": "/x", "after": "install"}],
+            "import": [{"from": "alpine:3", "add": "/x", "after": "install"}],
             "git": [{"url": "https://example.com/a/b.git", "to": "/b"}]
         }))
         .expect("stapel image");
+        let internal = |n: &str| n == "a";
         assert_eq!(
-            unsupported_features(&s),
-            ["ansible", "git.url (remote git)", "import"]
+            unsupported_features(&s, &internal),
+            [
+                "ansible",
+                "git.url (remote git)",
+                "import from an external image"
+            ]
         );
         let plain: StapelImage = serde_json::from_value(
             serde_json::json!({"from": "alpine", "shell": {"install": "x"}}),
         )
         .expect("stapel image");
-        assert!(unsupported_features(&plain).is_empty());
+        assert!(unsupported_features(&plain, &internal).is_empty());
     }
 }

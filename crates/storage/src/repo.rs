@@ -447,6 +447,71 @@ impl RepoStorage {
         Ok(())
     }
 
+    /// The labels of a record (a manifest-only image) `tag`; `None` when
+    /// the tag does not exist or is not an image.
+    pub async fn record_labels(
+        &self,
+        tag: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, StorageError> {
+        let Some((_, body)) = self
+            .client
+            .manifest_get(&self.host, &self.repo, tag)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Ok(OciManifest::Image(manifest)) = davit_registry::parse_manifest(&body) else {
+            return Ok(None);
+        };
+        let Some(config) = self
+            .client
+            .blob_get(&self.host, &self.repo, &manifest.config.digest)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let config: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
+        let labels = config["config"]["Labels"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(labels))
+    }
+
+    /// werf's `import-metadata-<importSourceID>` record: the checksum of
+    /// what an import takes from a source stage. Written once; whoever
+    /// computes it first defines it for every builder.
+    pub async fn push_import_metadata(
+        &self,
+        project: &str,
+        import_source_id: &str,
+        source_stage_id: &str,
+        checksum: &str,
+    ) -> Result<(), StorageError> {
+        let labels = std::collections::BTreeMap::from([
+            ("werf".to_string(), project.to_string()),
+            ("import-source-id".to_string(), import_source_id.to_string()),
+            ("source-stage-id".to_string(), source_stage_id.to_string()),
+            ("checksum".to_string(), checksum.to_string()),
+        ]);
+        let tag = format!("import-metadata-{import_source_id}");
+        super::records::push_manifest_only_image(
+            &self.client,
+            &self.host,
+            &self.repo,
+            &tag,
+            &labels,
+            &rfc3339_now(),
+        )
+        .await?;
+        self.remember_tag(tag).await;
+        Ok(())
+    }
+
     /// A manifest-only record `tag` labelled `werf=<project>`.
     async fn push_project_record(&self, project: &str, tag: &str) -> Result<(), StorageError> {
         let labels = std::collections::BTreeMap::from([("werf".to_string(), project.to_string())]);
