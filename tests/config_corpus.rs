@@ -143,6 +143,8 @@ fn missing_file(err: &str) -> Option<String> {
 struct PlanTally {
     planned: usize,
     unsupported: usize,
+    /// Unsupported features by how many images name them.
+    features: BTreeMap<String, usize>,
     no_sources: usize,
     failures: Vec<String>,
 }
@@ -150,7 +152,7 @@ struct PlanTally {
 enum PlanOutcome {
     Planned,
     /// Every image that failed names what davit does not support.
-    Unsupported,
+    Unsupported(Vec<String>),
     /// A git mapping takes files the snapshot does not have.
     NoSources,
     Failed(String),
@@ -160,7 +162,12 @@ impl PlanTally {
     fn record(&mut self, name: &str, outcome: PlanOutcome) {
         match outcome {
             PlanOutcome::Planned => self.planned += 1,
-            PlanOutcome::Unsupported => self.unsupported += 1,
+            PlanOutcome::Unsupported(features) => {
+                self.unsupported += 1;
+                for f in features {
+                    *self.features.entry(f).or_default() += 1;
+                }
+            }
             PlanOutcome::NoSources => self.no_sources += 1,
             PlanOutcome::Failed(e) => self.failures.push(format!("{name}: plan: {e}")),
         }
@@ -230,7 +237,12 @@ fn plan_stapel(repo: &Path, project_dir: &Path, base: &[String], env: &[String])
             .iter()
             .all(|l| l.contains("which davit does not support yet"))
         {
-            return PlanOutcome::Unsupported;
+            let features = errors
+                .iter()
+                .filter_map(|l| l.split("error: uses ").nth(1))
+                .map(|f| f.trim_end_matches(", which davit does not support yet").to_string())
+                .collect();
+            return PlanOutcome::Unsupported(features);
         }
         return PlanOutcome::Failed(format!("{stdout}{stderr}"));
     }
@@ -356,6 +368,9 @@ fn corpus_configs_render_list_and_graph() {
         "corpus plans: {} stapel configs planned; {} name the unsupported features they use; {} need sources missing from the snapshot",
         plans.planned, plans.unsupported, plans.no_sources
     );
+    for (feature, images) in &plans.features {
+        eprintln!("  unsupported: {feature} ({images} images)");
+    }
     failures.extend(plans.failures);
     eprintln!(
         "corpus: {ok} valid configs read; {expected_fail} invalid ones rejected; {incomplete} need data files missing from the snapshot; {} failures",
