@@ -613,3 +613,58 @@ fn imports_copy_files_and_an_identical_rebuild_of_the_source_changes_nothing() {
         "{plan}"
     );
 }
+
+fn docker(args: &[&str], dir: &Path) {
+    let out = Command::new("docker")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn from_latest_follows_the_registry_tag() {
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let moving = format!("{host}/davit-test/{}:latest", unique("moving"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    docker(&["tag", &env("DAVIT_TEST_BASE_IMAGE"), &moving], tmp.path());
+    docker(&["push", "-q", &moving], tmp.path());
+    let images = format!(
+        "---\nimage: latest\nfrom: {moving}\nfromLatest: true\ngit:\n- add: /x\n  to: /x\n---\nimage: pinned\nfrom: {moving}\ngit:\n- add: /x\n  to: /x\n"
+    );
+    let p = stapel_project(&images);
+    write(&p.dir, "x", "x\n");
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  stapel:\n    allowFromLatest: true\n",
+    );
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let (_, r1) = build_daemonless(&p, &repo, "r1.json");
+    // The tag moves to another image.
+    write(
+        tmp.path(),
+        "Dockerfile",
+        &format!("FROM {moving}\nRUN echo moved > /moved\n"),
+    );
+    docker(&["build", "-q", "-t", &moving, "."], tmp.path());
+    docker(&["push", "-q", &moving], tmp.path());
+    let (log, r2) = build_daemonless(&p, &repo, "r2.json");
+    assert_ne!(
+        stage(&r2, "latest", "from")["DockerTag"],
+        stage(&r1, "latest", "from")["DockerTag"],
+        "{log}"
+    );
+    assert_eq!(sh(&r2, "latest", "cat /moved"), "moved\n");
+    // Without fromLatest the digest is the reference as written.
+    assert_eq!(
+        stage(&r2, "pinned", "from")["DockerTag"],
+        stage(&r1, "pinned", "from")["DockerTag"]
+    );
+}

@@ -240,7 +240,10 @@ fn plan_stapel(repo: &Path, project_dir: &Path, base: &[String], env: &[String])
             let features = errors
                 .iter()
                 .filter_map(|l| l.split("error: uses ").nth(1))
-                .map(|f| f.trim_end_matches(", which davit does not support yet").to_string())
+                .map(|f| {
+                    f.trim_end_matches(", which davit does not support yet")
+                        .to_string()
+                })
                 .collect();
             return PlanOutcome::Unsupported(features);
         }

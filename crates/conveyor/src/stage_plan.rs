@@ -311,6 +311,13 @@ impl Conveyor<'_> {
                 return (plan, unknown);
             }
         };
+        let from_latest_id = match self.from_latest_id(&img.name, s, &base, platform).await {
+            Ok(id) => id,
+            Err(e) => {
+                plan.problem = Some(e.to_string());
+                return (plan, unknown);
+            }
+        };
         let input = PipelineInput {
             image: &img.name,
             stapel: s,
@@ -325,6 +332,7 @@ impl Conveyor<'_> {
             repo: self.repo,
             is_artifact: img.kind == ImageKind::Artifact,
             is_config_image: &|n: &str| self.is_config_image(n),
+            from_latest_id,
         };
         let pipeline = match Pipeline::new(&input) {
             Ok(p) => p,

@@ -375,6 +375,7 @@ impl Conveyor<'_> {
                 }
             }
         };
+        let from_latest_id = self.from_latest_id(name, s, &base_image, platform).await?;
         let input = PipelineInput {
             image: name,
             stapel: s,
@@ -389,6 +390,7 @@ impl Conveyor<'_> {
             repo: self.repo,
             is_artifact: img.kind == ImageKind::Artifact,
             is_config_image: &|n: &str| self.is_config_image(n),
+            from_latest_id,
         };
         let pipeline = Pipeline::new(&input).map_err(|e| cfg_err(e.to_string()))?;
         Ok(StapelBuild {
@@ -725,6 +727,34 @@ impl Conveyor<'_> {
             )
             .await
             .map_err(storage_err)
+    }
+
+    /// `fromLatest: true`: the base image's ID in the registry now, which
+    /// enters the `from` digest (so a moved tag rebuilds).
+    pub(super) async fn from_latest_id(
+        &self,
+        name: &str,
+        s: &StapelImage,
+        base: &BaseImage,
+        platform: &str,
+    ) -> Result<Option<String>, BuildError> {
+        let (Some(true), BaseImage::External(reference)) = (s.from_latest, base) else {
+            return Ok(None);
+        };
+        let Some(repo) = self.storage.as_repo() else {
+            return Err(BuildError::Config {
+                image: name.to_string(),
+                message: "`fromLatest` needs a registry --repo: davit reads the base image's ID from the registry".into(),
+            });
+        };
+        let id = repo
+            .external_image_id(reference, platform)
+            .await
+            .map_err(|source| BuildError::Storage {
+                image: name.to_string(),
+                source: Box::new(source),
+            })?;
+        Ok(Some(id))
     }
 
     /// Each mapping's `owner`/`group` as ids; names are looked up in the

@@ -43,6 +43,8 @@ pub struct PipelineInput<'a> {
     /// Whether a name is an image of the config (an `import` source that
     /// is not is an external image).
     pub is_config_image: &'a dyn Fn(&str) -> bool,
+    /// `fromLatest: true`: the base's image ID in the registry now.
+    pub from_latest_id: Option<String>,
 }
 
 /// One stage that exists, with the inputs of its digest.
@@ -94,10 +96,13 @@ fn mount_args(mounts: &[Mount]) -> Vec<String> {
 }
 
 /// The `from` stage dependencies.
+/// `from_latest_id` is the registry's image ID of the base, for
+/// `fromLatest: true`.
 pub fn from_dependencies(
     s: &StapelImage,
     build_cache_version: Option<&str>,
     base: &BaseImage,
+    from_latest_id: Option<&str>,
 ) -> String {
     let cache_version = s
         .cache_version
@@ -108,6 +113,7 @@ pub fn from_dependencies(
     let mut args: Vec<String> = vec![
         cache_version.to_string(),
         text(&s.from_cache_version).to_string(),
+        from_latest_id.unwrap_or_default().to_string(),
     ];
     args.extend(mount_args(&s.mount));
     args.push(match base {
@@ -142,7 +148,12 @@ impl Pipeline {
         }
         let mut stages = vec![Stage {
             name: StageName::From,
-            dependencies: from_dependencies(s, input.build_cache_version, &input.base),
+            dependencies: from_dependencies(
+                s,
+                input.build_cache_version,
+                &input.base,
+                input.from_latest_id.as_deref(),
+            ),
             commands: Vec::new(),
         }];
         for user in user_stages(s.shell.as_ref()) {
@@ -316,7 +327,7 @@ mod tests {
     fn the_from_stage_matches_werf() {
         // ../shared/spec/werf-build.md §4.1 worked vector.
         let s = stapel(serde_json::json!({"from": "alpine:3.18"}));
-        let deps = from_dependencies(&s, None, &BaseImage::External("alpine:3.18".into()));
+        let deps = from_dependencies(&s, None, &BaseImage::External("alpine:3.18".into()), None);
         assert_eq!(
             deps,
             "389a1d5981724e573a24f2791df81b3bf05c91e5f722e20a59dd4c29a49da6b0"
@@ -339,7 +350,7 @@ mod tests {
         }));
         let base = BaseImage::External("alpine".into());
         assert_eq!(
-            from_dependencies(&s, Some("b1"), &base),
+            from_dependencies(&s, Some("b1"), &base, None),
             h256(&[
                 "b1",
                 "2",
@@ -353,8 +364,24 @@ mod tests {
             ])
         );
         assert_eq!(
-            from_dependencies(&stapel(serde_json::json!({})), None, &BaseImage::Scratch),
+            from_dependencies(
+                &stapel(serde_json::json!({})),
+                None,
+                &BaseImage::Scratch,
+                None
+            ),
             h256(&["scratch"])
+        );
+    }
+
+    #[test]
+    fn from_latest_puts_the_registry_image_id_before_the_mounts() {
+        let s = stapel(serde_json::json!({"from": "alpine", "fromLatest": true,
+            "mount": [{"from": "tmp_dir", "to": "/t"}]}));
+        let base = BaseImage::External("alpine".into());
+        assert_eq!(
+            from_dependencies(&s, None, &base, Some("sha256:abc")),
+            h256(&["sha256:abc", ".", "/t", "tmp_dir", "alpine"])
         );
     }
 

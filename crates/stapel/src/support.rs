@@ -26,9 +26,6 @@ pub fn unsupported_features(
     if !s.dependencies.is_empty() {
         found.push("dependencies");
     }
-    if s.from_latest == Some(true) {
-        found.push("fromLatest");
-    }
     found
 }
 

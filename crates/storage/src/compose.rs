@@ -192,6 +192,18 @@ impl RepoStorage {
         }
     }
 
+    /// The image ID (config digest) of a registry image for `platform`
+    /// now: what `fromLatest: true` puts into the `from` digest.
+    pub async fn external_image_id(
+        &self,
+        reference: &str,
+        platform: &str,
+    ) -> Result<String, StorageError> {
+        let (host, path, tag) = split_reference(reference);
+        let (manifest, _, _) = self.read_image(&host, &path, &tag, Some(platform)).await?;
+        Ok(manifest.config.digest)
+    }
+
     /// An image's manifest (the `platform` entry of an index) and config.
     async fn read_image(
         &self,
