@@ -311,7 +311,7 @@ impl Conveyor<'_> {
                 return (plan, unknown);
             }
         };
-        let from_latest_id = match self.from_latest_id(&img.name, s, &base, platform).await {
+        let from_latest_id = match self.latest_base_id(&img.name, s, &base, platform).await {
             Ok(id) => id,
             Err(e) => {
                 plan.problem = Some(e.to_string());

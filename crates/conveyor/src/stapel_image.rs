@@ -375,7 +375,7 @@ impl Conveyor<'_> {
                 }
             }
         };
-        let from_latest_id = self.from_latest_id(name, s, &base_image, platform).await?;
+        let from_latest_id = self.latest_base_id(name, s, &base_image, platform).await?;
         let input = PipelineInput {
             image: name,
             stapel: s,
@@ -731,7 +731,7 @@ impl Conveyor<'_> {
 
     /// `fromLatest: true`: the base image's ID in the registry now, which
     /// enters the `from` digest (so a moved tag rebuilds).
-    pub(super) async fn from_latest_id(
+    pub(super) async fn latest_base_id(
         &self,
         name: &str,
         s: &StapelImage,
