@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 mod history;
 pub use history::CommitFile;
 mod ls_tree;
+pub mod remote;
 pub use ls_tree::LsTreeEntry;
 
 /// A git failure, with the path or object it concerns.
@@ -23,6 +24,8 @@ pub enum GitError {
     NoCommit(PathBuf),
     #[error("reading git object {what}: {message}")]
     Object { what: String, message: String },
+    #[error("remote git repository {url}: {message}")]
+    Remote { url: String, message: String },
 }
 
 fn obj_err(what: impl Into<String>, e: impl std::fmt::Display) -> GitError {
