@@ -668,3 +668,69 @@ fn from_latest_follows_the_registry_tag() {
         stage(&r1, "pinned", "from")["DockerTag"]
     );
 }
+
+#[test]
+fn remote_git_over_file_urls_by_tag_and_branch() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let remote = tempfile::tempdir().expect("tempdir");
+    let work = remote.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git(&work, &["init", "-q", "-b", "main"]);
+    write(&work, "lib/a.txt", "v1\n");
+    write(&work, "lib/old.txt", "old\n");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "r1"]);
+    git(&work, &["tag", "v1"]);
+    git(
+        remote.path(),
+        &["clone", "-q", "--bare", "work", "origin.git"],
+    );
+    let origin = remote.path().join("origin.git");
+    let url = format!("file://{}", origin.display());
+
+    let p = stapel_project(&format!(
+        "---\nimage: pinned\nfrom: {base}\ngit:\n- url: {url}\n  tag: v1\n  add: /lib\n  to: /lib\n---\nimage: tracking\nfrom: {base}\ngit:\n- url: {url}\n  branch: main\n  add: /lib\n  to: /lib\n- add: /local\n  to: /local\n"
+    ));
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  stapel:\n    git:\n      allowBranch: true\n",
+    );
+    write(&p.dir, "local/l.txt", "local\n");
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let home = tempfile::tempdir().expect("home");
+    let home_dir = home.path().to_str().expect("utf-8");
+    let flags = ["--home-dir", home_dir];
+    let (log, r1) = build_with(&p, &repo, "r1.json", &flags, &[NO_DAEMON]);
+    assert_eq!(sh(&r1, "pinned", "cat /lib/a.txt"), "v1\n", "{log}");
+    assert_eq!(
+        sh(&r1, "tracking", "cat /lib/a.txt /local/l.txt"),
+        "v1\nlocal\n"
+    );
+
+    // The remote's branch moves on: the tracking image gets a patch; the
+    // image pinned to a tag stays as it was.
+    write(&work, "lib/a.txt", "v2\n");
+    std::fs::remove_file(work.join("lib/old.txt")).expect("rm");
+    git(&work, &["commit", "-qam", "r2"]);
+    git(
+        &work,
+        &["push", "-q", origin.to_str().expect("utf-8"), "main"],
+    );
+    let (log, r2) = build_with(&p, &repo, "r2.json", &flags, &[NO_DAEMON]);
+    assert_eq!(r2["Images"]["pinned"]["Rebuilt"], false, "{log}");
+    assert_eq!(
+        stage_names(&r2, "tracking"),
+        ["from", "gitArchive", "gitLatestPatch"],
+        "{log}"
+    );
+    assert_eq!(
+        sh(
+            &r2,
+            "tracking",
+            "cat /lib/a.txt; test -e /lib/old.txt || echo gone"
+        ),
+        "v2\ngone\n"
+    );
+}

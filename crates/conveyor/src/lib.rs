@@ -31,6 +31,7 @@ mod stage_plan;
 mod stapel_chain;
 mod stapel_image;
 mod stapel_imports;
+mod stapel_remotes;
 
 pub use error::BuildError;
 pub use plan::{build_order, independent_sets};

@@ -318,6 +318,13 @@ impl Conveyor<'_> {
                 return (plan, unknown);
             }
         };
+        let remotes = match self.fetch_remotes(&img.name, s) {
+            Ok(r) => r,
+            Err(e) => {
+                plan.problem = Some(e.to_string());
+                return (plan, unknown);
+            }
+        };
         let input = PipelineInput {
             image: &img.name,
             stapel: s,
@@ -333,6 +340,7 @@ impl Conveyor<'_> {
             is_artifact: img.kind == ImageKind::Artifact,
             is_config_image: &|n: &str| self.is_config_image(n),
             from_latest_id,
+            remote_repos: &remotes,
         };
         let pipeline = match Pipeline::new(&input) {
             Ok(p) => p,
@@ -343,7 +351,8 @@ impl Conveyor<'_> {
         };
         plan.warnings = pipeline.warnings.clone();
         let patches = img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
-        let mut chain = StapelChain::new(&pipeline, self.repo, self.commit, platform, patches);
+        let (repos, current) = self.mapping_repos(&pipeline, &remotes);
+        let mut chain = StapelChain::new(&pipeline, repos, current, platform, patches);
         let spec = ImageSpecStage::for_image(
             s.image_spec.as_ref(),
             self.config.meta.build.image_spec.as_ref(),

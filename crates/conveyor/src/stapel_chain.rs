@@ -15,8 +15,10 @@ use crate::image_spec::ImageSpecStage;
 
 pub(super) struct StapelChain<'a> {
     platform: &'a str,
-    repo: &'a Repo,
-    commit: &'a str,
+    /// The repository each mapping reads (the project's or a remote).
+    repos: Vec<&'a Repo>,
+    /// The commit each mapping takes now.
+    current: Vec<String>,
     /// `werf-git-<paramshash>-commit` of each mapping.
     labels: Vec<String>,
     mappings: Vec<GitMapping>,
@@ -35,17 +37,18 @@ pub(super) struct StapelChain<'a> {
 }
 
 impl<'a> StapelChain<'a> {
+    /// `repos[i]` and `current[i]` are what mapping `i` reads.
     pub fn new(
         pipeline: &Pipeline,
-        repo: &'a Repo,
-        commit: &'a str,
+        repos: Vec<&'a Repo>,
+        current: Vec<String>,
         platform: &'a str,
         patches: bool,
     ) -> StapelChain<'a> {
         StapelChain {
             platform,
-            repo,
-            commit,
+            repos,
+            current,
             labels: pipeline.mappings.iter().map(commit_label).collect(),
             mappings: pipeline.mappings.clone(),
             patch_done: false,
@@ -72,10 +75,17 @@ impl<'a> StapelChain<'a> {
     }
 
     fn current(&self) -> Vec<String> {
-        self.labels
-            .iter()
-            .map(|_| self.commit.to_string())
-            .collect()
+        self.current.clone()
+    }
+
+    /// The commit each mapping takes now.
+    pub fn current_commits(&self) -> &[String] {
+        &self.current
+    }
+
+    /// The repository each mapping reads.
+    pub fn repos(&self) -> &[&'a Repo] {
+        &self.repos
     }
 
     /// The digest of the next stage.
@@ -100,11 +110,15 @@ impl<'a> StapelChain<'a> {
     /// commit is in the current history; others always.
     pub fn selectable(&self, name: StageName, desc: &StageDescription) -> bool {
         !name.selected_by_ancestry(self.has_git)
-            || self.labels.iter().all(|label| {
-                desc.labels
-                    .get(label)
-                    .is_some_and(|c| self.repo.is_ancestor(c, self.commit).unwrap_or(false))
-            })
+            || self
+                .labels
+                .iter()
+                .zip(self.repos.iter().zip(&self.current))
+                .all(|(label, (repo, current))| {
+                    desc.labels
+                        .get(label)
+                        .is_some_and(|c| repo.is_ancestor(c, current).unwrap_or(false))
+                })
     }
 
     /// Moves on past `name` with `digest`, stored as `desc` (or not).
@@ -156,11 +170,11 @@ impl<'a> StapelChain<'a> {
             return Ok(None);
         };
         let mut patches = Vec::new();
-        for (mapping, commit) in self.mappings.iter().zip(&base) {
-            let files = self.repo.files_at(commit).map_err(|e| {
+        for ((mapping, commit), repo) in self.mappings.iter().zip(&base).zip(&self.repos) {
+            let files = repo.files_at(commit).map_err(|e| {
                 format!("reading commit {commit}, which the stored git stages were built on: {e}")
             })?;
-            patches.push(mapping_patch(self.repo, mapping, &files));
+            patches.push(mapping_patch(repo, mapping, &files));
         }
         if patches.iter().all(MappingPatch::is_empty) {
             return Ok(None);

@@ -14,8 +14,9 @@ use davit_config::model::StapelImage;
 use davit_config::parse::{ImageDoc, ImageKind};
 use davit_engine::container::{RunError, ShellRun};
 use davit_stapel::docker::DockerInstructions;
-use davit_stapel::layer::{archive_layer, Ownership};
+use davit_stapel::layer::{archive_layer, MappingFiles, Ownership};
 use davit_stapel::patch::{deletion_commands, patch_files_tar, patch_layer, MappingPatch};
+use davit_stapel::GitMapping;
 use davit_stapel::{BaseImage, Pipeline, PipelineInput, StageName};
 use davit_storage::compose::{NewLayer, StageBase};
 use davit_storage::{Published, RepoStorage, StageDescription, StageId};
@@ -47,6 +48,51 @@ struct StapelBuild<'a> {
     base: StageBase,
     /// The stage `from` is based on, for its parent label.
     base_stage: Option<StageDescription>,
+}
+
+/// Each mapping with the repository it reads, its ids and its patch.
+fn mapping_files<'r>(
+    chain: &StapelChain<'r>,
+    mappings: &[GitMapping],
+    owners: &[Ownership],
+    patches: Option<&[MappingPatch]>,
+) -> Vec<MappingFiles<'r>> {
+    mappings
+        .iter()
+        .enumerate()
+        .map(|(i, m)| MappingFiles {
+            repo: chain.repos()[i],
+            mapping: m.clone(),
+            owner: owners.get(i).copied().unwrap_or_default(),
+            patch: patches.and_then(|p| p.get(i).cloned()),
+        })
+        .collect()
+}
+
+/// werf's git labels of a stage built on the current commits; `with_type`
+/// for `gitArchive`, which also records whether `add` is a file.
+fn git_labels(
+    chain: &StapelChain<'_>,
+    mappings: &[GitMapping],
+    with_type: bool,
+) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    for (i, m) in mappings.iter().enumerate() {
+        let ph = m.paramshash();
+        let commit = chain.current_commits().get(i).cloned().unwrap_or_default();
+        labels.insert(format!("werf-git-{ph}-commit"), commit);
+        labels.insert(format!("werf-git-{ph}-virtual-merge"), "false".into());
+        if with_type {
+            let repo = chain.repos()[i];
+            let kind = if m.add.is_empty() || repo.is_dir(&m.add) {
+                "directory"
+            } else {
+                "file"
+            };
+            labels.insert(format!("werf-git-{ph}-type"), kind.into());
+        }
+    }
+    labels
 }
 
 fn short(id: &str) -> &str {
@@ -93,7 +139,8 @@ impl Conveyor<'_> {
                 "stapel images build into a registry --repo only so far: davit writes their layers in the registry".into(),
             ));
         };
-        let build = self.stapel_build(img, s, platform, done).await?;
+        let remotes = self.fetch_remotes(name, s)?;
+        let build = self.stapel_build(img, s, platform, done, &remotes).await?;
         for warning in &build.pipeline.warnings {
             (on_event.borrow_mut())(Event::Warning {
                 image: name,
@@ -101,8 +148,8 @@ impl Conveyor<'_> {
             });
         }
         let patches = img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
-        let mut chain =
-            StapelChain::new(&build.pipeline, self.repo, self.commit, platform, patches);
+        let (repos, current) = self.mapping_repos(&build.pipeline, &remotes);
+        let mut chain = StapelChain::new(&build.pipeline, repos, current, platform, patches);
         let spec = ImageSpecStage::for_image(
             s.image_spec.as_ref(),
             self.config.meta.build.image_spec.as_ref(),
@@ -310,6 +357,7 @@ impl Conveyor<'_> {
         s: &'i StapelImage,
         platform: &str,
         done: &Done<'_>,
+        remotes: &HashMap<String, davit_git::Repo>,
     ) -> Result<StapelBuild<'i>, BuildError> {
         let name = img.name.as_str();
         let cfg_err = |message: String| BuildError::Config {
@@ -391,6 +439,7 @@ impl Conveyor<'_> {
             is_artifact: img.kind == ImageKind::Artifact,
             is_config_image: &|n: &str| self.is_config_image(n),
             from_latest_id,
+            remote_repos: remotes,
         };
         let pipeline = Pipeline::new(&input).map_err(|e| cfg_err(e.to_string()))?;
         Ok(StapelBuild {
@@ -470,72 +519,41 @@ impl Conveyor<'_> {
         match stage {
             StageName::From => {}
             StageName::GitArchive => {
-                let mut with_owners = Vec::new();
-                for (m, owner) in build.pipeline.mappings.iter().zip(&owners) {
-                    with_owners.push((m.clone(), *owner));
-                    labels.insert(
-                        format!("werf-git-{}-commit", m.paramshash()),
-                        self.commit.to_string(),
-                    );
-                    labels.insert(
-                        format!("werf-git-{}-virtual-merge", m.paramshash()),
-                        "false".into(),
-                    );
-                    let kind = if self.repo.is_dir(&m.add) || m.add.is_empty() {
-                        "directory"
-                    } else {
-                        "file"
-                    };
-                    labels.insert(format!("werf-git-{}-type", m.paramshash()), kind.into());
-                }
+                let files = mapping_files(chain, &build.pipeline.mappings, &owners, None);
+                labels.extend(git_labels(chain, &build.pipeline.mappings, true));
                 let mtime = u64::try_from(self.repo.head().author_unix).unwrap_or(0);
-                let layer = archive_layer(self.repo, &with_owners, mtime)
-                    .map_err(|e| cfg_err(e.to_string()))?;
+                let layer = archive_layer(&files, mtime).map_err(|e| cfg_err(e.to_string()))?;
                 (on_event.borrow_mut())(Event::Line {
                     image: name,
-                    line: &format!(
-                        "gitArchive: {} files from {} as one layer",
-                        layer.files,
-                        short(self.commit)
-                    ),
+                    line: &format!("gitArchive: {} files as one layer", layer.files),
                 });
                 layers.push(NewLayer {
                     blob: layer.blob,
                     diff_id: layer.diff_id,
-                    created_by: format!("davit gitArchive {}", self.commit),
+                    created_by: format!("davit gitArchive {}", chain.current_commits().join(" ")),
                 });
             }
             StageName::GitLatestPatch => {
                 let patches = step.patches.unwrap_or_default();
-                let mut with_owners = Vec::new();
-                for ((m, patch), owner) in build.pipeline.mappings.iter().zip(patches).zip(&owners)
-                {
-                    with_owners.push((m.clone(), *owner, patch.clone()));
-                    labels.insert(
-                        format!("werf-git-{}-commit", m.paramshash()),
-                        self.commit.to_string(),
-                    );
-                    labels.insert(
-                        format!("werf-git-{}-virtual-merge", m.paramshash()),
-                        "false".into(),
-                    );
-                }
+                let files = mapping_files(chain, &build.pipeline.mappings, &owners, Some(patches));
+                labels.extend(git_labels(chain, &build.pipeline.mappings, false));
                 let mtime = u64::try_from(self.repo.head().author_unix).unwrap_or(0);
-                let layer = patch_layer(self.repo, &with_owners, mtime)
-                    .map_err(|e| cfg_err(e.to_string()))?;
+                let layer = patch_layer(&files, mtime).map_err(|e| cfg_err(e.to_string()))?;
                 let deleted: usize = patches.iter().map(|p| p.deleted.len()).sum();
                 (on_event.borrow_mut())(Event::Line {
                     image: name,
                     line: &format!(
-                        "gitLatestPatch: {} changed and {deleted} deleted paths up to {} as one layer",
-                        layer.files,
-                        short(self.commit)
+                        "gitLatestPatch: {} changed and {deleted} deleted paths as one layer",
+                        layer.files
                     ),
                 });
                 layers.push(NewLayer {
                     blob: layer.blob,
                     diff_id: layer.diff_id,
-                    created_by: format!("davit gitLatestPatch {}", self.commit),
+                    created_by: format!(
+                        "davit gitLatestPatch {}",
+                        chain.current_commits().join(" ")
+                    ),
                 });
             }
             StageName::DockerInstructions => {}
@@ -666,16 +684,10 @@ impl Conveyor<'_> {
                 let owners = self
                     .owners(primary, name, &prev.id, chain.mappings())
                     .await?;
-                let mut with_owners = Vec::new();
-                for ((m, patch), owner) in chain.mappings().iter().zip(&patches).zip(&owners) {
-                    with_owners.push((m.clone(), *owner, patch.clone()));
-                    labels.insert(
-                        format!("werf-git-{}-commit", m.paramshash()),
-                        self.commit.to_string(),
-                    );
-                }
-                let tar =
-                    patch_files_tar(self.repo, &with_owners).map_err(|e| cfg_err(e.to_string()))?;
+                let items = mapping_files(chain, chain.mappings(), &owners, Some(&patches));
+                labels.extend(git_labels(chain, chain.mappings(), false));
+                let mtime = u64::try_from(self.repo.head().author_unix).unwrap_or(0);
+                let tar = patch_files_tar(&items, mtime).map_err(|e| cfg_err(e.to_string()))?;
                 files = Some(tar);
                 let mut all = deletion_commands(&patches);
                 all.append(&mut commands);

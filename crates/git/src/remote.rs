@@ -66,7 +66,7 @@ pub fn update(cache: &Path, url: &str) -> Result<PathBuf, GitError> {
     std::fs::create_dir_all(&path).map_err(|e| remote_err(url, e))?;
     let mut clone = gix::prepare_clone_bare(url, &path)
         .map_err(|e| remote_err(url, e))?
-        .configure_remote(move |r| Ok(r.with_refspecs(specs, Direction::Fetch)?));
+        .configure_remote(move |r| r.with_refspecs(specs, Direction::Fetch));
     let result = clone.fetch_only(gix::progress::Discard, &interrupt);
     if let Err(e) = result {
         // Leave no half-made clone for the next run to trust.

@@ -122,16 +122,23 @@ fn join(dir: &str, rel: &str) -> String {
     }
 }
 
-/// The `gitArchive` layer: every mapping's files at the commit.
+/// One mapping as a layer writes it: the repository it reads (the
+/// project's or a fetched remote), the ids its files get, and for a patch
+/// what changed.
+pub struct MappingFiles<'r> {
+    pub repo: &'r Repo,
+    pub mapping: GitMapping,
+    pub owner: Ownership,
+    pub patch: Option<crate::patch::MappingPatch>,
+}
+
+/// The `gitArchive` layer: every mapping's files at its commit.
 /// `mtime` is the commit time, so the same commit gives the same bytes.
-pub fn archive_layer(
-    repo: &Repo,
-    mappings: &[(GitMapping, Ownership)],
-    mtime: u64,
-) -> Result<LayerBlob, StapelError> {
+pub fn archive_layer(mappings: &[MappingFiles<'_>], mtime: u64) -> Result<LayerBlob, StapelError> {
     let mut writer = LayerWriter::new(mtime);
-    for (mapping, owner) in mappings {
-        writer.files(repo, mapping, &mapped_files(repo, mapping), owner)?;
+    for m in mappings {
+        let files = mapped_files(m.repo, &m.mapping);
+        writer.files(m.repo, &m.mapping, &files, &m.owner)?;
     }
     writer.finish()
 }

@@ -129,6 +129,16 @@ impl GitMapping {
         hex(&Sha256::digest(key.as_bytes()))
     }
 
+    /// Which fetched repository a remote mapping reads: the URL and the
+    /// reference it names.
+    pub fn remote_key(&self) -> Option<String> {
+        let url = self.url.as_ref()?;
+        Some(format!(
+            "{url}#{}#{}#{}",
+            self.branch, self.tag, self.commit
+        ))
+    }
+
     /// What the mapping takes from the repository, by repository path.
     pub fn matcher(&self) -> Box<dyn PathMatcher> {
         let mut inner: Vec<Box<dyn PathMatcher>> = Vec::new();

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use davit_digest::hash::h256;
 use davit_git::{CommitFile, EntryKind, Repo};
 
-use crate::layer::{destination, LayerBlob, LayerWriter, Ownership};
+use crate::layer::{destination, LayerBlob, LayerWriter, MappingFiles};
 use crate::mapping::GitMapping;
 use crate::StapelError;
 
@@ -108,35 +108,35 @@ pub fn patch_dependencies(patches: &[MappingPatch]) -> String {
 }
 
 /// The layer of a patch: whiteouts first, then the changed files.
-pub fn patch_layer(
-    repo: &Repo,
-    patches: &[(GitMapping, Ownership, MappingPatch)],
-    mtime: u64,
-) -> Result<LayerBlob, StapelError> {
+pub fn patch_layer(patches: &[MappingFiles<'_>], mtime: u64) -> Result<LayerBlob, StapelError> {
     let mut writer = LayerWriter::new(mtime);
-    for (_, _, patch) in patches {
+    for patch in patches.iter().filter_map(|m| m.patch.as_ref()) {
         for dest in &patch.deleted {
             writer.whiteout(dest)?;
         }
     }
-    for (mapping, owner, patch) in patches {
-        writer.files(repo, mapping, &patch.changed, owner)?;
-    }
+    changed_files(&mut writer, patches)?;
     writer.finish()
+}
+
+fn changed_files(
+    writer: &mut LayerWriter,
+    patches: &[MappingFiles<'_>],
+) -> Result<(), StapelError> {
+    for m in patches {
+        if let Some(patch) = &m.patch {
+            writer.files(m.repo, &m.mapping, &patch.changed, &m.owner)?;
+        }
+    }
+    Ok(())
 }
 
 /// A patch as a plain tar of the changed files (no whiteouts), to copy
 /// into a container before a user stage runs; deletions are left to
 /// [`deletion_commands`].
-pub fn patch_files_tar(
-    repo: &Repo,
-    patches: &[(GitMapping, Ownership, MappingPatch)],
-) -> Result<Vec<u8>, StapelError> {
-    let mtime = u64::try_from(repo.head().author_unix).unwrap_or(0);
+pub fn patch_files_tar(patches: &[MappingFiles<'_>], mtime: u64) -> Result<Vec<u8>, StapelError> {
     let mut writer = LayerWriter::new(mtime);
-    for (mapping, owner, patch) in patches {
-        writer.files(repo, mapping, &patch.changed, owner)?;
-    }
+    changed_files(&mut writer, patches)?;
     writer.into_tar()
 }
 

@@ -4,6 +4,8 @@
 
 use davit_config::model::{Mount, StapelImage};
 use davit_digest::hash::{h256, stage_h3};
+use std::collections::HashMap;
+
 use davit_git::Repo;
 use davit_pathmatch::clean;
 
@@ -45,6 +47,25 @@ pub struct PipelineInput<'a> {
     pub is_config_image: &'a dyn Fn(&str) -> bool,
     /// `fromLatest: true`: the base's image ID in the registry now.
     pub from_latest_id: Option<String>,
+    /// The fetched remote repositories by [`GitMapping::remote_key`].
+    pub remote_repos: &'a HashMap<String, Repo>,
+}
+
+impl<'a> PipelineInput<'a> {
+    /// The repository a mapping reads: the project's, or its fetched
+    /// remote.
+    pub fn repo_for(&self, m: &GitMapping) -> Result<&'a Repo, StapelError> {
+        match m.remote_key() {
+            None => Ok(self.repo),
+            Some(key) => self
+                .remote_repos
+                .get(&key)
+                .ok_or_else(|| StapelError::Config {
+                    image: self.image.to_string(),
+                    message: format!("the remote git repository {key} was not fetched"),
+                }),
+        }
+    }
 }
 
 /// One stage that exists, with the inputs of its digest.
@@ -138,8 +159,8 @@ impl Pipeline {
             .collect();
         exclude_overlaps(input.image, &mut mappings, &mut imports)?;
         let mut warnings = Vec::new();
-        for m in mappings.iter().filter(|m| m.url.is_none()) {
-            if !m.has_files(input.repo) {
+        for m in &mappings {
+            if !m.has_files(input.repo_for(m)?) {
                 return Err(StapelError::AddMatchesNothing {
                     image: input.image.to_string(),
                     add: m.add.clone(),
@@ -175,7 +196,8 @@ impl Pipeline {
             } else {
                 let mut per_mapping = Vec::new();
                 for m in &mappings {
-                    let (sum, missing) = m.stage_dependencies_checksum(input.repo, user.name);
+                    let (sum, missing) =
+                        m.stage_dependencies_checksum(input.repo_for(m)?, user.name);
                     for glob in missing {
                         warnings.push(format!(
                             "stage {} dependency path {glob:?} has not been found in {} git",

@@ -13,9 +13,6 @@ pub fn unsupported_features(
     if s.ansible.is_some() {
         found.push("ansible");
     }
-    if s.git.iter().any(|g| g.url.is_some()) {
-        found.push("git.url (remote git)");
-    }
     let external = |i: &davit_config::model::Import| {
         let name = i.image.as_ref().or(i.from.as_ref()).or(i.artifact.as_ref());
         name.is_some_and(|n| !is_config_image(&n.0))
@@ -45,11 +42,7 @@ mod tests {
         let internal = |n: &str| n == "a";
         assert_eq!(
             unsupported_features(&s, &internal),
-            [
-                "ansible",
-                "git.url (remote git)",
-                "import from an external image"
-            ]
+            ["ansible", "import from an external image"]
         );
         let plain: StapelImage = serde_json::from_value(
             serde_json::json!({"from": "alpine", "shell": {"install": "x"}}),

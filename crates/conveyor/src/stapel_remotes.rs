@@ -1,0 +1,64 @@
+//! The remote repositories of a stapel image's git mappings: fetched into
+//! davit's cache (`<local cache>/git_repos`) before the image is planned
+//! or built, and which repository and commit each mapping reads.
+
+use std::collections::HashMap;
+
+use davit_config::model::StapelImage;
+use davit_git::remote::{update, RemoteRev};
+use davit_git::Repo;
+use davit_stapel::{GitMapping, Pipeline};
+
+use super::{BuildError, Conveyor};
+
+impl Conveyor<'_> {
+    /// Fetches every remote mapping of `s`, by [`GitMapping::remote_key`].
+    pub(super) fn fetch_remotes(
+        &self,
+        name: &str,
+        s: &StapelImage,
+    ) -> Result<HashMap<String, Repo>, BuildError> {
+        let cache = self.local_cache.join("git_repos");
+        let mut repos = HashMap::new();
+        for m in s.git.iter().map(GitMapping::from_config) {
+            let (Some(url), Some(key)) = (m.url.clone(), m.remote_key()) else {
+                continue;
+            };
+            if repos.contains_key(&key) {
+                continue;
+            }
+            let rev = if !m.commit.is_empty() {
+                RemoteRev::Commit(m.commit.clone())
+            } else if !m.tag.is_empty() {
+                RemoteRev::Tag(m.tag.clone())
+            } else if !m.branch.is_empty() {
+                RemoteRev::Branch(m.branch.clone())
+            } else {
+                RemoteRev::Head
+            };
+            let git_err = |e: davit_git::GitError| BuildError::Config {
+                image: name.to_string(),
+                message: e.to_string(),
+            };
+            let dir = update(&cache, &url).map_err(git_err)?;
+            repos.insert(key, Repo::open_remote(&dir, &url, &rev).map_err(git_err)?);
+        }
+        Ok(repos)
+    }
+
+    /// The repository and the current commit of each mapping.
+    pub(super) fn mapping_repos<'r>(
+        &'r self,
+        pipeline: &Pipeline,
+        remotes: &'r HashMap<String, Repo>,
+    ) -> (Vec<&'r Repo>, Vec<String>) {
+        pipeline
+            .mappings
+            .iter()
+            .map(|m| match m.remote_key().and_then(|k| remotes.get(&k)) {
+                Some(remote) => (remote, remote.head().hash.clone()),
+                None => (self.repo, self.commit.to_string()),
+            })
+            .unzip()
+    }
+}
