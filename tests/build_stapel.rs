@@ -734,3 +734,38 @@ fn remote_git_over_file_urls_by_tag_and_branch() {
         "v2\ngone\n"
     );
 }
+
+#[test]
+fn a_large_change_becomes_git_cache_and_later_changes_patch_on_top() {
+    let p = stapel_project("---\nimage: files\nfrom: scratch\ngit:\n- add: /data\n  to: /data\n");
+    write(&p.dir, "data/small.txt", "1\n");
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let (_, r1) = build_daemonless(&p, &repo, "r1.json");
+    assert_eq!(stage_names(&r1, "files"), ["from", "gitArchive"]);
+    // 2 MiB of new content: a gitCache stage, nothing after it.
+    let big: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    write_bytes(&p.dir, "data/big.bin", &big);
+    commit(&p, "c2");
+    let (log, r2) = build_daemonless(&p, &repo, "r2.json");
+    assert_eq!(
+        stage_names(&r2, "files"),
+        ["from", "gitArchive", "gitCache"],
+        "{log}"
+    );
+    // A small change next: gitCache (same size in MiB, built on an
+    // ancestor) is reused and the rest is a gitLatestPatch.
+    write(&p.dir, "data/small.txt", "2\n");
+    commit(&p, "c3");
+    let (log, r3) = build_daemonless(&p, &repo, "r3.json");
+    assert_eq!(
+        stage_names(&r3, "files"),
+        ["from", "gitArchive", "gitCache", "gitLatestPatch"],
+        "{log}"
+    );
+    assert_eq!(
+        stage(&r3, "files", "gitCache")["DockerTag"],
+        stage(&r2, "files", "gitCache")["DockerTag"]
+    );
+    assert_eq!(stage(&r3, "files", "gitLatestPatch")["Rebuilt"], true);
+}

@@ -366,17 +366,24 @@ impl Conveyor<'_> {
         for next in walk {
             // The patch stage, when due, comes before dockerInstructions,
             // imageSpec or the end.
-            let mut here = Vec::new();
-            match chain.patch_stage(next.as_ref().map(|(n, _)| *n)) {
-                Ok(Some((deps, _))) => here.push((StageName::GitLatestPatch, deps)),
-                Ok(None) => {}
-                Err(problem) => {
-                    plan.problem = Some(problem);
-                    return (plan, unknown);
-                }
-            }
-            here.extend(next);
-            for (name, deps) in here {
+            let next_name = next.as_ref().map(|(n, _)| *n);
+            let mut pending = next;
+            loop {
+                let patch = match &blocked {
+                    Some(_) => Ok(None),
+                    None => chain.patch_stage(next_name),
+                };
+                let (name, deps) = match patch {
+                    Ok(Some((stage, deps, _))) => (stage, deps),
+                    Ok(None) => match pending.take() {
+                        Some(stage) => stage,
+                        None => break,
+                    },
+                    Err(problem) => {
+                        plan.problem = Some(problem);
+                        return (plan, unknown);
+                    }
+                };
                 if let Some(note) = &blocked {
                     plan.stages.push(StagePlan {
                         name: name.as_str().into(),

@@ -13,6 +13,31 @@ use davit_storage::StageDescription;
 
 use crate::image_spec::ImageSpecStage;
 
+/// werf makes a `gitCache` stage of a patch this large (1 MiB).
+const GIT_CACHE_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PatchPhase {
+    Before,
+    AfterCache,
+    Done,
+}
+
+/// The bytes a patch carries: the new content of every changed file.
+fn patch_size(repos: &[&Repo], patches: &[MappingPatch]) -> u64 {
+    patches
+        .iter()
+        .zip(repos)
+        .flat_map(|(p, repo)| p.changed.iter().map(move |(path, _)| (repo, path)))
+        .map(|(repo, path)| {
+            repo.read_blob(path)
+                .ok()
+                .flatten()
+                .map_or(0, |b| b.len() as u64)
+        })
+        .sum()
+}
+
 pub(super) struct StapelChain<'a> {
     platform: &'a str,
     /// The repository each mapping reads (the project's or a remote).
@@ -22,8 +47,8 @@ pub(super) struct StapelChain<'a> {
     /// `werf-git-<paramshash>-commit` of each mapping.
     labels: Vec<String>,
     mappings: Vec<GitMapping>,
-    /// The patch point was passed.
-    patch_done: bool,
+    /// Where the patch stages are.
+    patch_phase: PatchPhase,
     has_git: bool,
     /// Whether the image has patch stages (git, not an artifact, not
     /// `disableGitAfterPatch`).
@@ -51,7 +76,7 @@ impl<'a> StapelChain<'a> {
             current,
             labels: pipeline.mappings.iter().map(commit_label).collect(),
             mappings: pipeline.mappings.clone(),
-            patch_done: false,
+            patch_phase: PatchPhase::Before,
             has_git: pipeline.has_git(),
             patches: patches && pipeline.has_git(),
             prev: None,
@@ -150,17 +175,33 @@ impl<'a> StapelChain<'a> {
     pub fn patch_stage(
         &mut self,
         next: Option<StageName>,
-    ) -> Result<Option<(String, Vec<MappingPatch>)>, String> {
+    ) -> Result<Option<(StageName, String, Vec<MappingPatch>)>, String> {
         let at_patch_point =
             next.is_none_or(|n| matches!(n, StageName::DockerInstructions | StageName::ImageSpec));
-        if self.patch_done || !self.patches || !at_patch_point {
+        if !self.patches || !at_patch_point || self.patch_phase == PatchPhase::Done {
             return Ok(None);
         }
-        self.patch_done = true;
         let Some(patches) = self.pending_patches()? else {
+            self.patch_phase = PatchPhase::Done;
             return Ok(None);
         };
-        Ok(Some((patch_dependencies(&patches), patches)))
+        // A large change first becomes gitCache (digest: its size in MiB,
+        // so later commits of that size reuse it by ancestry); what is
+        // left after it is the gitLatestPatch.
+        if self.patch_phase == PatchPhase::Before {
+            self.patch_phase = PatchPhase::AfterCache;
+            let size = patch_size(&self.repos, &patches);
+            if size >= GIT_CACHE_BYTES {
+                let deps = davit_digest::hash::h256(&[format!("{}", size / GIT_CACHE_BYTES)]);
+                return Ok(Some((StageName::GitCache, deps, patches)));
+            }
+        }
+        self.patch_phase = PatchPhase::Done;
+        Ok(Some((
+            StageName::GitLatestPatch,
+            patch_dependencies(&patches),
+            patches,
+        )))
     }
 
     /// Each mapping's change since the commits the last git stage was

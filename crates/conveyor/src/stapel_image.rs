@@ -165,12 +165,12 @@ impl Conveyor<'_> {
         for next in walk {
             // The patch stage, when due, comes before dockerInstructions,
             // imageSpec or the end.
-            let patch = chain
+            while let Some((patch_stage, deps, patches)) = chain
                 .patch_stage(next.as_ref().map(|(n, _)| *n))
-                .map_err(cfg_err)?;
-            if let Some((deps, patches)) = patch {
+                .map_err(cfg_err)?
+            {
                 let step = StageStep {
-                    stage: StageName::GitLatestPatch,
+                    stage: patch_stage,
                     deps: &deps,
                     patches: Some(&patches),
                     imports: &[],
@@ -533,7 +533,7 @@ impl Conveyor<'_> {
                     created_by: format!("davit gitArchive {}", chain.current_commits().join(" ")),
                 });
             }
-            StageName::GitLatestPatch => {
+            StageName::GitLatestPatch | StageName::GitCache => {
                 let patches = step.patches.unwrap_or_default();
                 let files = mapping_files(chain, &build.pipeline.mappings, &owners, Some(patches));
                 labels.extend(git_labels(chain, &build.pipeline.mappings, false));
@@ -543,17 +543,14 @@ impl Conveyor<'_> {
                 (on_event.borrow_mut())(Event::Line {
                     image: name,
                     line: &format!(
-                        "gitLatestPatch: {} changed and {deleted} deleted paths as one layer",
+                        "{stage}: {} changed and {deleted} deleted paths as one layer",
                         layer.files
                     ),
                 });
                 layers.push(NewLayer {
                     blob: layer.blob,
                     diff_id: layer.diff_id,
-                    created_by: format!(
-                        "davit gitLatestPatch {}",
-                        chain.current_commits().join(" ")
-                    ),
+                    created_by: format!("davit {stage} {}", chain.current_commits().join(" ")),
                 });
             }
             StageName::DockerInstructions => {}
