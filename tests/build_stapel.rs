@@ -769,3 +769,42 @@ fn a_large_change_becomes_git_cache_and_later_changes_patch_on_top() {
     );
     assert_eq!(stage(&r3, "files", "gitLatestPatch")["Rebuilt"], true);
 }
+
+#[test]
+fn dependencies_give_a_stage_the_built_image_names() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let p = stapel_project(&format!(
+        "---\nimage: lib\nfrom: scratch\ngit:\n- add: /lib\n  to: /lib\n---\nimage: app\nfrom: {base}\ndependencies:\n- image: lib\n  after: install\n  imports:\n  - type: ImageName\n    targetEnv: LIB_IMAGE\n  - type: ImageTag\n    targetEnv: LIB_TAG\nshell:\n  setup:\n  - echo \"$LIB_IMAGE\" > /dep.txt\n"
+    ));
+    write(&p.dir, "lib/x", "1\n");
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let (log, r1) = build_with(&p, &repo, "r1.json", &[], &[]);
+    assert_eq!(
+        stage_names(&r1, "app"),
+        ["from", "dependenciesAfterInstall", "setup"],
+        "{log}"
+    );
+    let lib = r1["Images"]["lib"]["DockerImageName"]
+        .as_str()
+        .expect("name");
+    let lib_tag = r1["Images"]["lib"]["DockerTag"].as_str().expect("tag");
+    assert_eq!(
+        sh(&r1, "app", "cat /dep.txt; echo $LIB_TAG"),
+        format!("{lib}\n{lib_tag}\n")
+    );
+    // A new lib image changes app's dependencies stage and what follows.
+    write(&p.dir, "lib/x", "2\n");
+    commit(&p, "c2");
+    let (log, r2) = build_with(&p, &repo, "r2.json", &[], &[]);
+    assert_eq!(stage(&r2, "app", "from")["Rebuilt"], false, "{log}");
+    assert_eq!(
+        stage(&r2, "app", "dependenciesAfterInstall")["Rebuilt"],
+        true
+    );
+    let lib2 = r2["Images"]["lib"]["DockerImageName"]
+        .as_str()
+        .expect("name");
+    assert_ne!(lib, lib2);
+    assert_eq!(sh(&r2, "app", "cat /dep.txt"), format!("{lib2}\n"));
+}

@@ -21,7 +21,7 @@ use super::image_spec::ImageSpecStage;
 use super::inputs::Done;
 use super::record::{ImagePlace, PlatformStages, StoredStage};
 use super::stapel_chain::StapelChain;
-use super::stapel_imports::{import_dependencies, pick_stage};
+use super::stapel_imports::{pick_stage, resolve_dependencies, stage_inputs};
 use super::{build_order, BuildError, Conveyor};
 
 /// One stage of the plan.
@@ -408,10 +408,18 @@ impl Conveyor<'_> {
                             false,
                         )
                         .await;
-                    match resolved {
-                        Ok(Some(r)) => import_dependencies(&r),
-                        Ok(None) => {
-                            let note = "its imports' checksums are known once their source stages are built and recorded".to_string();
+                    let record_of = |image: &str| {
+                        lasts
+                            .get(&(image.to_string(), platform.to_string()))?
+                            .record
+                            .clone()
+                    };
+                    let dependencies =
+                        resolve_dependencies(&pipeline.dependencies, name, &record_of);
+                    match (resolved, dependencies) {
+                        (Ok(Some(r)), Some(d)) => stage_inputs(&r, &d),
+                        (Ok(_), _) => {
+                            let note = "it takes checksums and image names that are known once the images it imports from or depends on are built".to_string();
                             plan.stages.push(StagePlan {
                                 name: name.as_str().into(),
                                 digest: None,
@@ -421,7 +429,7 @@ impl Conveyor<'_> {
                             blocked = Some(note);
                             continue;
                         }
-                        Err(e) => {
+                        (Err(e), _) => {
                             plan.problem = Some(e.to_string());
                             return (plan, unknown);
                         }

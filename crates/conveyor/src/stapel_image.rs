@@ -25,7 +25,9 @@ use serde_json::Value;
 use super::inputs::Done;
 use super::record::{ImagePlace, PlatformStages, StoredStage};
 use super::stapel_chain::StapelChain;
-use super::stapel_imports::{import_dependencies, import_labels, pick_stage, ResolvedImport};
+use super::stapel_imports::{
+    import_labels, pick_stage, resolve_dependencies, stage_inputs, Dependencies, ResolvedImport,
+};
 use super::{BuildError, Conveyor, Event, ImageOutcome};
 use crate::image_spec::ImageSpecStage;
 
@@ -37,6 +39,8 @@ struct StageStep<'a> {
     patches: Option<&'a [MappingPatch]>,
     /// The imports of a `dependencies*` stage.
     imports: &'a [ResolvedImport],
+    /// The `dependencies[]` of a `dependencies*` stage.
+    dependencies: &'a Dependencies,
 }
 
 /// What one image's stages are built from, fixed before the first stage.
@@ -174,6 +178,7 @@ impl Conveyor<'_> {
                     deps: &deps,
                     patches: Some(&patches),
                     imports: &[],
+                    dependencies: &Dependencies::default(),
                 };
                 let done = self
                     .stapel_stage(
@@ -215,8 +220,20 @@ impl Conveyor<'_> {
             } else {
                 Vec::new()
             };
+            let dependencies = if stage.is_dependencies() {
+                let record_of = |image: &str| done.images.get(image).cloned();
+                resolve_dependencies(&build.pipeline.dependencies, stage, &record_of).ok_or_else(
+                    || {
+                        cfg_err(format!(
+                            "stage {stage}: an image it depends on was not built"
+                        ))
+                    },
+                )?
+            } else {
+                Dependencies::default()
+            };
             let deps = if stage.is_dependencies() {
-                import_dependencies(&resolved)
+                stage_inputs(&resolved, &dependencies)
             } else {
                 deps
             };
@@ -225,6 +242,7 @@ impl Conveyor<'_> {
                 deps: &deps,
                 patches: None,
                 imports: &resolved,
+                dependencies: &dependencies,
             };
             let done = self
                 .stapel_stage(
@@ -554,7 +572,7 @@ impl Conveyor<'_> {
                 });
             }
             StageName::DockerInstructions => {}
-            dependencies if dependencies.is_dependencies() => {
+            dependencies if dependencies.is_dependencies() && !step.imports.is_empty() => {
                 let Some(prev) = &chain.prev_desc else {
                     return Err(cfg_err(format!("stage {stage} has no previous stage")));
                 };
@@ -575,6 +593,7 @@ impl Conveyor<'_> {
                     .imports_layer(primary, name, step.imports, &owners)
                     .await?;
                 labels.extend(import_labels(step.imports));
+                labels.extend(step.dependencies.labels.clone());
                 (on_event.borrow_mut())(Event::Line {
                     image: name,
                     line: &format!("{stage}: {} files imported as one layer", layer.files),
@@ -585,6 +604,10 @@ impl Conveyor<'_> {
                     created_by: format!("davit {stage}"),
                 });
             }
+            // Dependencies only: variables and labels, no layer.
+            dependencies if dependencies.is_dependencies() => {
+                labels.extend(step.dependencies.labels.clone());
+            }
             other => {
                 return Err(cfg_err(format!("stage {other} is not built by davit yet")));
             }
@@ -592,7 +615,16 @@ impl Conveyor<'_> {
         let docker = (stage == StageName::DockerInstructions)
             .then(|| s.docker.as_ref().map(DockerInstructions::from_config))
             .flatten();
-        let commit_env = self.commit_env();
+        let mut commit_env: Vec<(String, String)> = self
+            .commit_env()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        for var in &step.dependencies.env {
+            if let Some((k, v)) = var.split_once('=') {
+                commit_env.push((k.to_string(), v.to_string()));
+            }
+        }
         let rewrite = |config: &mut Value| {
             if let Some(d) = &docker {
                 d.apply(config);

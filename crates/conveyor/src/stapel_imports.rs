@@ -1,14 +1,16 @@
-//! The imports of a `dependencies*` stage: each one's source stage, its
-//! checksum (werf's `import-metadata-*` record, computed from the source's
-//! files and recorded when missing), the stage's digest inputs and labels,
-//! and the layer of the imported files. Source files are read from the
-//! source stage's layers in the registry; no daemon.
+//! The imports and dependencies of a `dependencies*` stage: each import's
+//! source stage, its checksum (werf's `import-metadata-*` record, computed
+//! from the source's files and recorded when missing), each dependency's
+//! built image and variables, the stage's digest inputs and labels, and
+//! the layer of the imported files. Source files are read from the source
+//! stage's layers in the registry; no daemon.
 
 use std::collections::{BTreeMap, HashMap};
 
+use davit_report::ImageRecord;
 use davit_stapel::imports::{
-    dependencies_stage_inputs, import_checksum, import_layer, ImportFiles, ImportSource,
-    ImportSpec, SourceFile, SourceKind,
+    dependencies_stage_inputs, import_checksum, import_layer, DependencySpec, ImportFiles,
+    ImportSource, ImportSpec, ResolvedDependency, SourceFile, SourceKind,
 };
 use davit_stapel::layer::{LayerBlob, Ownership};
 use davit_stapel::StageName;
@@ -26,7 +28,7 @@ pub(super) struct ResolvedImport {
 
 /// The stage `stage` (`""`: the last) of an image's record; an image
 /// without that stage gives its last, as werf does.
-pub(super) fn pick_stage(record: &davit_report::ImageRecord, stage: &str) -> Option<StageId> {
+pub(super) fn pick_stage(record: &ImageRecord, stage: &str) -> Option<StageId> {
     let stages = record.stages.as_ref()?;
     let pick = stages
         .iter()
@@ -35,13 +37,59 @@ pub(super) fn pick_stage(record: &davit_report::ImageRecord, stage: &str) -> Opt
     StageId::from_tag(&pick.docker_tag)
 }
 
-/// The `dependencies*` stage inputs of resolved imports.
-pub(super) fn import_dependencies(imports: &[ResolvedImport]) -> String {
+/// The `dependencies*` stage inputs of resolved imports and dependencies.
+pub(super) fn stage_inputs(imports: &[ResolvedImport], dependencies: &Dependencies) -> String {
     let pairs: Vec<(&ImportSpec, &str)> = imports
         .iter()
         .map(|i| (&i.spec, i.checksum.as_str()))
         .collect();
-    dependencies_stage_inputs(&pairs)
+    dependencies_stage_inputs(&pairs, &dependencies.resolved)
+}
+
+/// The `dependencies[]` of a stage as the build resolved them: digest
+/// inputs, the variables the stage sets and werf's labels.
+#[derive(Default)]
+pub(super) struct Dependencies {
+    pub resolved: Vec<ResolvedDependency>,
+    /// `KEY=value` for the image config.
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Resolves the dependencies of `stage` from the records of the images
+/// built earlier in the run; `None` when one is not known (a plan).
+pub(super) fn resolve_dependencies(
+    dependencies: &[DependencySpec],
+    stage: StageName,
+    record_of: &dyn Fn(&str) -> Option<ImageRecord>,
+) -> Option<Dependencies> {
+    let mut out = Dependencies::default();
+    for dep in dependencies.iter().filter(|d| d.stage == Some(stage)) {
+        let record = record_of(&dep.image)?;
+        for (kind, env) in &dep.imports {
+            let value = match kind.as_str() {
+                "ImageName" => &record.docker_image_name,
+                "ImageTag" => &record.docker_tag,
+                "ImageRepo" => &record.docker_repo,
+                "ImageID" => &record.docker_image_id,
+                _ => &record.docker_image_digest,
+            };
+            out.env.push(format!("{env}={value}"));
+        }
+        let stage_id = record.docker_tag.clone();
+        out.labels.insert(
+            format!(
+                "werf-dependency-stage-id-{}",
+                davit_digest::hash::h256(&[&stage_id])
+            ),
+            stage_id,
+        );
+        out.resolved.push(ResolvedDependency {
+            image_name: record.docker_image_name.clone(),
+            imports: dep.imports.clone(),
+        });
+    }
+    Some(out)
 }
 
 /// werf's labels of a `dependencies*` stage.

@@ -234,12 +234,71 @@ pub fn import_checksum(files: &[&SourceFile]) -> String {
 /// The checksum of an import that takes nothing: werf warns about it.
 pub const EMPTY_IMPORT_CHECKSUM: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
+/// A `dependencies[]` entry of a stapel image: another image of the
+/// config whose built name, tag, repository, ID or digest the stage gets
+/// as environment variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencySpec {
+    pub image: String,
+    pub stage: Option<StageName>,
+    /// `(type, targetEnv)`: `ImageName`, `ImageTag`, `ImageRepo`,
+    /// `ImageID` or `ImageDigest`.
+    pub imports: Vec<(String, String)>,
+}
+
+impl DependencySpec {
+    pub fn from_config(dep: &davit_config::model::Dependency) -> DependencySpec {
+        let position = (text(&dep.before), text(&dep.after));
+        let stage = match (position.0.as_str(), position.1.as_str()) {
+            ("install", _) => Some(StageName::DependenciesBeforeInstall),
+            (_, "install") => Some(StageName::DependenciesAfterInstall),
+            ("setup", _) => Some(StageName::DependenciesBeforeSetup),
+            (_, "setup") => Some(StageName::DependenciesAfterSetup),
+            _ => None,
+        };
+        DependencySpec {
+            image: text(&dep.image),
+            stage,
+            imports: dep
+                .imports
+                .iter()
+                .map(|i| (text(&i.kind), text(&i.target_env)))
+                .collect(),
+        }
+    }
+}
+
+/// A dependency as the build resolved it: the image's full name
+/// (`repo:tag`) and its variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedDependency {
+    pub image_name: String,
+    pub imports: Vec<(String, String)>,
+}
+
 /// The inputs of a `dependencies*` stage: each import's checksum, `to`,
-/// `group`, `owner`, in config order.
-pub fn dependencies_stage_inputs(imports: &[(&ImportSpec, &str)]) -> String {
-    let mut args: Vec<&str> = Vec::new();
+/// `group`, `owner`, in config order; then each dependency's image name
+/// and its variables.
+pub fn dependencies_stage_inputs(
+    imports: &[(&ImportSpec, &str)],
+    dependencies: &[ResolvedDependency],
+) -> String {
+    let mut args: Vec<String> = Vec::new();
     for (imp, checksum) in imports {
-        args.extend([*checksum, &imp.to, &imp.group, &imp.owner]);
+        args.extend([
+            checksum.to_string(),
+            imp.to.clone(),
+            imp.group.clone(),
+            imp.owner.clone(),
+        ]);
+    }
+    for dep in dependencies {
+        args.push("Dependency".into());
+        args.push(dep.image_name.clone());
+        for (kind, env) in &dep.imports {
+            args.push("DependencyImport".into());
+            args.push(h256(&["Type", kind, "TargetEnv", env]));
+        }
     }
     h256(&args)
 }

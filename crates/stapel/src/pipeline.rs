@@ -11,7 +11,7 @@ use davit_pathmatch::clean;
 
 use crate::builder::user_stages;
 use crate::docker::DockerInstructions;
-use crate::imports::ImportSpec;
+use crate::imports::{DependencySpec, ImportSpec};
 use crate::mapping::{auto_exclude, ExportPaths, GitMapping};
 use crate::stage::StageName;
 use crate::StapelError;
@@ -94,6 +94,8 @@ pub struct Pipeline {
     /// dependencies are the imports' checksums, which only the stored
     /// source stages give: the conveyor computes them.
     pub imports: Vec<ImportSpec>,
+    /// `dependencies[]`, each in its `dependencies*` stage.
+    pub dependencies: Vec<DependencySpec>,
 }
 
 fn text(t: &Option<davit_config::model::Text>) -> &str {
@@ -158,6 +160,11 @@ impl Pipeline {
             .map(|i| ImportSpec::from_config(i, input.is_config_image))
             .collect();
         exclude_overlaps(input.image, &mut mappings, &mut imports)?;
+        let dependencies: Vec<DependencySpec> = s
+            .dependencies
+            .iter()
+            .map(DependencySpec::from_config)
+            .collect();
         let mut warnings = Vec::new();
         for m in &mappings {
             if !m.has_files(input.repo_for(m)?) {
@@ -225,7 +232,9 @@ impl Pipeline {
             (StageName::BeforeSetup, StageName::DependenciesBeforeSetup),
             (StageName::Setup, StageName::DependenciesAfterSetup),
         ] {
-            if !imports.iter().any(|i| i.stage_name() == Some(deps)) {
+            if !imports.iter().any(|i| i.stage_name() == Some(deps))
+                && !dependencies.iter().any(|d| d.stage == Some(deps))
+            {
                 continue;
             }
             let at = stages
@@ -254,6 +263,7 @@ impl Pipeline {
             mappings,
             warnings,
             imports,
+            dependencies,
         })
     }
 

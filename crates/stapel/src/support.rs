@@ -20,9 +20,6 @@ pub fn unsupported_features(
     if s.import.iter().any(external) {
         found.push("import from an external image");
     }
-    if !s.dependencies.is_empty() {
-        found.push("dependencies");
-    }
     found
 }
 
