@@ -472,8 +472,17 @@ fn what_davit_cannot_build_yet_is_named() {
     write(&p.dir, "x", "x\n");
     commit(&p, "c1");
     let (_, _, repo) = anon_repo(&p);
-    let err = failing(&p.dir, &["build", "--repo", &repo, "importer"], &[]);
-    assert!(err.contains("image \"importer\": uses import"), "{err}");
+    // An import from a registry image reads its layers there.
+    let (_, r) = build_with(&p, &repo, "r.json", &["importer"], &[NO_DAEMON]);
+    assert_eq!(sh(&r, "importer", "head -c 5 /etc2/passwd"), "root:");
+    let ansible = format!(
+        "{}---\nimage: play\nfrom: {base}\nansible:\n  install:\n  - command: \"true\"\n",
+        std::fs::read_to_string(p.dir.join("werf.yaml")).expect("read")
+    );
+    write(&p.dir, "werf.yaml", &ansible);
+    commit(&p, "ansible");
+    let err = failing(&p.dir, &["build", "--repo", &repo, "play"], &[]);
+    assert!(err.contains("image \"play\": uses ansible"), "{err}");
     let local = failing(&p.dir, &["build", "tool"], &[]);
     assert!(local.contains("image \"tool\""), "{local}");
     // A name the image does not have is an error, not root.

@@ -146,6 +146,8 @@ struct PlanTally {
     /// Unsupported features by how many images name them.
     features: BTreeMap<String, usize>,
     no_sources: usize,
+    unreachable: usize,
+    refused: usize,
     failures: Vec<String>,
 }
 
@@ -155,6 +157,11 @@ enum PlanOutcome {
     Unsupported(Vec<String>),
     /// A git mapping takes files the snapshot does not have.
     NoSources,
+    /// It reads a registry this machine cannot reach (offline here).
+    Unreachable,
+    /// davit refuses it with a clear message (an image reference with a
+    /// URL scheme, which werf refuses too).
+    Refused,
     Failed(String),
 }
 
@@ -169,6 +176,8 @@ impl PlanTally {
                 }
             }
             PlanOutcome::NoSources => self.no_sources += 1,
+            PlanOutcome::Unreachable => self.unreachable += 1,
+            PlanOutcome::Refused => self.refused += 1,
             PlanOutcome::Failed(e) => self.failures.push(format!("{name}: plan: {e}")),
         }
     }
@@ -233,19 +242,29 @@ fn plan_stapel(repo: &Path, project_dir: &Path, base: &[String], env: &[String])
             .lines()
             .filter(|l| l.contains("): error: "))
             .collect();
+        let unsupported = |l: &str| l.contains("which davit does not support yet");
+        let refused = |l: &str| l.contains("not an image reference");
+        let unreachable = |l: &str| l.contains("dns error");
         if errors
             .iter()
-            .all(|l| l.contains("which davit does not support yet"))
+            .all(|l| unsupported(l) || refused(l) || unreachable(l))
         {
-            let features = errors
-                .iter()
-                .filter_map(|l| l.split("error: uses ").nth(1))
-                .map(|f| {
-                    f.trim_end_matches(", which davit does not support yet")
-                        .to_string()
-                })
-                .collect();
-            return PlanOutcome::Unsupported(features);
+            if errors.iter().any(|l| unsupported(l)) {
+                let features = errors
+                    .iter()
+                    .filter(|l| unsupported(l))
+                    .filter_map(|l| l.split("uses ").nth(1))
+                    .map(|f| {
+                        f.trim_end_matches(", which davit does not support yet")
+                            .to_string()
+                    })
+                    .collect();
+                return PlanOutcome::Unsupported(features);
+            }
+            if errors.iter().any(|l| refused(l)) {
+                return PlanOutcome::Refused;
+            }
+            return PlanOutcome::Unreachable;
         }
         return PlanOutcome::Failed(format!("{stdout}{stderr}"));
     }
@@ -368,8 +387,8 @@ fn corpus_configs_render_list_and_graph() {
     }
     let _ = std::fs::remove_dir_all(&work);
     eprintln!(
-        "corpus plans: {} stapel configs planned; {} name the unsupported features they use; {} need sources missing from the snapshot",
-        plans.planned, plans.unsupported, plans.no_sources
+        "corpus plans: {} stapel configs planned; {} name the unsupported features they use; {} need sources missing from the snapshot; {} read registries unreachable offline; {} refused with a clear error",
+        plans.planned, plans.unsupported, plans.no_sources, plans.unreachable, plans.refused
     );
     for (feature, images) in &plans.features {
         eprintln!("  unsupported: {feature} ({images} images)");

@@ -290,8 +290,7 @@ impl Conveyor<'_> {
         let Some(s) = img.stapel.as_ref() else {
             return (plan, unknown);
         };
-        let unsupported =
-            davit_stapel::support::unsupported_features(s, &|n: &str| self.is_config_image(n));
+        let unsupported = davit_stapel::support::unsupported_features(s);
         if !unsupported.is_empty() {
             plan.problem = Some(format!(
                 "uses {}, which davit does not support yet",
@@ -406,6 +405,7 @@ impl Conveyor<'_> {
                             &pipeline.imports,
                             &source_of,
                             false,
+                            platform,
                         )
                         .await;
                     let record_of = |image: &str| {

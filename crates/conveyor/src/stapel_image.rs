@@ -119,8 +119,7 @@ impl Conveyor<'_> {
         let Some(s) = img.stapel.as_ref() else {
             return Err(cfg_err("not a stapel image".into()));
         };
-        let unsupported =
-            davit_stapel::support::unsupported_features(s, &|n: &str| self.is_config_image(n));
+        let unsupported = davit_stapel::support::unsupported_features(s);
         if !unsupported.is_empty() {
             return Err(cfg_err(format!(
                 "uses {}, which davit does not support yet",
@@ -214,6 +213,7 @@ impl Conveyor<'_> {
                     &build.pipeline.imports,
                     &|image, stage| pick_stage(done.images.get(image)?, stage),
                     true,
+                    platform,
                 )
                 .await?
                 .unwrap_or_default()
@@ -590,7 +590,7 @@ impl Conveyor<'_> {
                     .map(|(i, o)| (i.spec.import_id(), o))
                     .collect();
                 let layer = self
-                    .imports_layer(primary, name, step.imports, &owners)
+                    .imports_layer(primary, name, step.imports, &owners, chain.platform())
                     .await?;
                 labels.extend(import_labels(step.imports));
                 labels.extend(step.dependencies.labels.clone());

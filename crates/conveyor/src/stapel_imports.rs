@@ -19,10 +19,30 @@ use davit_storage::{RepoStorage, StageId};
 
 use super::{BuildError, Conveyor};
 
+/// Where an import's files come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ImportOrigin {
+    /// A stage of an image of the config, in the stages storage.
+    Stage(StageId),
+    /// A registry image, by reference.
+    External(String),
+}
+
+impl std::fmt::Display for ImportOrigin {
+    /// What werf records as the source: the stage ID, or
+    /// `external-image:<reference>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportOrigin::Stage(id) => write!(f, "{id}"),
+            ImportOrigin::External(r) => write!(f, "external-image:{r}"),
+        }
+    }
+}
+
 /// An import with what it resolved to.
 pub(super) struct ResolvedImport {
     pub spec: ImportSpec,
-    pub source: StageId,
+    pub source: ImportOrigin,
     pub checksum: String,
 }
 
@@ -141,18 +161,19 @@ impl Conveyor<'_> {
         primary: &RepoStorage,
         name: &str,
         spec: &ImportSpec,
-        source: &StageId,
+        source: &ImportOrigin,
+        platform: &str,
     ) -> Result<Vec<(SourceFile, String)>, BuildError> {
         let add = spec.add.trim_start_matches('/').to_string();
         let under = |p: &str| add.is_empty() || p == add || p.starts_with(&format!("{add}/"));
-        let all =
-            primary
-                .image_files(source, under)
-                .await
-                .map_err(|source| BuildError::Storage {
-                    image: name.to_string(),
-                    source: Box::new(source),
-                })?;
+        let all = match source {
+            ImportOrigin::Stage(id) => primary.image_files(id, under).await,
+            ImportOrigin::External(r) => primary.external_image_files(r, platform, under).await,
+        }
+        .map_err(|source| BuildError::Storage {
+            image: name.to_string(),
+            source: Box::new(source),
+        })?;
         Ok(spec
             .select(all.keys().map(String::as_str))
             .into_iter()
@@ -167,6 +188,7 @@ impl Conveyor<'_> {
     /// stage (`""`: its last) stored earlier in the run. A checksum missing
     /// from the records is computed and recorded when `record` is set;
     /// otherwise the imports are unknown (`None`) — what a plan shows.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn resolve_imports(
         &self,
         primary: Option<&RepoStorage>,
@@ -175,6 +197,7 @@ impl Conveyor<'_> {
         imports: &[ImportSpec],
         source_of: &dyn Fn(&str, &str) -> Option<StageId>,
         record: bool,
+        platform: &str,
     ) -> Result<Option<Vec<ResolvedImport>>, BuildError> {
         let storage_err = |source| BuildError::Storage {
             image: name.to_string(),
@@ -182,22 +205,28 @@ impl Conveyor<'_> {
         };
         let mut resolved = Vec::new();
         for spec in imports.iter().filter(|i| i.stage_name() == Some(stage)) {
-            let ImportSource::Image(source_image) = &spec.source else {
-                return Err(BuildError::Config {
-                    image: name.to_string(),
-                    message: "import from an external image is not supported by davit yet".into(),
-                });
-            };
-            let (Some(primary), Some(source)) = (primary, source_of(source_image, &spec.stage))
-            else {
+            let Some(primary) = primary else {
                 return Ok(None);
             };
-            let desc = self.describe(name, &source).await?;
-            let content = desc
-                .labels
-                .get("werf-stage-content-digest")
-                .cloned()
-                .unwrap_or_default();
+            let (source, content) = match &spec.source {
+                ImportSource::Image(image) => {
+                    let Some(id) = source_of(image, &spec.stage) else {
+                        return Ok(None);
+                    };
+                    let desc = self.describe(name, &id).await?;
+                    let content = desc
+                        .labels
+                        .get("werf-stage-content-digest")
+                        .cloned()
+                        .unwrap_or_default();
+                    (ImportOrigin::Stage(id), content)
+                }
+                ImportSource::External(reference) => {
+                    let origin = ImportOrigin::External(reference.clone());
+                    let content = origin.to_string();
+                    (origin, content)
+                }
+            };
             let source_id = spec.import_source_id(&content);
             let tag = format!("import-metadata-{source_id}");
             let recorded = primary
@@ -210,7 +239,9 @@ impl Conveyor<'_> {
                 Some(c) => c,
                 None if !record => return Ok(None),
                 None => {
-                    let files = self.import_files(primary, name, spec, &source).await?;
+                    let files = self
+                        .import_files(primary, name, spec, &source, platform)
+                        .await?;
                     let refs: Vec<&SourceFile> = files.iter().map(|(f, _)| f).collect();
                     let checksum = import_checksum(&refs);
                     primary
@@ -241,10 +272,13 @@ impl Conveyor<'_> {
         name: &str,
         imports: &[ResolvedImport],
         owners: &HashMap<String, Ownership>,
+        platform: &str,
     ) -> Result<LayerBlob, BuildError> {
         let mut all = Vec::new();
         for i in imports {
-            let files = self.import_files(primary, name, &i.spec, &i.source).await?;
+            let files = self
+                .import_files(primary, name, &i.spec, &i.source, platform)
+                .await?;
             let owner = owners.get(&i.spec.import_id()).copied();
             all.push((files, owner));
         }

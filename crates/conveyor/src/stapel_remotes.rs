@@ -27,6 +27,15 @@ impl Conveyor<'_> {
             if repos.contains_key(&key) {
                 continue;
             }
+            if url.starts_with("http://") || url.starts_with("https://") {
+                return Err(BuildError::Config {
+                    image: name.to_string(),
+                    message: format!(
+                        "uses git over http(s) (`url: {}`), which davit does not support yet\n  hint: file:// and ssh:// URLs work",
+                        davit_git::remote::redact(&url)
+                    ),
+                });
+            }
             let rev = if !m.commit.is_empty() {
                 RemoteRev::Commit(m.commit.clone())
             } else if !m.tag.is_empty() {

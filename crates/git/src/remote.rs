@@ -23,10 +23,24 @@ pub enum RemoteRev {
     Head,
 }
 
+/// A URL as it may be shown: a user and password in it become `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let host_start = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_start].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[host_start..]),
+        None => url.to_string(),
+    }
+}
+
 fn remote_err(url: &str, e: impl std::fmt::Display) -> GitError {
+    let shown = redact(url);
     GitError::Remote {
-        url: url.to_string(),
-        message: e.to_string(),
+        url: shown.clone(),
+        // Transport errors may quote the URL they were given.
+        message: e.to_string().replace(url, &shown),
     }
 }
 
@@ -84,13 +98,14 @@ impl Repo {
         let id = match rev {
             RemoteRev::Commit(c) => {
                 let id = gix::ObjectId::from_hex(c.as_bytes()).map_err(|_| GitError::Remote {
-                    url: url.to_string(),
+                    url: redact(url),
                     message: format!("commit {c:?} is not a full commit hash"),
                 })?;
                 repo.find_commit(id).map_err(|_| GitError::Remote {
-                    url: url.to_string(),
+                    url: redact(url),
                     message: format!(
-                        "commit {c} not found in repository {url}. Ensure it has not been squashed or rebased"
+                        "commit {c} not found in repository {}. Ensure it has not been squashed or rebased",
+                        redact(url)
                     ),
                 })?;
                 id
@@ -124,7 +139,7 @@ impl Repo {
 
 fn peel(repo: &gix::Repository, url: &str, name: &str) -> Result<gix::ObjectId, GitError> {
     let missing = || GitError::Remote {
-        url: url.to_string(),
+        url: redact(url),
         message: format!("{name} does not exist"),
     };
     let mut reference = repo.find_reference(name).map_err(|_| missing())?;
@@ -133,4 +148,19 @@ fn peel(repo: &gix::Repository, url: &str, name: &str) -> Result<gix::ObjectId, 
         .map_err(|e| obj_err(name.to_string(), e))?
         .id;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_never_shown() {
+        assert_eq!(
+            redact("https://user:s3cret@git.example.com/g/p.git"),
+            "https://***@git.example.com/g/p.git"
+        );
+        assert_eq!(redact("file:///srv/x.git"), "file:///srv/x.git");
+        assert_eq!(redact("ssh://git@host/p"), "ssh://***@host/p");
+    }
 }

@@ -62,7 +62,10 @@ impl<'a> PipelineInput<'a> {
                 .get(&key)
                 .ok_or_else(|| StapelError::Config {
                     image: self.image.to_string(),
-                    message: format!("the remote git repository {key} was not fetched"),
+                    message: format!(
+                        "the remote git repository {} was not fetched",
+                        davit_git::remote::redact(&key)
+                    ),
                 }),
         }
     }

@@ -34,6 +34,17 @@ pub struct NewLayer {
     pub created_by: String,
 }
 
+/// An image reference must not carry a URL scheme (`http://host/x`).
+pub fn check_reference(reference: &str) -> Result<(), StorageError> {
+    if reference.contains("://") {
+        return Err(StorageError::Unexpected {
+            reference: reference.to_string(),
+            message: "not an image reference: write HOST/PATH:TAG, without a URL scheme".into(),
+        });
+    }
+    Ok(())
+}
+
 /// `HOST`, `PATH` and `TAG|@DIGEST` of an image reference, as Docker reads
 /// it: no registry host means Docker Hub (`library/` for one-part names).
 pub fn split_reference(reference: &str) -> (String, String, String) {
@@ -176,6 +187,7 @@ impl RepoStorage {
                 reference,
                 platform,
             } => {
+                check_reference(reference)?;
                 let (host, path, tag) = split_reference(reference);
                 let (manifest, config, media_type) =
                     self.read_image(&host, &path, &tag, Some(platform)).await?;
@@ -199,9 +211,24 @@ impl RepoStorage {
         reference: &str,
         platform: &str,
     ) -> Result<String, StorageError> {
+        check_reference(reference)?;
         let (host, path, tag) = split_reference(reference);
         let (manifest, _, _) = self.read_image(&host, &path, &tag, Some(platform)).await?;
         Ok(manifest.config.digest)
+    }
+
+    /// A registry image's manifest for `platform`.
+    pub(crate) async fn external_manifest(
+        &self,
+        host: &str,
+        path: &str,
+        reference: &str,
+        platform: &str,
+    ) -> Result<OciImageManifest, StorageError> {
+        let (manifest, _, _) = self
+            .read_image(host, path, reference, Some(platform))
+            .await?;
+        Ok(manifest)
     }
 
     /// An image's manifest (the `platform` entry of an index) and config.

@@ -67,11 +67,50 @@ impl RepoStorage {
         let Ok(OciManifest::Image(manifest)) = davit_registry::parse_manifest(&body) else {
             return Err(unexpected("not a single-platform image manifest".into()));
         };
+        self.layer_files(
+            self.host(),
+            self.path(),
+            &manifest,
+            &self.reference(id),
+            wanted,
+        )
+        .await
+    }
+
+    /// [`RepoStorage::image_files`] of a registry image (`HOST/PATH:TAG`,
+    /// Docker Hub names expanded) for `platform`: an external import.
+    pub async fn external_image_files(
+        &self,
+        reference: &str,
+        platform: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<BTreeMap<String, ImageEntry>, StorageError> {
+        crate::compose::check_reference(reference)?;
+        let (host, path, tag) = crate::compose::split_reference(reference);
+        let manifest = self.external_manifest(&host, &path, &tag, platform).await?;
+        self.layer_files(&host, &path, &manifest, reference, wanted)
+            .await
+    }
+
+    /// The files of `manifest`'s layers (in `host`/`path`) that `wanted`
+    /// takes, every layer applied in order.
+    async fn layer_files(
+        &self,
+        host: &str,
+        path: &str,
+        manifest: &davit_registry::OciImageManifest,
+        what: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<BTreeMap<String, ImageEntry>, StorageError> {
+        let unexpected = |message: String| StorageError::Unexpected {
+            reference: what.to_string(),
+            message,
+        };
         let mut files: BTreeMap<String, ImageEntry> = BTreeMap::new();
         for layer in &manifest.layers {
             let blob = self
                 .client()
-                .blob_get(self.host(), self.path(), &layer.digest)
+                .blob_get(host, path, &layer.digest)
                 .await?
                 .ok_or_else(|| unexpected(format!("its layer {} is missing", layer.digest)))?;
             let raw = if layer.media_type.contains("gzip") || blob.starts_with(&[0x1f, 0x8b]) {
