@@ -399,7 +399,7 @@ impl Conveyor<'_> {
                     };
                     let resolved = self
                         .resolve_imports(
-                            self.storage.as_repo(),
+                            Some(self.storage),
                             &img.name,
                             name,
                             &pipeline.imports,

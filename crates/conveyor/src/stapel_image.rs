@@ -19,7 +19,7 @@ use davit_stapel::patch::{deletion_commands, patch_files_tar, patch_layer, Mappi
 use davit_stapel::GitMapping;
 use davit_stapel::{BaseImage, Pipeline, PipelineInput, StageName};
 use davit_storage::compose::{NewLayer, StageBase};
-use davit_storage::{Published, RepoStorage, StageDescription, StageId};
+use davit_storage::{Published, StageDescription, StageId, Storage};
 use serde_json::Value;
 
 use super::inputs::Done;
@@ -137,11 +137,7 @@ impl Conveyor<'_> {
                 "platforms {platforms:?}: multi-platform stapel images are not supported by davit yet"
             )));
         };
-        let Some(primary) = self.storage.as_repo() else {
-            return Err(cfg_err(
-                "stapel images build into a registry --repo only so far: davit writes their layers in the registry".into(),
-            ));
-        };
+        let primary = self.storage;
         let remotes = self.fetch_remotes(name, s)?;
         let build = self.stapel_build(img, s, platform, done, &remotes).await?;
         for warning in &build.pipeline.warnings {
@@ -286,7 +282,7 @@ impl Conveyor<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn stapel_stage(
         &self,
-        primary: &RepoStorage,
+        primary: &Storage,
         build: &StapelBuild<'_>,
         s: &StapelImage,
         step: StageStep<'_>,
@@ -324,14 +320,13 @@ impl Conveyor<'_> {
             None => {
                 // Stages with this digest the selection refused (built on
                 // a commit no longer in history) must not win the re-check.
-                let passed_over =
-                    primary
-                        .stages(&digest, chain.parent_ts())
-                        .await
-                        .map_err(|source| BuildError::Storage {
-                            image: name.to_string(),
-                            source: Box::new(source),
-                        })?;
+                let passed_over = primary
+                    .stages(self.engine, &digest, chain.parent_ts())
+                    .await
+                    .map_err(|source| BuildError::Storage {
+                        image: name.to_string(),
+                        source: Box::new(source),
+                    })?;
                 let published = self
                     .compose_stage(
                         primary,
@@ -473,7 +468,7 @@ impl Conveyor<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn compose_stage(
         &self,
-        primary: &RepoStorage,
+        primary: &Storage,
         build: &StapelBuild<'_>,
         s: &StapelImage,
         step: &StageStep<'_>,
@@ -652,6 +647,7 @@ impl Conveyor<'_> {
         };
         primary
             .publish_composed(
+                self.engine,
                 self.project,
                 &base,
                 digest,
@@ -674,7 +670,7 @@ impl Conveyor<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn run_user_stage(
         &self,
-        primary: &RepoStorage,
+        primary: &Storage,
         build: &StapelBuild<'_>,
         step: &StageStep<'_>,
         digest: &str,
@@ -725,12 +721,15 @@ impl Conveyor<'_> {
         }
         let platform = chain.platform();
         self.engine.ensure_reachable().await.map_err(docker_err)?;
-        let reference = primary.reference(&prev.id);
-        let credential = primary.credential().map_err(storage_err)?;
-        self.engine
-            .pull(&reference, platform, credential.as_ref())
-            .await
-            .map_err(docker_err)?;
+        let reference = primary.stage_reference(&prev.id);
+        // A registry stage is pulled; a local one is in the daemon.
+        if let Some(repo) = primary.as_repo() {
+            let credential = repo.credential().map_err(storage_err)?;
+            self.engine
+                .pull(&reference, platform, credential.as_ref())
+                .await
+                .map_err(docker_err)?;
+        }
         let tmp = tempfile::tempdir().map_err(|e| cfg_err(format!("a tmp_dir mount: {e}")))?;
         let (binds, mount_labels) = self.mount_binds(name, build.stapel, tmp.path())?;
         labels.extend(mount_labels);
@@ -803,7 +802,7 @@ impl Conveyor<'_> {
     /// layers in the registry (only when a name is used).
     async fn owners(
         &self,
-        primary: &RepoStorage,
+        primary: &Storage,
         name: &str,
         base: &StageId,
         mappings: &[davit_stapel::GitMapping],
@@ -818,7 +817,7 @@ impl Conveyor<'_> {
     /// `(owner, group)` pairs as ids, names looked up in the stage `base`.
     pub(super) async fn owner_ids(
         &self,
-        primary: &RepoStorage,
+        primary: &Storage,
         name: &str,
         base: &StageId,
         pairs: &[(&str, &str)],
@@ -827,7 +826,7 @@ impl Conveyor<'_> {
         let (mut passwd, mut group) = (None, None);
         if pairs.iter().any(|(o, g)| named(o) || named(g)) {
             let files = primary
-                .image_files(base, |p| p == "etc/passwd" || p == "etc/group")
+                .image_files(self.engine, base, |p| p == "etc/passwd" || p == "etc/group")
                 .await
                 .map_err(|source| BuildError::Storage {
                     image: name.to_string(),

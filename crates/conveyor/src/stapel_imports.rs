@@ -15,7 +15,7 @@ use davit_stapel::imports::{
 use davit_stapel::layer::{LayerBlob, Ownership};
 use davit_stapel::StageName;
 use davit_storage::image_files::{EntryKind, ImageEntry};
-use davit_storage::{RepoStorage, StageId};
+use davit_storage::{StageId, Storage};
 
 use super::{BuildError, Conveyor};
 
@@ -158,7 +158,7 @@ impl Conveyor<'_> {
     /// The files `spec` takes from the stage `source`: (file, image path).
     async fn import_files(
         &self,
-        primary: &RepoStorage,
+        primary: &Storage,
         name: &str,
         spec: &ImportSpec,
         source: &ImportOrigin,
@@ -167,8 +167,12 @@ impl Conveyor<'_> {
         let add = spec.add.trim_start_matches('/').to_string();
         let under = |p: &str| add.is_empty() || p == add || p.starts_with(&format!("{add}/"));
         let all = match source {
-            ImportOrigin::Stage(id) => primary.image_files(id, under).await,
-            ImportOrigin::External(r) => primary.external_image_files(r, platform, under).await,
+            ImportOrigin::Stage(id) => primary.image_files(self.engine, id, under).await,
+            ImportOrigin::External(r) => {
+                primary
+                    .external_image_files(self.engine, r, platform, under)
+                    .await
+            }
         }
         .map_err(|source| BuildError::Storage {
             image: name.to_string(),
@@ -191,7 +195,7 @@ impl Conveyor<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn resolve_imports(
         &self,
-        primary: Option<&RepoStorage>,
+        primary: Option<&Storage>,
         name: &str,
         stage: StageName,
         imports: &[ImportSpec],
@@ -268,7 +272,7 @@ impl Conveyor<'_> {
     /// The layer of a `dependencies*` stage: every import's files.
     pub(super) async fn imports_layer(
         &self,
-        primary: &RepoStorage,
+        primary: &Storage,
         name: &str,
         imports: &[ResolvedImport],
         owners: &HashMap<String, Ownership>,

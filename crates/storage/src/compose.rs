@@ -34,6 +34,16 @@ pub struct NewLayer {
     pub created_by: String,
 }
 
+/// The tar inside a gzip blob (a layer davit wrote).
+pub fn gunzip(blob: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(blob)
+        .read_to_end(&mut raw)
+        .map_err(|e| e.to_string())?;
+    Ok(raw)
+}
+
 /// An image reference must not carry a URL scheme (`http://host/x`).
 pub fn check_reference(reference: &str) -> Result<(), StorageError> {
     if reference.contains("://") {
@@ -71,7 +81,8 @@ pub fn split_reference(reference: &str) -> (String, String, String) {
     (host, path, tag)
 }
 
-fn platform_config(platform: &str) -> Value {
+/// The config of an empty image for `platform`.
+pub(crate) fn platform_config(platform: &str) -> Value {
     let (os, architecture, variant) = davit_digest::platform::parts(platform);
     let mut config = json!({
         "architecture": architecture,

@@ -1,6 +1,7 @@
 //! Rewriting the image config inside a `docker save` archive, so that a
 //! local stage can be derived from another without a build (the
-//! `imageSpec` stage in local storage). Layers are carried over as they are.
+//! `imageSpec` stage in local storage), and appending layers davit wrote
+//! (stapel stages in local storage). Layers are carried over as they are.
 
 use std::io::Read;
 
@@ -54,6 +55,37 @@ pub fn rewrite_config(
     new_tag: &str,
     rewrite: impl FnOnce(&mut Value),
 ) -> Result<Vec<u8>, ArchiveError> {
+    compose(archive, new_tag, Vec::new(), rewrite)
+}
+
+/// An archive of no image: the base of a `scratch` stage for `compose`.
+pub fn empty_image(config: &Value) -> Result<Vec<u8>, ArchiveError> {
+    let config = serde_json::to_vec(config).map_err(err)?;
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        {"Config": "config.json", "RepoTags": [], "Layers": []}
+    ]))
+    .map_err(err)?;
+    let mut out = tar::Builder::new(Vec::new());
+    for (path, data) in [("config.json", config), ("manifest.json", manifest)] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        out.append_data(&mut header, path, data.as_slice())
+            .map_err(err)?;
+    }
+    out.into_inner().map_err(err)
+}
+
+/// [`rewrite_config`], with `layers` (uncompressed tars) added on top:
+/// each becomes `<sha256>/layer.tar`, named in `manifest.json` and in the
+/// config's `rootfs.diff_ids` before `rewrite` runs.
+pub fn compose(
+    archive: &[u8],
+    new_tag: &str,
+    layers: Vec<Vec<u8>>,
+    rewrite: impl FnOnce(&mut Value),
+) -> Result<Vec<u8>, ArchiveError> {
     let entries = read_entries(archive)?;
     let find = |path: &str| entries.iter().find(|e| e.path == path);
     let manifest = find("manifest.json").ok_or_else(|| err("no manifest.json"))?;
@@ -67,6 +99,26 @@ pub fn rewrite_config(
         .to_string();
     let config = find(&config_path).ok_or_else(|| err(format!("no {config_path}")))?;
     let mut config: Value = serde_json::from_slice(&config.data).map_err(err)?;
+    let mut layer_files = Vec::new();
+    for layer in layers {
+        let hex: String = Sha256::digest(&layer)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = format!("{hex}/layer.tar");
+        match image["Layers"].as_array_mut() {
+            Some(list) => list.push(Value::String(path.clone())),
+            None => image["Layers"] = serde_json::json!([path.clone()]),
+        }
+        match config["rootfs"]["diff_ids"].as_array_mut() {
+            Some(ids) => ids.push(Value::String(format!("sha256:{hex}"))),
+            None => {
+                config["rootfs"] =
+                    serde_json::json!({"type": "layers", "diff_ids": [format!("sha256:{hex}")]})
+            }
+        }
+        layer_files.push((path, layer));
+    }
     rewrite(&mut config);
     let config = serde_json::to_vec(&config).map_err(err)?;
     let hex: String = Sha256::digest(&config)
@@ -98,18 +150,39 @@ pub fn rewrite_config(
                 .map_err(err)?,
         }
     }
-    for (path, data) in [
-        (new_config_path.as_str(), config),
-        ("manifest.json", manifest),
-    ] {
+    let mut added: Vec<(String, Vec<u8>)> = layer_files;
+    added.push((new_config_path.clone(), config));
+    added.push(("manifest.json".to_string(), manifest));
+    for (path, data) in added {
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
         header.set_entry_type(tar::EntryType::Regular);
-        out.append_data(&mut header, path, data.as_slice())
+        out.append_data(&mut header, &path, data.as_slice())
             .map_err(err)?;
     }
     out.into_inner().map_err(err)
+}
+
+/// The layers of the first image of a `docker save` archive, in order
+/// (uncompressed or gzip, as stored).
+pub fn layers(archive: &[u8]) -> Result<Vec<Vec<u8>>, ArchiveError> {
+    let entries = read_entries(archive)?;
+    let find = |path: &str| entries.iter().find(|e| e.path == path);
+    let manifest = find("manifest.json").ok_or_else(|| err("no manifest.json"))?;
+    let manifest: Value = serde_json::from_slice(&manifest.data).map_err(err)?;
+    let paths = manifest[0]["Layers"]
+        .as_array()
+        .ok_or_else(|| err("manifest.json names no layers"))?;
+    paths
+        .iter()
+        .map(|p| {
+            let p = p.as_str().unwrap_or_default();
+            find(p)
+                .map(|e| e.data.clone())
+                .ok_or_else(|| err(format!("no {p}")))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -113,24 +113,33 @@ impl RepoStorage {
                 .blob_get(host, path, &layer.digest)
                 .await?
                 .ok_or_else(|| unexpected(format!("its layer {} is missing", layer.digest)))?;
-            let raw = if layer.media_type.contains("gzip") || blob.starts_with(&[0x1f, 0x8b]) {
-                let mut out = Vec::new();
-                flate2::read::GzDecoder::new(blob.as_slice())
-                    .read_to_end(&mut out)
-                    .map_err(|e| unexpected(format!("layer {}: {e}", layer.digest)))?;
-                out
-            } else if layer.media_type.contains("zstd") {
+            if layer.media_type.contains("zstd") {
                 return Err(unexpected(format!(
                     "layer {} is zstd-compressed, which davit cannot read yet",
                     layer.digest
                 )));
-            } else {
-                blob
-            };
-            apply_layer(&raw, &mut files, &wanted)
+            }
+            apply_layer_blob(&blob, &mut files, &wanted)
                 .map_err(|e| unexpected(format!("layer {}: {e}", layer.digest)))?;
         }
         Ok(files)
+    }
+}
+
+/// Applies one layer blob (gzip or uncompressed) to `files`.
+pub(crate) fn apply_layer_blob(
+    blob: &[u8],
+    files: &mut BTreeMap<String, ImageEntry>,
+    wanted: &impl Fn(&str) -> bool,
+) -> Result<(), String> {
+    if blob.starts_with(&[0x1f, 0x8b]) {
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(blob)
+            .read_to_end(&mut raw)
+            .map_err(|e| e.to_string())?;
+        apply_layer(&raw, files, wanted).map_err(|e| e.to_string())
+    } else {
+        apply_layer(blob, files, wanted).map_err(|e| e.to_string())
     }
 }
 

@@ -106,6 +106,143 @@ impl Storage {
         }
     }
 
+    /// A stage composed from `base`, `layers` and a config rewrite: in the
+    /// registry, or loaded into the daemon for local storage.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn publish_composed(
+        &self,
+        engine: &DockerEngine,
+        project: &str,
+        base: &compose::StageBase,
+        digest: &str,
+        parent_ts: i64,
+        passed_over: &[StageId],
+        layers: Vec<compose::NewLayer>,
+        rewrite: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<Published, StorageError> {
+        match self {
+            Storage::Repo(r) => {
+                r.publish_composed(
+                    project,
+                    base,
+                    digest,
+                    parent_ts,
+                    passed_over,
+                    layers,
+                    rewrite,
+                )
+                .await
+            }
+            Storage::Local(l) => {
+                let mut raw = Vec::new();
+                for layer in layers {
+                    raw.push(compose::gunzip(&layer.blob).map_err(|message| {
+                        StorageError::Unexpected {
+                            reference: digest.to_string(),
+                            message,
+                        }
+                    })?);
+                }
+                l.publish_composed(engine, base, digest, parent_ts, passed_over, raw, rewrite)
+                    .await
+            }
+        }
+    }
+
+    /// The files of the stage `id` that `wanted` takes.
+    pub async fn image_files(
+        &self,
+        engine: &DockerEngine,
+        id: &StageId,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<std::collections::BTreeMap<String, image_files::ImageEntry>, StorageError> {
+        match self {
+            Storage::Repo(r) => r.image_files(id, wanted).await,
+            Storage::Local(l) => l.image_files(engine, &l.reference(id), wanted).await,
+        }
+    }
+
+    /// The files of a registry image that `wanted` takes: read in the
+    /// registry, or pulled into the daemon for local storage.
+    pub async fn external_image_files(
+        &self,
+        engine: &DockerEngine,
+        reference: &str,
+        platform: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<std::collections::BTreeMap<String, image_files::ImageEntry>, StorageError> {
+        match self {
+            Storage::Repo(r) => r.external_image_files(reference, platform, wanted).await,
+            Storage::Local(l) => {
+                compose::check_reference(reference)?;
+                if engine.image_id(reference).await?.is_none() {
+                    engine.pull(reference, platform, None).await?;
+                }
+                l.image_files(engine, reference, wanted).await
+            }
+        }
+    }
+
+    /// A record's labels (registry only: werf keeps import metadata
+    /// locally in another form, which davit does not read).
+    pub async fn record_labels(
+        &self,
+        tag: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, StorageError> {
+        match self {
+            Storage::Repo(r) => r.record_labels(tag).await,
+            Storage::Local(_) => Ok(None),
+        }
+    }
+
+    /// werf's `import-metadata-*` record (registry only).
+    pub async fn push_import_metadata(
+        &self,
+        project: &str,
+        import_source_id: &str,
+        source_stage_id: &str,
+        checksum: &str,
+    ) -> Result<(), StorageError> {
+        match self {
+            Storage::Repo(r) => {
+                r.push_import_metadata(project, import_source_id, source_stage_id, checksum)
+                    .await
+            }
+            Storage::Local(_) => Ok(()),
+        }
+    }
+
+    /// How the daemon names the stage `id`.
+    pub fn stage_reference(&self, id: &StageId) -> String {
+        match self {
+            Storage::Repo(r) => r.reference(id),
+            Storage::Local(l) => l.reference(id),
+        }
+    }
+
+    /// Publishes the local image `local` as the stage `digest`, the
+    /// re-check skipping `passed_over`.
+    pub async fn publish_checked(
+        &self,
+        engine: &DockerEngine,
+        local: &str,
+        project: &str,
+        digest: &str,
+        parent_ts: i64,
+        passed_over: &[StageId],
+    ) -> Result<Published, StorageError> {
+        match self {
+            Storage::Repo(r) => {
+                r.publish_checked(engine, local, project, digest, parent_ts, passed_over)
+                    .await
+            }
+            Storage::Local(l) => {
+                l.publish_checked(engine, local, digest, parent_ts, passed_over)
+                    .await
+            }
+        }
+    }
+
     /// Writes the `managed-image-*` record of an image (registry only;
     /// werf keeps no such record locally).
     pub async fn add_managed_image(

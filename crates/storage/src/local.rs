@@ -107,4 +107,102 @@ impl LocalStorage {
         engine.load(archive).await?;
         Ok(Published::Pushed(id))
     }
+
+    /// A stapel stage composed in the daemon: `base` (a local stage, an
+    /// external image pulled into the daemon, or nothing) with `layers`
+    /// (uncompressed tars) on top and its config passed through `rewrite`,
+    /// loaded as `<project>:<digest>-<now>`; no container runs.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn publish_composed(
+        &self,
+        engine: &DockerEngine,
+        base: &crate::compose::StageBase,
+        digest: &str,
+        parent_ts: i64,
+        passed_over: &[StageId],
+        layers: Vec<Vec<u8>>,
+        rewrite: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<Published, StorageError> {
+        use crate::compose::StageBase;
+        let _lock = StageLock::acquire(&self.lock_dir, &self.project, digest).await?;
+        let fresh = self.stages(engine, digest, parent_ts).await?;
+        if let Some(existing) = fresh.into_iter().find(|id| !passed_over.contains(id)) {
+            return Ok(Published::AlreadyThere(existing));
+        }
+        let mut layers = layers;
+        let saved = match base {
+            StageBase::Stage(id) => engine.save(&format!("{}:{id}", self.project)).await?,
+            StageBase::External {
+                reference,
+                platform,
+            } => {
+                crate::compose::check_reference(reference)?;
+                if engine.image_id(reference).await?.is_none() {
+                    engine.pull(reference, platform, None).await?;
+                }
+                engine.save(reference).await?
+            }
+            StageBase::Scratch { platform } => {
+                // The daemon cannot save an image without layers, and later
+                // stages start from a save: an empty layer goes first.
+                layers.insert(0, vec![0u8; 1024]);
+                super::docker_archive::empty_image(&crate::compose::platform_config(platform))?
+            }
+        };
+        let id = StageId::now(digest);
+        let archive = super::docker_archive::compose(
+            &saved,
+            &format!("{}:{id}", self.project),
+            layers,
+            rewrite,
+        )?;
+        engine.load(archive).await?;
+        Ok(Published::Pushed(id))
+    }
+
+    /// The files of a local image (a stage, or any reference) that
+    /// `wanted` takes, every layer applied.
+    pub async fn image_files(
+        &self,
+        engine: &DockerEngine,
+        reference: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<BTreeMap<String, crate::image_files::ImageEntry>, StorageError> {
+        let saved = engine.save(reference).await?;
+        let mut files = BTreeMap::new();
+        for layer in super::docker_archive::layers(&saved)? {
+            crate::image_files::apply_layer_blob(&layer, &mut files, &wanted).map_err(
+                |message| StorageError::Unexpected {
+                    reference: reference.to_string(),
+                    message,
+                },
+            )?;
+        }
+        Ok(files)
+    }
+
+    /// The local name of a stage.
+    pub fn reference(&self, id: &StageId) -> String {
+        format!("{}:{id}", self.project)
+    }
+
+    /// [`LocalStorage::publish`], where the re-check under the lock skips
+    /// stages the caller's selection refused.
+    pub async fn publish_checked(
+        &self,
+        engine: &DockerEngine,
+        local: &str,
+        digest: &str,
+        parent_ts: i64,
+        passed_over: &[StageId],
+    ) -> Result<Published, StorageError> {
+        let _lock = StageLock::acquire(&self.lock_dir, &self.project, digest).await?;
+        let fresh = self.stages(engine, digest, parent_ts).await?;
+        if let Some(existing) = fresh.into_iter().find(|id| !passed_over.contains(id)) {
+            return Ok(Published::AlreadyThere(existing));
+        }
+        let id = StageId::now(digest);
+        engine.tag(local, &self.project, &id.to_string()).await?;
+        Ok(Published::Pushed(id))
+    }
 }
