@@ -908,3 +908,44 @@ fn local_storage_builds_the_same_stages_in_the_daemon() {
     let _ = Command::new("docker").args(["rm", &container]).output();
     assert_eq!(String::from_utf8_lossy(&export.stdout), "b2\n");
 }
+
+#[test]
+fn artifacts_and_the_records_cleanup_reads() {
+    let p = stapel_project(
+        "---\nartifact: assets\nfrom: scratch\ngit:\n- add: /assets\n  to: /out\n---\nimage: site\nfrom: scratch\nimport:\n- artifact: assets\n  add: /out\n  to: /www\n  after: install\n",
+    );
+    write(&p.dir, "assets/index.html", "<p>hi</p>\n");
+    commit(&p, "c1");
+    let (host, path, repo) = anon_repo(&p);
+    let (log, r) = build_with(
+        &p,
+        &repo,
+        "r.json",
+        &["--add-custom-tag", "%image%-latest"],
+        &[NO_DAEMON],
+    );
+    // The artifact is not final and has no patch or docker stages.
+    assert_eq!(r["Images"]["assets"]["Final"], false, "{log}");
+    assert_eq!(stage_names(&r, "assets"), ["from", "gitArchive"]);
+    assert_eq!(
+        stage_names(&r, "site"),
+        ["from", "dependenciesAfterInstall"]
+    );
+    // Records as for Dockerfile images: managed images, meta-* for the
+    // commit, the import record, the custom tag of the final image only.
+    let tags = registry_tags(&host, &path);
+    for wanted in ["managed-image-assets", "managed-image-site", "site-latest"] {
+        assert!(tags.iter().any(|t| t == wanted), "{wanted}: {tags:?}");
+    }
+    assert!(!tags.iter().any(|t| t == "assets-latest"), "{tags:?}");
+    let commit = head_commit(&p.dir);
+    let metas = meta_records(&tags)
+        .into_iter()
+        .filter(|t| t.contains(&commit))
+        .count();
+    assert_eq!(metas, 2, "{tags:?}");
+    assert!(
+        tags.iter().any(|t| t.starts_with("import-metadata-")),
+        "{tags:?}"
+    );
+}
