@@ -467,11 +467,32 @@ fn mounts_serve_the_commands_and_stay_out_of_the_image() {
 fn what_davit_cannot_build_yet_is_named() {
     let base = env("DAVIT_TEST_BASE_IMAGE");
     let p = stapel_project(&format!(
-        "---\nimage: tool\nfrom: {base}\nshell:\n  install: echo hi\n---\nimage: importer\nfrom: {base}\nimport:\n- from: {base}\n  add: /etc\n  to: /etc2\n  after: install\n"
+        "---\nimage: tool\nfrom: {base}\nshell:\n  install: echo hi\n---\nimage: importer\nfrom: {base}\nimport:\n- from: {base}\n  add: /etc\n  to: /etc2\n  after: install\n---\nimage: secret\nfrom: {base}\nsecrets:\n- id: token\n  value: s3cret\nshell:\n  install: cat /run/secrets/token\n"
     ));
     write(&p.dir, "x", "x\n");
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowValueIds: [token]\n",
+    );
     commit(&p, "c1");
     let (_, _, repo) = anon_repo(&p);
+    // Secrets for shell stages: refused, never built without them; the
+    // plan still shows the digests (secrets never enter them).
+    let err = failing(&p.dir, &["build", "--repo", &repo, "secret"], &[]);
+    assert!(
+        err.contains(
+            "image \"secret\": uses secrets in shell stages, which davit does not support yet"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    let out = davit(&p.dir, &["build", "--plan", "--repo", &repo, "secret"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // An import from a registry image reads its layers there.
     let (_, r) = build_with(&p, &repo, "r.json", &["importer"], &[NO_DAEMON]);
     assert_eq!(sh(&r, "importer", "head -c 5 /etc2/passwd"), "root:");

@@ -119,7 +119,7 @@ impl Conveyor<'_> {
         let Some(s) = img.stapel.as_ref() else {
             return Err(cfg_err("not a stapel image".into()));
         };
-        let unsupported = davit_stapel::support::unsupported_features(s);
+        let unsupported = davit_stapel::support::unsupported_for_build(s);
         if !unsupported.is_empty() {
             return Err(cfg_err(format!(
                 "uses {}, which davit does not support yet",

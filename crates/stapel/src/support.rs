@@ -13,6 +13,17 @@ pub fn unsupported_features(s: &StapelImage) -> Vec<&'static str> {
     found
 }
 
+/// What davit can plan but not build yet: werf mounts `secrets` into the
+/// shell stages' containers, and building without them would make a
+/// different image silently. (Secrets never enter digests.)
+pub fn unsupported_for_build(s: &StapelImage) -> Vec<&'static str> {
+    let mut found = unsupported_features(s);
+    if !s.secrets.is_empty() && s.shell.is_some() {
+        found.push("secrets in shell stages");
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -23,10 +34,16 @@ mod tests {
             "from": "alpine",
             "ansible": {"install": [{"command": "true"}]},
             "import": [{"from": "alpine:3", "add": "/x", "after": "install"}],
+            "shell": {"install": "make"},
+            "secrets": [{"env": "TOKEN"}],
             "git": [{"url": "https://example.com/a/b.git", "to": "/b"}]
         }))
         .expect("stapel image");
         assert_eq!(unsupported_features(&s), ["ansible"]);
+        assert_eq!(
+            unsupported_for_build(&s),
+            ["ansible", "secrets in shell stages"]
+        );
         let plain: StapelImage = serde_json::from_value(
             serde_json::json!({"from": "alpine", "shell": {"install": "x"}}),
         )
