@@ -60,6 +60,32 @@ fn stage<'a>(report: &'a Value, image: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no stage {name} of {image}: {report}"))
 }
 
+/// The file system of an image without a shell (`from: scratch`): a
+/// container is created (never started), exported through `pipe` (a
+/// shell command reading the tar) and removed.
+fn exported(report: &Value, image: &str, pipe: &str) -> String {
+    let name = report["Images"][image]["DockerImageName"]
+        .as_str()
+        .expect("image name");
+    let container = unique(image);
+    let created = Command::new("docker")
+        .args(["create", "--name", &container, name, "/none"])
+        .output()
+        .expect("docker create");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let export = Command::new("sh")
+        .arg("-c")
+        .arg(format!("docker export {container} | {pipe}"))
+        .output()
+        .expect("export");
+    let _ = Command::new("docker").args(["rm", &container]).output();
+    String::from_utf8_lossy(&export.stdout).into_owned()
+}
+
 /// Runs a shell script in the image and returns its output.
 fn sh(report: &Value, image: &str, script: &str) -> String {
     let name = report["Images"][image]["DockerImageName"]
@@ -239,28 +265,7 @@ fn scratch_images_owners_and_images_built_on_images() {
     let (log, r) = build_with(&p, &repo, "r.json", &[], &[]);
 
     // from: scratch: the image holds the mapped files and nothing else.
-    let name = r["Images"]["files"]["DockerImageName"]
-        .as_str()
-        .expect("name");
-    let container = unique("scratch");
-    let created = Command::new("docker")
-        .args(["create", "--name", &container, name, "/none"])
-        .output()
-        .expect("docker create");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let export = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "docker export {container} | tar -tv --numeric-owner"
-        ))
-        .output()
-        .expect("export");
-    let _ = Command::new("docker").args(["rm", &container]).output();
-    let listing = String::from_utf8_lossy(&export.stdout);
+    let listing = exported(&r, "files", "tar -tv --numeric-owner");
     let ours: Vec<&str> = listing
         .lines()
         .filter(|l| l.contains(" srv/site"))
@@ -908,26 +913,7 @@ fn local_storage_builds_the_same_stages_in_the_daemon() {
     assert_eq!(containers_created(&p.project, &since, &unix_now()), 0);
     assert_eq!(stage(&r2, "app", "gitLatestPatch")["Rebuilt"], true);
     assert_eq!(sh(&r2, "app", "cat /installed /app/b.txt"), "one\nb2\n");
-    let name = r2["Images"]["bare"]["DockerImageName"]
-        .as_str()
-        .expect("name");
-    let container = unique("bare");
-    let created = Command::new("docker")
-        .args(["create", "--name", &container, name, "/none"])
-        .output()
-        .expect("docker create");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let export = Command::new("sh")
-        .arg("-c")
-        .arg(format!("docker export {container} | tar -x -O srv/b.txt"))
-        .output()
-        .expect("export");
-    let _ = Command::new("docker").args(["rm", &container]).output();
-    assert_eq!(String::from_utf8_lossy(&export.stdout), "b2\n");
+    assert_eq!(exported(&r2, "bare", "tar -x -O srv/b.txt"), "b2\n");
 }
 
 #[test]

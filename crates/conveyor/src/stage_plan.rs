@@ -14,7 +14,7 @@ use davit_config::model::StapelImage;
 use davit_config::parse::{ImageDoc, ImageKind};
 use davit_digest::hash::stage_h3;
 use davit_report::ImageRecord;
-use davit_stapel::{BaseImage, Pipeline, PipelineInput, StageName};
+use davit_stapel::{BaseImage, StageName};
 use davit_storage::{StageDescription, StorageError};
 
 use super::image_spec::ImageSpecStage;
@@ -310,13 +310,6 @@ impl Conveyor<'_> {
                 return (plan, unknown);
             }
         };
-        let from_latest_id = match self.latest_base_id(&img.name, s, &base, platform).await {
-            Ok(id) => id,
-            Err(e) => {
-                plan.problem = Some(e.to_string());
-                return (plan, unknown);
-            }
-        };
         let remotes = match self.fetch_remotes(&img.name, s) {
             Ok(r) => r,
             Err(e) => {
@@ -324,24 +317,7 @@ impl Conveyor<'_> {
                 return (plan, unknown);
             }
         };
-        let input = PipelineInput {
-            image: &img.name,
-            stapel: s,
-            build_cache_version: self
-                .config
-                .meta
-                .build
-                .cache_version
-                .as_ref()
-                .map(|t| t.0.as_str()),
-            base,
-            repo: self.repo,
-            is_artifact: img.kind == ImageKind::Artifact,
-            is_config_image: &|n: &str| self.is_config_image(n),
-            from_latest_id,
-            remote_repos: &remotes,
-        };
-        let pipeline = match Pipeline::new(&input) {
+        let pipeline = match self.stapel_pipeline(img, s, base, platform, &remotes).await {
             Ok(p) => p,
             Err(e) => {
                 plan.problem = Some(e.to_string());
@@ -493,17 +469,7 @@ impl Conveyor<'_> {
                 )),
             };
         }
-        let from = s
-            .from
-            .as_ref()
-            .map(|t| t.0.as_str())
-            .filter(|f| !f.is_empty())
-            .ok_or_else(|| "`from: DOCKER_IMAGE`, `fromImage: IMAGE_NAME`, `fromArtifact: IMAGE_ARTIFACT_NAME` required!".to_string())?;
-        Ok(match from {
-            "scratch" => BaseImage::Scratch,
-            f if f == img.name => BaseImage::External(format!("{f}:latest")),
-            f => BaseImage::External(f.to_string()),
-        })
+        davit_stapel::pipeline::written_base(&img.name, s)
     }
 }
 

@@ -16,6 +16,7 @@ use davit_engine::container::{RunError, ShellRun};
 use davit_stapel::docker::DockerInstructions;
 use davit_stapel::layer::{archive_layer, MappingFiles, Ownership};
 use davit_stapel::patch::{deletion_commands, patch_files_tar, patch_layer, MappingPatch};
+use davit_stapel::pipeline::written_base;
 use davit_stapel::GitMapping;
 use davit_stapel::{BaseImage, Pipeline, PipelineInput, StageName};
 use davit_storage::compose::{NewLayer, StageBase};
@@ -52,6 +53,16 @@ struct StapelBuild<'a> {
     base: StageBase,
     /// The stage `from` is based on, for its parent label.
     base_stage: Option<StageDescription>,
+}
+
+/// A stapel error as the build reports it, the image named once.
+fn stapel_err(name: &str, e: davit_stapel::StapelError) -> BuildError {
+    let text = e.to_string();
+    let prefix = format!("image {name:?}: ");
+    BuildError::Config {
+        image: name.to_string(),
+        message: text.strip_prefix(&prefix).unwrap_or(&text).to_string(),
+    }
 }
 
 /// Each mapping with the repository it reads, its ids and its patch.
@@ -176,15 +187,7 @@ impl Conveyor<'_> {
                     dependencies: &Dependencies::default(),
                 };
                 let done = self
-                    .stapel_stage(
-                        primary,
-                        &build,
-                        s,
-                        step,
-                        &mut chain,
-                        spec.as_ref(),
-                        on_event,
-                    )
+                    .stapel_stage(&build, step, &mut chain, spec.as_ref(), on_event)
                     .await?;
                 stored.push(done);
             }
@@ -201,37 +204,36 @@ impl Conveyor<'_> {
                 stored.push(done);
                 continue;
             }
-            let resolved = if stage.is_dependencies() {
-                self.resolve_imports(
-                    Some(primary),
-                    name,
-                    stage,
-                    &build.pipeline.imports,
-                    &|image, stage| pick_stage(done.images.get(image)?, stage),
-                    true,
-                    platform,
-                )
-                .await?
-                .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let dependencies = if stage.is_dependencies() {
+            // A dependencies* stage's inputs are what its imports and
+            // dependencies resolve to.
+            let (deps, resolved, dependencies) = if stage.is_dependencies() {
+                let resolved = self
+                    .resolve_imports(
+                        Some(primary),
+                        name,
+                        stage,
+                        &build.pipeline.imports,
+                        &|image, stage| pick_stage(done.images.get(image)?, stage),
+                        true,
+                        platform,
+                    )
+                    .await?
+                    .unwrap_or_default();
                 let record_of = |image: &str| done.images.get(image).cloned();
-                resolve_dependencies(&build.pipeline.dependencies, stage, &record_of).ok_or_else(
-                    || {
-                        cfg_err(format!(
-                            "stage {stage}: an image it depends on was not built"
-                        ))
-                    },
-                )?
+                let dependencies =
+                    resolve_dependencies(&build.pipeline.dependencies, stage, &record_of)
+                        .ok_or_else(|| {
+                            cfg_err(format!(
+                                "stage {stage}: an image it depends on was not built"
+                            ))
+                        })?;
+                (
+                    stage_inputs(&resolved, &dependencies),
+                    resolved,
+                    dependencies,
+                )
             } else {
-                Dependencies::default()
-            };
-            let deps = if stage.is_dependencies() {
-                stage_inputs(&resolved, &dependencies)
-            } else {
-                deps
+                (deps, Vec::new(), Dependencies::default())
             };
             let step = StageStep {
                 stage,
@@ -241,15 +243,7 @@ impl Conveyor<'_> {
                 dependencies: &dependencies,
             };
             let done = self
-                .stapel_stage(
-                    primary,
-                    &build,
-                    s,
-                    step,
-                    &mut chain,
-                    spec.as_ref(),
-                    on_event,
-                )
+                .stapel_stage(&build, step, &mut chain, spec.as_ref(), on_event)
                 .await?;
             stored.push(done);
         }
@@ -282,15 +276,14 @@ impl Conveyor<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn stapel_stage(
         &self,
-        primary: &Storage,
         build: &StapelBuild<'_>,
-        s: &StapelImage,
         step: StageStep<'_>,
         chain: &mut StapelChain<'_>,
         spec: Option<&ImageSpecStage>,
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<StoredStage, BuildError> {
         let name = build.name;
+        let primary = self.storage;
         let stage = step.stage;
         let started = Instant::now();
         let digest = chain.digest(stage, step.deps, spec);
@@ -328,16 +321,7 @@ impl Conveyor<'_> {
                         source: Box::new(source),
                     })?;
                 let published = self
-                    .compose_stage(
-                        primary,
-                        build,
-                        s,
-                        &step,
-                        &digest,
-                        &passed_over,
-                        chain,
-                        on_event,
-                    )
+                    .compose_stage(build, &step, &digest, &passed_over, chain, on_event)
                     .await?;
                 let rebuilt = matches!(published, Published::Pushed(_));
                 (self.describe(name, published.id()).await?, rebuilt)
@@ -404,57 +388,22 @@ impl Conveyor<'_> {
                 )
             }
             None => {
-                let from = s
-                    .from
-                    .as_ref()
-                    .map(|t| t.0.as_str())
-                    .filter(|f| !f.is_empty())
-                    .ok_or_else(|| cfg_err("`from: DOCKER_IMAGE`, `fromImage: IMAGE_NAME`, `fromArtifact: IMAGE_ARTIFACT_NAME` required!".into()))?;
-                match from {
-                    "scratch" => (
-                        BaseImage::Scratch,
-                        StageBase::Scratch {
-                            platform: platform.to_string(),
-                        },
-                        None,
-                    ),
-                    f => {
-                        let reference = if f == name {
-                            format!("{f}:latest")
-                        } else {
-                            f.to_string()
-                        };
-                        (
-                            BaseImage::External(reference.clone()),
-                            StageBase::External {
-                                reference,
-                                platform: platform.to_string(),
-                            },
-                            None,
-                        )
-                    }
-                }
+                let base = written_base(name, s).map_err(cfg_err)?;
+                let stage_base = match &base {
+                    BaseImage::External(reference) => StageBase::External {
+                        reference: reference.clone(),
+                        platform: platform.to_string(),
+                    },
+                    _ => StageBase::Scratch {
+                        platform: platform.to_string(),
+                    },
+                };
+                (base, stage_base, None)
             }
         };
-        let from_latest_id = self.latest_base_id(name, s, &base_image, platform).await?;
-        let input = PipelineInput {
-            image: name,
-            stapel: s,
-            build_cache_version: self
-                .config
-                .meta
-                .build
-                .cache_version
-                .as_ref()
-                .map(|t| t.0.as_str()),
-            base: base_image,
-            repo: self.repo,
-            is_artifact: img.kind == ImageKind::Artifact,
-            is_config_image: &|n: &str| self.is_config_image(n),
-            from_latest_id,
-            remote_repos: remotes,
-        };
-        let pipeline = Pipeline::new(&input).map_err(|e| cfg_err(e.to_string()))?;
+        let pipeline = self
+            .stapel_pipeline(img, s, base_image, platform, remotes)
+            .await?;
         Ok(StapelBuild {
             name,
             stapel: s,
@@ -464,13 +413,42 @@ impl Conveyor<'_> {
         })
     }
 
+    /// The pipeline of a stapel image on `base`, for the plan and the
+    /// build alike (`fromLatest` reads the base's ID in the registry).
+    pub(super) async fn stapel_pipeline(
+        &self,
+        img: &ImageDoc,
+        s: &StapelImage,
+        base: BaseImage,
+        platform: &str,
+        remotes: &HashMap<String, davit_git::Repo>,
+    ) -> Result<Pipeline, BuildError> {
+        let from_latest_id = self.latest_base_id(&img.name, s, &base, platform).await?;
+        let input = PipelineInput {
+            image: &img.name,
+            stapel: s,
+            build_cache_version: self
+                .config
+                .meta
+                .build
+                .cache_version
+                .as_ref()
+                .map(|t| t.0.as_str()),
+            base,
+            repo: self.repo,
+            is_artifact: img.kind == ImageKind::Artifact,
+            is_config_image: &|n: &str| self.is_config_image(n),
+            from_latest_id,
+            remote_repos: remotes,
+        };
+        Pipeline::new(&input).map_err(|e| stapel_err(&img.name, e))
+    }
+
     /// Publishes a stage davit writes itself, in the registry.
     #[allow(clippy::too_many_arguments)]
     async fn compose_stage(
         &self,
-        primary: &Storage,
         build: &StapelBuild<'_>,
-        s: &StapelImage,
         step: &StageStep<'_>,
         digest: &str,
         passed_over: &[StageId],
@@ -478,6 +456,8 @@ impl Conveyor<'_> {
         on_event: &RefCell<impl FnMut(Event<'_>)>,
     ) -> Result<Published, BuildError> {
         let name = build.name;
+        let primary = self.storage;
+        let s = build.stapel;
         let stage = step.stage;
         let cfg_err = |message: String| BuildError::Config {
             image: name.to_string(),
@@ -843,15 +823,8 @@ impl Conveyor<'_> {
         pairs
             .iter()
             .map(|(o, g)| {
-                Ownership::resolve_names(name, o, g, passwd.as_deref(), group.as_deref()).map_err(
-                    |e| BuildError::Config {
-                        image: name.to_string(),
-                        message: match e {
-                            davit_stapel::StapelError::Config { message, .. } => message,
-                            other => other.to_string(),
-                        },
-                    },
-                )
+                Ownership::resolve_names(name, o, g, passwd.as_deref(), group.as_deref())
+                    .map_err(|e| stapel_err(name, e))
             })
             .collect()
     }

@@ -105,6 +105,26 @@ fn text(t: &Option<davit_config::model::Text>) -> &str {
     t.as_ref().map_or("", |t| t.0.as_str())
 }
 
+/// The base `from:` names when it is not an image of the config:
+/// `scratch`, or a registry image as written (`:latest` added when it
+/// names the image itself, werf's self-reference rule).
+pub fn written_base(image: &str, s: &StapelImage) -> Result<BaseImage, String> {
+    let from = s
+        .from
+        .as_ref()
+        .map(|t| t.0.as_str())
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| {
+            "`from: DOCKER_IMAGE`, `fromImage: IMAGE_NAME`, `fromArtifact: IMAGE_ARTIFACT_NAME` required!"
+                .to_string()
+        })?;
+    Ok(match from {
+        "scratch" => BaseImage::Scratch,
+        f if f == image => BaseImage::External(format!("{f}:latest")),
+        f => BaseImage::External(f.to_string()),
+    })
+}
+
 /// `{ToSlash(Clean(from)), Clean(to), type}` of each mount, in order.
 fn mount_args(mounts: &[Mount]) -> Vec<String> {
     let mut args = Vec::new();
