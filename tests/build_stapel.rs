@@ -956,3 +956,101 @@ fn artifacts_and_the_records_cleanup_reads() {
         "{tags:?}"
     );
 }
+
+/// The no-pull proof, counted: after a commit that changes only
+/// mapped files, with every earlier stage in the registry and none in the
+/// local Docker, the build reads no layer of the earlier stages from the
+/// registry (a recording proxy sees every request) and the daemon, though
+/// reachable, creates no container.
+#[test]
+fn a_code_change_pulls_no_base_layer_and_starts_no_container() {
+    use davit_testkit::recording_proxy::RecordingProxy;
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let proxy = RecordingProxy::start(&env("DAVIT_TEST_REGISTRY_ANON")).expect("proxy");
+    let p = stapel_project(&format!(
+        "---\nimage: app\nfrom: {base}\nshell:\n  beforeInstall:\n  - head -c 4194304 /dev/urandom > /packages.bin\n  install:\n  - cat /app/deps.txt > /installed\ngit:\n- add: /app\n  to: /app\n  stageDependencies:\n    install: deps.txt\n"
+    ));
+    let path = format!("davit-test/{}", p.project);
+    let repo = format!("{}/{path}", proxy.address());
+    write(&p.dir, "app/deps.txt", "deps\n");
+    write(&p.dir, "app/main.txt", "v1\n");
+    commit(&p, "c1");
+    let (_, r1) = build_with(&p, &repo, "r1.json", &[], &[]);
+    let install_tag = stage(&r1, "app", "install")["DockerTag"]
+        .as_str()
+        .expect("install tag")
+        .to_string();
+    // Every layer of the last stored stage: the base's, beforeInstall's
+    // 4 MiB and install's.
+    let earlier_layers: Vec<String> = manifest(proxy.address(), &path, &install_tag)["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l["digest"].as_str().expect("digest").to_string())
+        .collect();
+    assert!(earlier_layers.len() >= 3, "{earlier_layers:?}");
+
+    // A fresh runner: none of the project's images in the local Docker.
+    forget_local_images(&p, &repo);
+    write(&p.dir, "app/main.txt", "v2\n");
+    commit(&p, "c2");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let since = unix_now();
+    proxy.clear();
+    let (log, r2) = build_with(&p, &repo, "r2.json", &[], &[]);
+    let exchanges = proxy.exchanges();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(containers_created(&p.project, &since, &unix_now()), 0);
+    assert_eq!(
+        stage(&r2, "app", "install")["DockerTag"],
+        install_tag.as_str()
+    );
+    assert_eq!(
+        stage(&r2, "app", "gitLatestPatch")["Rebuilt"],
+        true,
+        "{log}"
+    );
+
+    // The proxy saw the build (so the count means something) …
+    assert!(
+        exchanges.iter().any(|e| e.method == "PUT"),
+        "{exchanges:#?}"
+    );
+    // … and no read of an earlier layer, not even a range of one.
+    let layer_reads: Vec<_> = exchanges
+        .iter()
+        .filter(|e| e.method == "GET" && earlier_layers.iter().any(|d| e.path.contains(d)))
+        .collect();
+    assert!(layer_reads.is_empty(), "{layer_reads:#?}");
+    let downloaded: u64 = exchanges.iter().map(|e| e.body_bytes).sum();
+    assert!(
+        downloaded < 256 * 1024,
+        "{downloaded} bytes read from the registry: {exchanges:#?}"
+    );
+    // The control: running the image makes the daemon pull it through the
+    // proxy. It holds the earlier layers already (the images were untagged,
+    // not pruned), so it reads only the new patch layer, and the proxy
+    // records that read the way the filter above looks for it.
+    let patch_tag = stage(&r2, "app", "gitLatestPatch")["DockerTag"]
+        .as_str()
+        .expect("patch tag")
+        .to_string();
+    let patch_layers = manifest(proxy.address(), &path, &patch_tag)["layers"]
+        .as_array()
+        .expect("layers")
+        .clone();
+    let patch_layer = patch_layers.last().expect("a patch layer")["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
+    assert!(!earlier_layers.contains(&patch_layer));
+    proxy.clear();
+    assert_eq!(sh(&r2, "app", "cat /installed /app/main.txt"), "deps\nv2\n");
+    let exchanges = proxy.exchanges();
+    assert!(
+        exchanges
+            .iter()
+            .any(|e| e.method == "GET" && e.path.contains(&patch_layer) && e.body_bytes > 0),
+        "{exchanges:#?}"
+    );
+}
