@@ -1054,3 +1054,94 @@ fn a_code_change_pulls_no_base_layer_and_starts_no_container() {
         "{exchanges:#?}"
     );
 }
+
+/// Runs `git` for a submodule operation on a local path, which git allows
+/// only when told to.
+fn git_submodule(dir: &Path, args: &[&str]) {
+    let mut all = vec!["-c", "protocol.file.allow=always", "submodule"];
+    all.extend_from_slice(args);
+    git(dir, &all);
+}
+
+#[test]
+fn submodules_reach_the_image_at_their_recorded_commits() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let lib_tmp = tempfile::tempdir().expect("tempdir");
+    let lib = lib_tmp.path();
+    git(lib, &["init", "-q", "-b", "main"]);
+    write(lib, "inner/i.txt", "i1\n");
+    write(lib, "top.txt", "top1\n");
+    write(lib, "gone.txt", "gone\n");
+    git(lib, &["add", "-A"]);
+    git(lib, &["commit", "-qm", "lib 1"]);
+    let p = stapel_project(&format!(
+        "---\nimage: app\nfrom: {base}\nshell:\n  install:\n  - cat /app/vendor/lib/inner/i.txt > /installed\ngit:\n- add: /\n  to: /app\n  excludePaths: [werf.yaml]\n  stageDependencies:\n    install: [\"vendor/lib/inner/*\"]\n"
+    ));
+    let (_, _, repo) = anon_repo(&p);
+    write(&p.dir, "main.txt", "main\n");
+    let lib_path = lib.display().to_string();
+    git_submodule(&p.dir, &["add", "-q", &lib_path, "vendor/lib"]);
+    commit(&p, "c1");
+    let (log, r1) = build_with(&p, &repo, "r1.json", &[], &[]);
+    assert_eq!(
+        sh(
+            &r1,
+            "app",
+            "cat /installed /app/vendor/lib/top.txt /app/vendor/lib/gone.txt; ls -A /app/vendor/lib"
+        ),
+        "i1\ntop1\ngone\ngone.txt\ninner\ntop.txt\n",
+        "{log}"
+    );
+
+    // The submodule moves on: a file changed, one deleted, none that
+    // install depends on. A patch, no install, no daemon.
+    write(lib, "top.txt", "top2\n");
+    git(lib, &["rm", "-q", "gone.txt"]);
+    git(lib, &["commit", "-qam", "lib 2"]);
+    git(&p.dir.join("vendor/lib"), &["pull", "-q", "origin", "main"]);
+    commit(&p, "c2");
+    let (log, r2) = build_daemonless(&p, &repo, "r2.json");
+    assert_eq!(
+        stage(&r2, "app", "install")["DockerTag"],
+        stage(&r1, "app", "install")["DockerTag"],
+        "{log}"
+    );
+    assert_eq!(stage(&r2, "app", "gitLatestPatch")["Rebuilt"], true);
+    assert_eq!(
+        sh(
+            &r2,
+            "app",
+            "cat /app/vendor/lib/top.txt; test -e /app/vendor/lib/gone.txt || echo deleted"
+        ),
+        "top2\ndeleted\n"
+    );
+
+    // A change install depends on, inside the submodule: install runs on
+    // the new files.
+    write(lib, "inner/i.txt", "i2\n");
+    git(lib, &["commit", "-qam", "lib 3"]);
+    git(&p.dir.join("vendor/lib"), &["pull", "-q", "origin", "main"]);
+    commit(&p, "c3");
+    let (log, r3) = build_with(&p, &repo, "r3.json", &[], &[]);
+    assert_eq!(stage(&r3, "app", "install")["Rebuilt"], true, "{log}");
+    assert_eq!(sh(&r3, "app", "cat /installed"), "i2\n");
+
+    // A clone whose submodule is not checked out, with its URL gone: the
+    // error names the submodule and what to do.
+    let clone_tmp = tempfile::tempdir().expect("tempdir");
+    git(
+        clone_tmp.path(),
+        &["clone", "-q", &p.dir.display().to_string(), "c"],
+    );
+    drop(lib_tmp);
+    let out = davit(
+        &clone_tmp.path().join("c"),
+        &["build", "--plan", "--repo", &repo],
+        &[NO_DAEMON],
+    );
+    assert!(!out.status.success());
+    // The plan names each image's error on standard output.
+    let err = String::from_utf8_lossy(&out.stdout);
+    assert!(err.contains("submodule vendor/lib (commit "), "{err}");
+    assert!(err.contains("git submodule update --init"), "{err}");
+}

@@ -51,22 +51,11 @@ pub fn untracked_in_context(repo: &Repo, context: &str) -> Vec<String> {
         .collect()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// werf's `Checksum` of an `ls-tree` result: `""` when nothing matched,
-/// else the sha256 of the entries' hex ids in path order.
+/// else the sha256 of the entries' hex ids in path order (and of the
+/// submodule results).
 fn ls_tree_checksum(repo: &Repo, scope: &str, matcher: &dyn PathMatcher) -> String {
-    let entries = repo.ls_tree(scope, matcher);
-    if entries.is_empty() {
-        return String::new();
-    }
-    let ids: String = entries.iter().map(|e| e.oid.as_str()).collect();
-    sha256_hex(ids.as_bytes())
+    repo.ls_tree(scope, matcher).checksum()
 }
 
 /// `filesChecksum(sources)`: `H256(lsTreeChecksum)`, and with matching

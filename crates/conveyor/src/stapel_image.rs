@@ -435,7 +435,7 @@ impl Conveyor<'_> {
                 .as_ref()
                 .map(|t| t.0.as_str()),
             base,
-            repo: self.repo,
+            repo: self.project_repo(remotes),
             is_artifact: img.kind == ImageKind::Artifact,
             is_config_image: &|n: &str| self.is_config_image(n),
             from_latest_id,

@@ -47,7 +47,9 @@ impl Repo {
         Ok(false)
     }
 
-    /// The files of `commit` by repository path.
+    /// The files of `commit` by repository path (with the files of the
+    /// submodules it records, for a repository made by
+    /// [`Repo::with_submodules`]).
     pub fn files_at(&self, commit: &str) -> Result<BTreeMap<String, CommitFile>, GitError> {
         let id = ObjectId::from_hex(commit.as_bytes())
             .map_err(|e| obj_err(format!("commit {commit}"), e))?;
@@ -55,7 +57,11 @@ impl Repo {
             .repo
             .find_commit(id)
             .map_err(|e| obj_err(format!("commit {commit}"), e))?;
-        Ok(tree_files(&commit_obj, commit)?
+        let mut files = tree_files(&commit_obj, commit)?;
+        if !self.gitlinks.is_empty() {
+            self.expand_known_submodules(&mut files);
+        }
+        Ok(files
             .into_iter()
             .map(|(path, f)| {
                 (

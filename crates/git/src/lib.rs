@@ -11,7 +11,8 @@ mod history;
 pub use history::CommitFile;
 mod ls_tree;
 pub mod remote;
-pub use ls_tree::LsTreeEntry;
+mod submodules;
+pub use ls_tree::{LsTree, LsTreeEntry};
 
 /// A git failure, with the path or object it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,12 @@ pub enum GitError {
     Object { what: String, message: String },
     #[error("remote git repository {url}: {message}")]
     Remote { url: String, message: String },
+    #[error("submodule {path} (commit {commit}): {message}")]
+    Submodule {
+        path: String,
+        commit: String,
+        message: String,
+    },
 }
 
 fn obj_err(what: impl Into<String>, e: impl std::fmt::Display) -> GitError {
@@ -68,6 +75,7 @@ fn tree_files(
                 oid: r.oid,
                 kind,
                 on_disk: false,
+                source: 0,
             },
         );
     }
@@ -98,6 +106,9 @@ struct TreeFile {
     /// Read from the work tree rather than the object database (a file
     /// of the `--dev` snapshot that differs from HEAD).
     on_disk: bool,
+    /// Whose object database holds it: 0 for this repository, `i` for
+    /// `submodules[i - 1]` (see [`Repo::with_submodules`]).
+    source: usize,
 }
 
 /// How a work-tree path compares with the commit.
@@ -123,6 +134,15 @@ pub struct Repo {
     files: BTreeMap<String, TreeFile>,
     /// HEAD's (or the snapshot's) tree, built on first use by `ls_tree`.
     tree: OnceLock<ls_tree::Dir>,
+    /// The repositories of the submodules whose files `files` holds
+    /// (empty unless made by [`Repo::with_submodules`]).
+    submodules: Vec<gix::Repository>,
+    /// The submodules replaced by their files: path → (recorded commit,
+    /// index into `submodules` plus one).
+    gitlinks: BTreeMap<String, (gix::ObjectId, usize)>,
+    /// The URL a remote repository was fetched from; relative submodule
+    /// URLs resolve against it.
+    origin_url: Option<String>,
 }
 
 impl Repo {
@@ -143,6 +163,9 @@ impl Repo {
             head,
             files,
             tree: OnceLock::new(),
+            submodules: Vec::new(),
+            gitlinks: BTreeMap::new(),
+            origin_url: None,
         })
     }
 
@@ -194,14 +217,18 @@ impl Repo {
             .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 
-    fn blob(&self, oid: gix::ObjectId, path: &str) -> Result<Vec<u8>, GitError> {
-        if self.files.get(path).is_some_and(|f| f.on_disk) {
+    fn blob(&self, f: &TreeFile, path: &str) -> Result<Vec<u8>, GitError> {
+        if f.on_disk {
             return disk_content(&self.work_tree.join(path)).ok_or_else(|| GitError::Object {
                 what: path.to_string(),
                 message: "the file changed on disk while davit read it".into(),
             });
         }
-        let obj = self.repo.find_object(oid).map_err(|e| obj_err(path, e))?;
+        let odb = match f.source {
+            0 => &self.repo,
+            i => &self.submodules[i - 1],
+        };
+        let obj = odb.find_object(f.oid).map_err(|e| obj_err(path, e))?;
         Ok(obj.data.clone())
     }
 
@@ -241,7 +268,15 @@ impl Repo {
                 continue;
             };
             let on_disk = self.files.get(&path).is_none_or(|f| f.oid != oid);
-            files.insert(path, TreeFile { oid, kind, on_disk });
+            files.insert(
+                path,
+                TreeFile {
+                    oid,
+                    kind,
+                    on_disk,
+                    source: 0,
+                },
+            );
         }
         self.files = files;
         self.tree = OnceLock::new();
@@ -307,7 +342,7 @@ impl Repo {
     /// it points at. `None` when absent or a submodule.
     pub fn read_blob(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
         match self.files.get(path) {
-            Some(f) if f.kind != EntryKind::Submodule => self.blob(f.oid, path).map(Some),
+            Some(f) if f.kind != EntryKind::Submodule => self.blob(f, path).map(Some),
             _ => Ok(None),
         }
     }
@@ -320,7 +355,7 @@ impl Repo {
             let Some(f) = self.files.get(&current) else {
                 return Ok(None);
             };
-            let data = self.blob(f.oid, &current)?;
+            let data = self.blob(f, &current)?;
             if f.kind != EntryKind::Symlink {
                 return Ok(Some(data));
             }

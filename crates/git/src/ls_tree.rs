@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use davit_pathmatch::PathMatcher;
 use gix::ObjectId;
+use sha2::{Digest, Sha256};
 
 use crate::{EntryKind, Repo};
 
@@ -20,6 +21,48 @@ pub struct LsTreeEntry {
     pub oid: String,
 }
 
+/// What a walk took: entries sorted by path byte-wise, and for each
+/// submodule the walk went into, what it took there (werf's sub-result,
+/// kept only when not empty), sorted by the submodule's path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LsTree {
+    pub entries: Vec<LsTreeEntry>,
+    pub submodules: Vec<(String, LsTree)>,
+}
+
+impl LsTree {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.submodules.is_empty()
+    }
+
+    /// werf's `Checksum`: `""` when empty, else the sha256 (hex) of the
+    /// entries' ids, then of each submodule result's own checksum.
+    pub fn checksum(&self) -> String {
+        if self.is_empty() {
+            return String::new();
+        }
+        let mut hasher = Sha256::new();
+        for e in &self.entries {
+            hasher.update(e.oid.as_bytes());
+        }
+        for (_, sub) in &self.submodules {
+            hasher.update(sub.checksum().as_bytes());
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn sort(&mut self) {
+        self.entries
+            .sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        self.submodules
+            .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Dir {
     entries: BTreeMap<String, Node>,
@@ -29,34 +72,61 @@ pub(crate) struct Dir {
 #[derive(Debug)]
 enum Node {
     Dir(Dir),
-    Leaf { kind: EntryKind, oid: ObjectId },
+    Leaf {
+        kind: EntryKind,
+        oid: ObjectId,
+    },
+    /// A submodule whose files the repository holds: its recorded commit
+    /// and its tree.
+    Sub {
+        oid: ObjectId,
+        dir: Dir,
+    },
 }
 
 impl Dir {
-    pub(crate) fn build<'a>(files: impl Iterator<Item = (&'a str, EntryKind, ObjectId)>) -> Dir {
+    /// The tree of `files`, with `gitlinks` (submodules replaced by their
+    /// files, which `files` holds below them) as submodule nodes.
+    pub(crate) fn build<'a>(
+        gitlinks: impl Iterator<Item = (&'a str, ObjectId)>,
+        files: impl Iterator<Item = (&'a str, EntryKind, ObjectId)>,
+    ) -> Dir {
         let mut root = Dir::default();
+        // Outer submodules sort before the ones nested in them.
+        for (path, oid) in gitlinks {
+            root.insert(
+                path,
+                Node::Sub {
+                    oid,
+                    dir: Dir::default(),
+                },
+            );
+        }
         for (path, kind, oid) in files {
-            let mut dir = &mut root;
-            let mut parts = path.split('/').peekable();
-            while let Some(part) = parts.next() {
-                if parts.peek().is_none() {
-                    dir.entries
-                        .insert(part.to_string(), Node::Leaf { kind, oid });
-                    break;
-                }
-                let node = dir
-                    .entries
-                    .entry(part.to_string())
-                    .or_insert_with(|| Node::Dir(Dir::default()));
-                let Node::Dir(next) = node else {
-                    // A file and a directory of one name cannot both be
-                    // in a tree; keep the file.
-                    break;
-                };
-                dir = next;
-            }
+            root.insert(path, Node::Leaf { kind, oid });
         }
         root
+    }
+
+    fn insert(&mut self, path: &str, node: Node) {
+        let mut dir = self;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                dir.entries.insert(part.to_string(), node);
+                return;
+            }
+            let next = dir
+                .entries
+                .entry(part.to_string())
+                .or_insert_with(|| Node::Dir(Dir::default()));
+            dir = match next {
+                Node::Dir(d) | Node::Sub { dir: d, .. } => d,
+                // A file and a directory of one name cannot both be in a
+                // tree; keep the file.
+                Node::Leaf { .. } => return,
+            };
+        }
     }
 
     /// The git tree id: entries in git's order (a directory sorts as if
@@ -80,6 +150,7 @@ impl Dir {
                 let (mode, oid) = match node {
                     Node::Dir(d) => ("40000", d.id()),
                     Node::Leaf { kind, oid } => (mode(*kind), *oid),
+                    Node::Sub { oid, .. } => ("160000", *oid),
                 };
                 buf.extend_from_slice(mode.as_bytes());
                 buf.push(b' ');
@@ -114,6 +185,7 @@ impl Repo {
     fn tree(&self) -> &Dir {
         self.tree.get_or_init(|| {
             Dir::build(
+                self.gitlinks(),
                 self.files
                     .iter()
                     .map(|(path, f)| (path.as_str(), f.kind, f.oid)),
@@ -122,70 +194,103 @@ impl Repo {
     }
 
     /// werf's `LsTree` from `scope` (repository-relative, `""` for the
-    /// root): the entries `matcher` takes, sorted by path byte-wise. A
-    /// scope that is not in the commit gives nothing. Submodules are taken
-    /// by their commit id; davit does not descend into them.
-    pub fn ls_tree(&self, scope: &str, matcher: &dyn PathMatcher) -> Vec<LsTreeEntry> {
+    /// root): the entries `matcher` takes. A scope that is not in the
+    /// commit gives nothing. A submodule is taken by its commit id when
+    /// matched whole; when the matcher goes through it, it is walked only
+    /// if this repository holds its files ([`Repo::with_submodules`]), and
+    /// what is taken there becomes a submodule result.
+    pub fn ls_tree(&self, scope: &str, matcher: &dyn PathMatcher) -> LsTree {
         let root = self.tree();
-        let mut out = Vec::new();
+        let mut result = LsTree::default();
+        // The submodules the scope lies in: the result is theirs.
+        let mut within: Vec<String> = Vec::new();
         if scope.is_empty() {
-            decide_dir(root, "", matcher, &mut out);
+            decide_dir(root, "", matcher, &mut result);
         } else {
-            let mut node: Option<&Node> = None;
+            let parts: Vec<&str> = scope.split('/').collect();
             let mut dir = root;
-            for part in scope.split('/') {
-                node = dir.entries.get(part);
-                match node {
+            let mut walked = String::new();
+            let mut node = None;
+            for (i, part) in parts.iter().enumerate() {
+                let last = i + 1 == parts.len();
+                walked = join(&walked, part);
+                let found = dir.entries.get(*part);
+                match found {
                     Some(Node::Dir(d)) => dir = d,
-                    _ => break,
+                    Some(Node::Sub { dir: d, .. }) if !last => {
+                        within.push(walked.clone());
+                        dir = d;
+                    }
+                    Some(_) if last => {}
+                    _ => {
+                        node = None;
+                        break;
+                    }
                 }
+                node = found;
             }
-            match node {
-                Some(Node::Dir(d)) => decide_dir(d, scope, matcher, &mut out),
-                Some(Node::Leaf { kind, oid }) => {
-                    decide_leaf(*kind, *oid, scope, matcher, &mut out)
-                }
-                None => {}
+            if let Some(node) = node {
+                decide(node, scope, matcher, &mut result);
             }
         }
-        out.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-        out
+        result.sort();
+        for path in within.into_iter().rev() {
+            if !result.is_empty() {
+                result = LsTree {
+                    entries: Vec::new(),
+                    submodules: vec![(path, result)],
+                };
+            }
+        }
+        result
     }
 }
 
-fn decide_dir(dir: &Dir, path: &str, matcher: &dyn PathMatcher, out: &mut Vec<LsTreeEntry>) {
+fn decide_dir(dir: &Dir, path: &str, matcher: &dyn PathMatcher, out: &mut LsTree) {
     if matcher.through(path) {
         for (name, node) in &dir.entries {
-            let child = join(path, name);
-            match node {
-                Node::Dir(d) => decide_dir(d, &child, matcher, out),
-                Node::Leaf { kind, oid } => decide_leaf(*kind, *oid, &child, matcher, out),
-            }
+            decide(node, &join(path, name), matcher, out);
         }
     } else if matcher.matched(path) {
-        out.push(LsTreeEntry {
+        out.entries.push(LsTreeEntry {
             path: path.to_string(),
             oid: dir.id().to_string(),
         });
     }
 }
 
-fn decide_leaf(
-    kind: EntryKind,
-    oid: ObjectId,
-    path: &str,
-    matcher: &dyn PathMatcher,
-    out: &mut Vec<LsTreeEntry>,
-) {
-    // A submodule gone through would be walked at its commit; davit takes
-    // submodules only whole.
-    if kind == EntryKind::Submodule && matcher.through(path) {
-        return;
-    }
-    if matcher.matched(path) {
-        out.push(LsTreeEntry {
-            path: path.to_string(),
-            oid: oid.to_string(),
-        });
+fn decide(node: &Node, path: &str, matcher: &dyn PathMatcher, out: &mut LsTree) {
+    match node {
+        Node::Dir(d) => decide_dir(d, path, matcher, out),
+        Node::Sub { oid, dir } => {
+            if matcher.through(path) {
+                let mut sub = LsTree::default();
+                for (name, child) in &dir.entries {
+                    decide(child, &join(path, name), matcher, &mut sub);
+                }
+                sub.sort();
+                if !sub.is_empty() {
+                    out.submodules.push((path.to_string(), sub));
+                }
+            } else if matcher.matched(path) {
+                out.entries.push(LsTreeEntry {
+                    path: path.to_string(),
+                    oid: oid.to_string(),
+                });
+            }
+        }
+        Node::Leaf { kind, oid } => {
+            // A submodule whose files this repository does not hold is
+            // taken only whole.
+            if *kind == EntryKind::Submodule && matcher.through(path) {
+                return;
+            }
+            if matcher.matched(path) {
+                out.entries.push(LsTreeEntry {
+                    path: path.to_string(),
+                    oid: oid.to_string(),
+                });
+            }
+        }
     }
 }

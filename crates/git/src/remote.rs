@@ -133,6 +133,9 @@ impl Repo {
             head,
             files,
             tree: std::sync::OnceLock::new(),
+            submodules: Vec::new(),
+            gitlinks: std::collections::BTreeMap::new(),
+            origin_url: Some(url.to_string()),
         })
     }
 }

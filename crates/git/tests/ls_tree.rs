@@ -39,13 +39,14 @@ fn tree_ids_are_gits() {
     let tmp = fixture();
     let repo = Repo::discover(tmp.path()).expect("open");
     let root = repo.ls_tree("", &True);
+    let root = root.entries;
     assert_eq!(root.len(), 1);
     assert_eq!(root[0].path, "");
     assert_eq!(root[0].oid, rev_parse(tmp.path(), "HEAD^{tree}"));
     let sub = repo.ls_tree("sub", &True);
-    assert_eq!(sub[0].oid, rev_parse(tmp.path(), "HEAD:sub"));
+    assert_eq!(sub.entries[0].oid, rev_parse(tmp.path(), "HEAD:sub"));
     let deep = repo.ls_tree("sub/deep", &True);
-    assert_eq!(deep[0].oid, rev_parse(tmp.path(), "HEAD:sub/deep"));
+    assert_eq!(deep.entries[0].oid, rev_parse(tmp.path(), "HEAD:sub/deep"));
     assert!(repo.ls_tree("missing", &True).is_empty());
 }
 
@@ -56,12 +57,17 @@ fn the_walk_descends_only_where_the_matcher_says() {
     // `COPY foo foo.txt`: two entries, sorted byte-wise (not git's order).
     let m: Box<dyn PathMatcher> = Box::new(Include::new(&["foo", "foo.txt"]));
     let got = repo.ls_tree("", m.as_ref());
-    let paths: Vec<&str> = got.iter().map(|e| e.path.as_str()).collect();
+    let paths: Vec<&str> = got.entries.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["foo", "foo.txt"]);
-    assert_eq!(got[0].oid, rev_parse(tmp.path(), "HEAD:foo"));
+    assert_eq!(got.entries[0].oid, rev_parse(tmp.path(), "HEAD:foo"));
     // `COPY sub sub/x.txt` descends into sub.
     let m = Include::new(&["sub", "sub/x.txt"]);
-    let paths: Vec<String> = repo.ls_tree("", &m).into_iter().map(|e| e.path).collect();
+    let paths: Vec<String> = repo
+        .ls_tree("", &m)
+        .entries
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
     assert_eq!(paths, ["sub/deep", "sub/x.txt"]);
     // Below a base directory.
     let m = Multi::new(vec![
@@ -70,6 +76,7 @@ fn the_walk_descends_only_where_the_matcher_says() {
     ]);
     let paths: Vec<String> = repo
         .ls_tree("sub", &m)
+        .entries
         .into_iter()
         .map(|e| e.path)
         .collect();
@@ -84,7 +91,7 @@ fn the_dev_snapshot_gets_the_ids_its_commit_would_have() {
     let repo = Repo::discover(dir)
         .expect("open")
         .into_dev_snapshot(&|_| false);
-    let id = repo.ls_tree("sub", &True)[0].oid.clone();
+    let id = repo.ls_tree("sub", &True).entries[0].oid.clone();
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-qm", "dev"]);
     assert_eq!(id, rev_parse(dir, "HEAD:sub"));

@@ -131,6 +131,15 @@ impl GitMapping {
 
     /// Which fetched repository a remote mapping reads: the URL and the
     /// reference it names.
+    /// Whether the mapping may take files at or below `path`: `path` is
+    /// under `add`, or `add` under `path` (which submodules to read).
+    pub fn reaches(&self, path: &str) -> bool {
+        let under = |inner: &str, outer: &str| {
+            outer.is_empty() || inner == outer || inner.starts_with(&format!("{outer}/"))
+        };
+        under(path, &self.add) || under(&self.add, path)
+    }
+
     pub fn remote_key(&self) -> Option<String> {
         let url = self.url.as_ref()?;
         Some(format!(
@@ -181,13 +190,12 @@ impl GitMapping {
                 self.matcher(),
                 Box::new(Base::new(&self.add, Box::new(Include::new(&[glob])))),
             ]);
-            let entries = repo.ls_tree(&self.add, &matcher);
-            if entries.is_empty() {
+            let taken = repo.ls_tree(&self.add, &matcher);
+            if taken.is_empty() {
                 not_found.push(glob.clone());
                 continue;
             }
-            let ids: String = entries.iter().map(|e| e.oid.as_str()).collect();
-            hasher.update(hex(&Sha256::digest(ids.as_bytes())).as_bytes());
+            hasher.update(taken.checksum().as_bytes());
         }
         (hex(&hasher.finalize()), not_found)
     }
