@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use build_common::*;
-use davit_testkit::fixtures::{git, testenv as env, write};
+use davit_testkit::fixtures::{git, git_submodule, testenv as env, write};
 use serde_json::Value;
 
 const NO_DAEMON: (&str, &str) = ("DOCKER_HOST", "unix:///nonexistent/docker.sock");
@@ -1055,14 +1055,6 @@ fn a_code_change_pulls_no_base_layer_and_starts_no_container() {
     );
 }
 
-/// Runs `git` for a submodule operation on a local path, which git allows
-/// only when told to.
-fn git_submodule(dir: &Path, args: &[&str]) {
-    let mut all = vec!["-c", "protocol.file.allow=always", "submodule"];
-    all.extend_from_slice(args);
-    git(dir, &all);
-}
-
 #[test]
 fn submodules_reach_the_image_at_their_recorded_commits() {
     let base = env("DAVIT_TEST_BASE_IMAGE");
@@ -1144,4 +1136,171 @@ fn submodules_reach_the_image_at_their_recorded_commits() {
     let err = String::from_utf8_lossy(&out.stdout);
     assert!(err.contains("submodule vendor/lib (commit "), "{err}");
     assert!(err.contains("git submodule update --init"), "{err}");
+}
+
+/// `tests/contract/git_http.py`: git's own `git http-backend` behind TLS
+/// (the test CA) and HTTP Basic authentication.
+struct GitHttpServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitHttpServer {
+    fn start(root: &Path, user: &str, password: &str) -> GitHttpServer {
+        use std::io::BufRead;
+        let testenv_dir = Path::new(&env("DAVIT_TEST_TLS_CA"))
+            .parent()
+            .expect("testenv dir")
+            .to_path_buf();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contract/git_http.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg("--root")
+            .arg(root)
+            .arg("--cert")
+            .arg(testenv_dir.join("tls-server.pem"))
+            .arg("--key")
+            .arg(testenv_dir.join("tls-server.key"))
+            .args(["--user", user, "--password", password])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs the git server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read");
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the git server did not start: {line:?}"));
+        GitHttpServer { child, port }
+    }
+}
+
+impl Drop for GitHttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn remote_git_over_https_with_basic_auth() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let remote = tempfile::tempdir().expect("tempdir");
+    let work = remote.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git(&work, &["init", "-q", "-b", "main"]);
+    write(&work, "lib/a.txt", "v1\n");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "r1"]);
+    let root = remote.path().join("root");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    git(&root, &["clone", "-q", "--bare", "../work", "lib.git"]);
+    let password = "s3cret-git-password";
+    let server = GitHttpServer::start(&root, "deployer", password);
+    let url = format!("https://127.0.0.1:{}/lib.git", server.port);
+
+    let p = stapel_project(&format!(
+        "---\nimage: app\nfrom: {base}\ngit:\n- url: {url}\n  branch: main\n  add: /lib\n  to: /lib\n  basicAuth:\n    username: deployer\n    password:\n      env: LIB_GIT_PASSWORD\n"
+    ));
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  stapel:\n    git:\n      allowBranch: true\n",
+    );
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let home = tempfile::tempdir().expect("home");
+    let home_dir = home.path().to_str().expect("utf-8");
+    let flags = ["--home-dir", home_dir];
+    let ca = env("DAVIT_TEST_TLS_CA");
+    let trusted = ("SSL_CERT_FILE", ca.as_str());
+
+    // Without the variable: the error names it; no request is made.
+    let out = davit(
+        &p.dir,
+        &["build", "--repo", &repo, "--home-dir", home_dir],
+        &[NO_DAEMON, trusted],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("LIB_GIT_PASSWORD, which is not set"), "{err}");
+
+    // A wrong password: refused, and no password is shown.
+    let out = davit(
+        &p.dir,
+        &["build", "--repo", &repo, "--home-dir", home_dir],
+        &[NO_DAEMON, trusted, ("LIB_GIT_PASSWORD", "wrong-password")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&url), "{err}");
+    assert!(!err.contains("wrong-password"), "{err}");
+    assert!(err.contains("HTTP status 401"), "{err}");
+    assert!(err.contains("hint: check the mapping's basicAuth"), "{err}");
+
+    // The right one: cloned over TLS and built.
+    let good = ("LIB_GIT_PASSWORD", password);
+    let (log, r1) = build_with(&p, &repo, "r1.json", &flags, &[NO_DAEMON, trusted, good]);
+    assert!(!log.contains(password), "{log}");
+    assert_eq!(sh(&r1, "app", "cat /lib/a.txt"), "v1\n", "{log}");
+
+    // The branch moves: fetched, and a patch on top.
+    write(&work, "lib/a.txt", "v2\n");
+    git(&work, &["commit", "-qam", "r2"]);
+    git(
+        &work,
+        &[
+            "push",
+            "-q",
+            root.join("lib.git").to_str().expect("utf-8"),
+            "main",
+        ],
+    );
+    let (log, r2) = build_with(&p, &repo, "r2.json", &flags, &[NO_DAEMON, trusted, good]);
+    assert_eq!(
+        stage(&r2, "app", "gitLatestPatch")["Rebuilt"],
+        true,
+        "{log}"
+    );
+    assert_eq!(sh(&r2, "app", "cat /lib/a.txt"), "v2\n");
+
+    // Credentials written into the URL work too, and are never shown.
+    let in_url = format!(
+        "https://deployer:{password}@127.0.0.1:{}/lib.git",
+        server.port
+    );
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    let yaml = yaml.replace(&format!("url: {url}"), &format!("url: {in_url}"));
+    let yaml = yaml.replace(
+        "  basicAuth:\n    username: deployer\n    password:\n      env: LIB_GIT_PASSWORD\n",
+        "",
+    );
+    write(&p.dir, "werf.yaml", &yaml);
+    commit(&p, "c2");
+    let (log, r3) = build_with(&p, &repo, "r3.json", &flags, &[NO_DAEMON, trusted]);
+    assert!(!log.contains(password), "{log}");
+    assert_eq!(sh(&r3, "app", "cat /lib/a.txt"), "v2\n", "{log}");
+
+    // The test CA is not trusted without SSL_CERT_FILE: a TLS error.
+    let fresh_home = tempfile::tempdir().expect("home");
+    let out = davit(
+        &p.dir,
+        &[
+            "build",
+            "--repo",
+            &repo,
+            "--home-dir",
+            fresh_home.path().to_str().expect("utf-8"),
+        ],
+        &[NO_DAEMON, good],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    assert!(err.contains("SSL_CERT_FILE"), "{err}");
+    drop(server);
 }

@@ -160,7 +160,7 @@ enum PlanOutcome {
     /// It reads a registry this machine cannot reach (offline here).
     Unreachable,
     /// davit refuses it with a clear message (an image reference with a
-    /// URL scheme, which werf refuses too).
+    /// URL scheme, which werf refuses too; basicAuth over plain http).
     Refused,
     Failed(String),
 }
@@ -243,7 +243,12 @@ fn plan_stapel(repo: &Path, project_dir: &Path, base: &[String], env: &[String])
             .filter(|l| l.contains("): error: "))
             .collect();
         let unsupported = |l: &str| l.contains("which davit does not support yet");
-        let refused = |l: &str| l.contains("not an image reference");
+        let refused = |l: &str| {
+            l.contains("not an image reference")
+                || l.contains(
+                    "refuses to send basicAuth (or a password in the URL) over plain http",
+                )
+        };
         let unreachable = |l: &str| l.contains("dns error");
         if errors
             .iter()

@@ -66,6 +66,11 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "the build context reads the commit; it never talks to an engine or a registry",
     ),
     (
+        "davit-git",
+        &["tokio", "bollard", "reqwest", "davit-git-remote"],
+        "reading the repository needs no network; fetching is davit-git-remote's",
+    ),
+    (
         "davit-engine",
         &[
             "davit-storage",

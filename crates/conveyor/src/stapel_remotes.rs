@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 
 use davit_config::model::StapelImage;
-use davit_git::remote::{update, RemoteRev};
+use davit_git::remote::RemoteRev;
 use davit_git::Repo;
+use davit_git_remote::{submodule_fetcher, update, url_credentials, BasicAuth};
 use davit_stapel::{GitMapping, Pipeline};
 
 use super::{BuildError, Conveyor};
@@ -36,22 +37,37 @@ impl Conveyor<'_> {
             let wanted = |path: &str| local.iter().any(|m| m.reaches(path));
             let repo = self
                 .repo
-                .with_submodules(&cache, &wanted)
+                .with_submodules(&wanted, &submodule_fetcher(&cache, None, None))
                 .map_err(git_err)?;
             repos.insert(PROJECT_WITH_SUBMODULES.to_string(), repo);
         }
-        for m in &mappings {
+        for (m, config) in mappings.iter().zip(&s.git) {
             let (Some(url), Some(key)) = (m.url.clone(), m.remote_key()) else {
                 continue;
             };
             if repos.contains_key(&key) {
                 continue;
             }
-            if url.starts_with("http://") || url.starts_with("https://") {
+            let auth = match &config.basic_auth {
+                Some(value) => {
+                    Some(
+                        self.basic_auth(value)
+                            .map_err(|message| BuildError::Config {
+                                image: name.to_string(),
+                                message: format!(
+                                    "git `url: {}`: {message}",
+                                    davit_git::remote::redact(&url)
+                                ),
+                            })?,
+                    )
+                }
+                None => url_credentials(&url),
+            };
+            if auth.is_some() && url.starts_with("http://") {
                 return Err(BuildError::Config {
                     image: name.to_string(),
                     message: format!(
-                        "uses git over http(s) (`url: {}`), which davit does not support yet\n  hint: file:// and ssh:// URLs work",
+                        "git `url: {}`: davit refuses to send basicAuth (or a password in the URL) over plain http, where it would travel in clear text\n  hint: use the https:// URL of the repository",
                         davit_git::remote::redact(&url)
                     ),
                 });
@@ -65,16 +81,43 @@ impl Conveyor<'_> {
             } else {
                 RemoteRev::Head
             };
-            let dir = update(&cache, &url).map_err(git_err)?;
+            let dir = update(&cache, &url, auth.as_ref()).map_err(git_err)?;
             let mut repo = Repo::open_remote(&dir, &url, &rev).map_err(git_err)?;
             if repo.has_submodules() {
                 let same = |o: &&GitMapping| o.remote_key().as_ref() == Some(&key);
                 let wanted = |path: &str| mappings.iter().filter(same).any(|o| o.reaches(path));
-                repo = repo.with_submodules(&cache, &wanted).map_err(git_err)?;
+                let fetch = submodule_fetcher(&cache, Some(&url), auth.as_ref());
+                repo = repo.with_submodules(&wanted, &fetch).map_err(git_err)?;
             }
             repos.insert(key, repo);
         }
         Ok(repos)
+    }
+
+    /// werf's `basicAuth` (`{username, password: {env | src | value}}`):
+    /// the password from a variable, a file (relative to the project
+    /// directory; one trailing newline dropped) or the config itself.
+    fn basic_auth(&self, value: &serde_json::Value) -> Result<BasicAuth, String> {
+        let username = value["username"]
+            .as_str()
+            .ok_or("basicAuth needs `username`")?
+            .to_string();
+        let password = &value["password"];
+        let password = if let Some(var) = password["env"].as_str() {
+            std::env::var(var).map_err(|_| {
+                format!("basicAuth.password.env names {var}, which is not set\n  hint: export {var} in the job that runs davit")
+            })?
+        } else if let Some(src) = password["src"].as_str() {
+            let path = self.repo.work_tree().join(self.project_dir).join(src);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("basicAuth.password.src: reading {}: {e}", path.display()))?;
+            text.strip_suffix('\n').unwrap_or(&text).to_string()
+        } else if let Some(literal) = password["value"].as_str() {
+            literal.to_string()
+        } else {
+            return Err("basicAuth needs `password` with one of `env`, `src` or `value`".into());
+        };
+        Ok(BasicAuth { username, password })
     }
 
     /// The project's repository as the mappings of an image read it:

@@ -13,6 +13,7 @@ mod ls_tree;
 pub mod remote;
 mod submodules;
 pub use ls_tree::{LsTree, LsTreeEntry};
+pub use submodules::FetchSubmodule;
 
 /// A git failure, with the path or object it concerns.
 #[derive(Debug, thiserror::Error)]

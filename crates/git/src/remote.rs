@@ -1,17 +1,17 @@
-//! Remote repositories of stapel git mappings (`git[].url`): a bare clone
-//! per URL in davit's cache, fetched before each build with gix, and the
-//! commit a mapping names (`commit`, `tag`, `branch`, or the remote's
-//! HEAD) opened like the project's repository. The transports are gix's
-//! built-in ones (`file://`, local paths, `ssh://` through `ssh`); http(s)
-//! is not built in.
+//! Remote repositories of stapel git mappings (`git[].url`), as davit
+//! keeps them: a bare clone per URL in davit's cache (fetched by
+//! `davit-git-remote`; this crate reads, it never touches the network),
+//! and the commit a mapping names (`commit`, `tag`, `branch`, or the
+//! remote's HEAD) opened like the project's repository.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
-use gix::remote::Direction;
 use sha2::{Digest, Sha256};
 
 use crate::{obj_err, tree_files, GitError, Head, Repo};
+
+/// Where a fetch keeps the remote's HEAD.
+pub const REMOTE_HEAD: &str = "refs/davit/remote-head";
 
 /// Which commit of a remote a mapping takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,13 +35,41 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-fn remote_err(url: &str, e: impl std::fmt::Display) -> GitError {
+/// A remote's error with its causes, the URL shown redacted, and a hint
+/// for the usual TLS and credential failures.
+pub fn remote_error(url: &str, e: impl std::error::Error) -> GitError {
     let shown = redact(url);
+    // gix's outer errors ("Transport handshake failed") say little; the
+    // causes say what went wrong (a certificate, a refused connection).
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    let lower = message.to_lowercase();
+    if lower.contains("certificate") || lower.contains("unknownissuer") {
+        message.push_str("\n  hint: the server's certificate is not trusted: point SSL_CERT_FILE (or SSL_CERT_DIR) at a CA bundle that includes its CA");
+    } else if lower.contains("credentials") || lower.contains("authentication") {
+        message.push_str("\n  hint: check the mapping's basicAuth (username and password)");
+    }
     GitError::Remote {
         url: shown.clone(),
         // Transport errors may quote the URL they were given.
-        message: e.to_string().replace(url, &shown),
+        message: message.replace(url, &shown),
     }
+}
+
+/// The host (and port) of a URL; `""` for a local path.
+pub fn host(url: &str) -> &str {
+    let Some((_, rest)) = url.split_once("://") else {
+        return "";
+    };
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h)
 }
 
 /// Where the bare clone of `url` lives below `cache`.
@@ -54,47 +82,11 @@ pub fn cache_path(cache: &Path, url: &str) -> PathBuf {
     cache.join(hex)
 }
 
-/// Clones `url` into the cache, or fetches it when the clone exists;
-/// returns the clone's path. Branches and tags are mirrored as they are
-/// on the remote.
-pub fn update(cache: &Path, url: &str) -> Result<PathBuf, GitError> {
-    let path = cache_path(cache, url);
-    let interrupt = AtomicBool::new(false);
-    let specs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
-    if path.join("HEAD").is_file() {
-        let repo = gix::open(&path).map_err(|e| remote_err(url, e))?;
-        let remote = repo
-            .remote_at(url)
-            .map_err(|e| remote_err(url, e))?
-            .with_refspecs(specs, Direction::Fetch)
-            .map_err(|e| remote_err(url, e))?;
-        remote
-            .connect(Direction::Fetch)
-            .map_err(|e| remote_err(url, e))?
-            .prepare_fetch(gix::progress::Discard, Default::default())
-            .map_err(|e| remote_err(url, e))?
-            .receive(gix::progress::Discard, &interrupt)
-            .map_err(|e| remote_err(url, e))?;
-        return Ok(path);
-    }
-    std::fs::create_dir_all(&path).map_err(|e| remote_err(url, e))?;
-    let mut clone = gix::prepare_clone_bare(url, &path)
-        .map_err(|e| remote_err(url, e))?
-        .configure_remote(move |r| r.with_refspecs(specs, Direction::Fetch));
-    let result = clone.fetch_only(gix::progress::Discard, &interrupt);
-    if let Err(e) = result {
-        // Leave no half-made clone for the next run to trust.
-        let _ = std::fs::remove_dir_all(&path);
-        return Err(remote_err(url, e));
-    }
-    Ok(path)
-}
-
 impl Repo {
     /// A bare clone at the commit `rev` names: its files, read as HEAD's
     /// are for the project's repository.
     pub fn open_remote(git_dir: &Path, url: &str, rev: &RemoteRev) -> Result<Repo, GitError> {
-        let repo = gix::open(git_dir).map_err(|e| remote_err(url, e))?;
+        let repo = gix::open(git_dir).map_err(|e| remote_error(url, e))?;
         let id = match rev {
             RemoteRev::Commit(c) => {
                 let id = gix::ObjectId::from_hex(c.as_bytes()).map_err(|_| GitError::Remote {
@@ -112,7 +104,11 @@ impl Repo {
             }
             RemoteRev::Tag(t) => peel(&repo, url, &format!("refs/tags/{t}"))?,
             RemoteRev::Branch(b) => peel(&repo, url, &format!("refs/heads/{b}"))?,
-            RemoteRev::Head => peel(&repo, url, "HEAD")?,
+            // The remote's HEAD as last fetched; clones made before davit
+            // fetched it have their HEAD set by the clone.
+            RemoteRev::Head => {
+                peel(&repo, url, REMOTE_HEAD).or_else(|_| peel(&repo, url, "HEAD"))?
+            }
         };
         let (head, files) = {
             let commit = repo
@@ -159,6 +155,7 @@ mod tests {
 
     #[test]
     fn credentials_in_urls_are_never_shown() {
+        assert_eq!(host("https://u:p@h:8443/x"), "h:8443");
         assert_eq!(
             redact("https://user:s3cret@git.example.com/g/p.git"),
             "https://***@git.example.com/g/p.git"

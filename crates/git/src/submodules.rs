@@ -2,11 +2,12 @@
 //! out in its worktree, so a stapel git mapping takes their files; davit
 //! reads them from each submodule's own repository: the one `git submodule
 //! update --init` made (`.git/modules/<name>` or the submodule's work
-//! tree), or else a bare clone of its `.gitmodules` URL in davit's cache.
-//! Nested submodules are followed the same way.
+//! tree), or else a clone of its `.gitmodules` URL that the caller's
+//! fetcher makes (`davit-git-remote`). Nested submodules are followed the
+//! same way.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use gix::ObjectId;
@@ -91,6 +92,10 @@ fn join(prefix: &str, path: &str) -> String {
     }
 }
 
+/// Clones or fetches a submodule's URL (made absolute) and returns the
+/// clone's git directory.
+pub type FetchSubmodule<'a> = &'a dyn Fn(&str) -> Result<PathBuf, GitError>;
+
 /// The repository holding `commit` of the submodule at `rel` (relative to
 /// `parent`; `full` from the top, for messages), and its URL.
 fn locate(
@@ -98,7 +103,7 @@ fn locate(
     rel: &str,
     full: &str,
     commit: ObjectId,
-    cache: &Path,
+    fetch: FetchSubmodule<'_>,
 ) -> Result<(gix::Repository, Option<String>), GitError> {
     let module = parent.modules.iter().find(|m| m.path == rel);
     let name = module.map_or(rel, |m| m.name.as_str());
@@ -127,15 +132,9 @@ fn locate(
             "it is not checked out here and .gitmodules gives no url for it\n  hint: run `git submodule update --init --recursive`".into(),
         ));
     };
-    if url.starts_with("http://") || url.starts_with("https://") {
-        return Err(err(format!(
-            "it is not checked out here, and its url {} is http(s), which davit cannot fetch yet\n  hint: run `git submodule update --init --recursive`, and davit reads it from .git/modules",
-            remote::redact(&url)
-        )));
-    }
-    let dir = remote::update(cache, &url).map_err(|e| {
+    let dir = fetch(&url).map_err(|e| {
         err(format!(
-            "it is not checked out here, and cloning its url failed: {e}\n  hint: check its url in .gitmodules, or run `git submodule update --init --recursive`"
+            "it is not checked out here, and fetching its url failed: {e}\n  hint: check its url in .gitmodules, or run `git submodule update --init --recursive`"
         ))
     })?;
     let repo = gix::open(&dir).map_err(|e| err(e.to_string()))?;
@@ -150,7 +149,7 @@ fn locate(
 
 /// The file list being expanded.
 struct Expansion<'c> {
-    cache: &'c Path,
+    fetch: FetchSubmodule<'c>,
     submodules: Vec<gix::Repository>,
     files: BTreeMap<String, TreeFile>,
     gitlinks: BTreeMap<String, (ObjectId, usize)>,
@@ -167,7 +166,7 @@ impl Expansion<'_> {
     ) -> Result<(), GitError> {
         for (rel, commit) in links {
             let full = join(prefix, &rel);
-            let (repo, url) = locate(parent, &rel, &full, commit, self.cache)?;
+            let (repo, url) = locate(parent, &rel, &full, commit, self.fetch)?;
             let commit_obj = repo
                 .find_commit(commit)
                 .map_err(|e| crate::obj_err(format!("submodule {full} commit {commit}"), e))?;
@@ -214,15 +213,15 @@ impl Repo {
     /// This repository with each submodule replaced by its files at the
     /// commit HEAD records, recursively: what a checkout with `git
     /// submodule update --init --recursive` holds. Submodules that are not
-    /// checked out locally are cloned from their URL into `cache`.
+    /// checked out locally are cloned from their URL by `fetch`.
     /// `ls_tree` still sees the submodules as git does (by commit when
     /// taken whole, walked into when a matcher goes through them).
     /// Only the submodules for which `wanted(path)` holds are read; the
     /// others stay as they are.
     pub fn with_submodules(
         &self,
-        cache: &Path,
         wanted: &dyn Fn(&str) -> bool,
+        fetch: FetchSubmodule<'_>,
     ) -> Result<Repo, GitError> {
         let links: Vec<(String, ObjectId)> = self
             .files
@@ -248,7 +247,7 @@ impl Repo {
             modules,
         };
         let mut expansion = Expansion {
-            cache,
+            fetch,
             submodules: Vec::new(),
             files: self
                 .files

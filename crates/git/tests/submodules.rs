@@ -1,15 +1,15 @@
 //! Submodules: a repository opened `with_submodules` holds their files at
-//! the recorded commits (nested ones too), from the checked-out submodule
-//! or from a clone of its URL; `ls_tree` still sees each submodule as git
-//! does, and walks into it as werf does.
+//! the recorded commits (nested ones too), read from the checked-out
+//! submodules; `ls_tree` still sees each submodule as git does, and walks
+//! into it as werf does. (Cloning the ones not checked out:
+//! davit-git-remote's tests.)
 
 use std::path::Path;
 use std::process::Command;
 
-use davit_git::remote::{update, RemoteRev};
-use davit_git::{EntryKind, Repo};
+use davit_git::{EntryKind, GitError, Repo};
 use davit_pathmatch::{Include, True};
-use davit_testkit::fixtures::{git, write};
+use davit_testkit::fixtures::{git, submodule_fixture as fixture, write};
 use sha2::{Digest, Sha256};
 
 fn rev_parse(dir: &Path, what: &str) -> String {
@@ -22,6 +22,11 @@ fn rev_parse(dir: &Path, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Every submodule of these tests is checked out: nothing is fetched.
+fn no_fetch(url: &str) -> Result<std::path::PathBuf, GitError> {
+    panic!("fetched {url}, which is checked out")
+}
+
 fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
@@ -29,75 +34,20 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// git refuses local submodule URLs unless told otherwise.
-fn submodule_add(dir: &Path, url: &Path, path: &str) {
-    let url = url.display().to_string();
-    git(
-        dir,
-        &[
-            "-c",
-            "protocol.file.allow=always",
-            "submodule",
-            "add",
-            "-q",
-            &url,
-            path,
-        ],
-    );
-}
-
-fn repo_with(dir: &Path, files: &[(&str, &str)]) {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    git(dir, &["init", "-q", "-b", "main"]);
-    for (path, text) in files {
-        write(dir, path, text);
-    }
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-qm", "init"]);
-}
-
-/// `app` with submodule `mod` (lib), which has submodule `nested` (deep).
-fn fixture(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let deep = tmp.join("deep");
-    repo_with(&deep, &[("d.txt", "deep\n")]);
-    let lib = tmp.join("lib");
-    repo_with(&lib, &[("inner/i.txt", "i1\n"), ("top.txt", "top1\n")]);
-    submodule_add(&lib, &deep, "nested");
-    git(&lib, &["commit", "-qm", "nested"]);
-    let app = tmp.join("app");
-    repo_with(&app, &[("main.txt", "main\n")]);
-    submodule_add(&app, &lib, "mod");
-    git(
-        &app,
-        &[
-            "-c",
-            "protocol.file.allow=always",
-            "submodule",
-            "update",
-            "-q",
-            "--init",
-            "--recursive",
-        ],
-    );
-    git(&app, &["commit", "-qm", "mod"]);
-    (app, lib)
-}
-
 #[test]
 fn submodule_files_are_read_at_the_recorded_commits() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (app, lib) = fixture(tmp.path());
-    let cache = tmp.path().join("cache");
     let plain = Repo::discover(&app).expect("open");
     assert!(plain.has_submodules());
     assert_eq!(plain.kind("mod"), Some(EntryKind::Submodule));
     assert_eq!(plain.read_blob("mod/top.txt").expect("read"), None);
 
     // Unwanted submodules stay as they are.
-    let none = plain.with_submodules(&cache, &|_| false).expect("none");
+    let none = plain.with_submodules(&|_| false, &no_fetch).expect("none");
     assert_eq!(none.kind("mod"), Some(EntryKind::Submodule));
     let repo = plain
-        .with_submodules(&cache, &|_| true)
+        .with_submodules(&|_| true, &no_fetch)
         .expect("submodules");
     assert_eq!(repo.kind("mod"), None);
     let files: Vec<&str> = repo.files().collect();
@@ -116,8 +66,6 @@ fn submodule_files_are_read_at_the_recorded_commits() {
         repo.read_blob("mod/nested/d.txt").expect("read"),
         Some(b"deep\n".to_vec())
     );
-    // Nothing was cloned: the submodules are checked out.
-    assert!(!cache.exists());
 
     // A later submodule commit: HEAD reads the new one, the older
     // superproject commit the old one.
@@ -128,7 +76,7 @@ fn submodule_files_are_read_at_the_recorded_commits() {
     git(&app, &["commit", "-qam", "mod moved"]);
     let repo = Repo::discover(&app)
         .expect("open")
-        .with_submodules(&cache, &|_| true)
+        .with_submodules(&|_| true, &no_fetch)
         .expect("submodules");
     assert_eq!(
         repo.read_blob("mod/top.txt").expect("read"),
@@ -149,7 +97,7 @@ fn ls_tree_sees_submodules_as_git_and_walks_into_them_as_werf() {
     let (app, _) = fixture(tmp.path());
     let repo = Repo::discover(&app)
         .expect("open")
-        .with_submodules(&tmp.path().join("cache"), &|_| true)
+        .with_submodules(&|_| true, &no_fetch)
         .expect("submodules");
     // The root tree id is git's: submodules count by their commit.
     let root = repo.ls_tree("", &True);
@@ -179,46 +127,4 @@ fn ls_tree_sees_submodules_as_git_and_walks_into_them_as_werf() {
     assert!(plain
         .ls_tree("", &Include::new(&["mod/inner/i.txt"]))
         .is_empty());
-}
-
-#[test]
-fn submodules_not_checked_out_are_cloned_from_their_url_or_named() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let (app, lib) = fixture(tmp.path());
-    // A fresh clone without `submodule update`: nothing checked out.
-    git(tmp.path(), &["clone", "-q", "app", "fresh"]);
-    let fresh = tmp.path().join("fresh");
-    let cache = tmp.path().join("cache");
-    let repo = Repo::discover(&fresh)
-        .expect("open")
-        .with_submodules(&cache, &|_| true)
-        .expect("cloned from the .gitmodules url");
-    assert_eq!(
-        repo.read_blob("mod/nested/d.txt").expect("read"),
-        Some(b"deep\n".to_vec())
-    );
-    assert!(cache.exists());
-
-    // A remote superproject: its submodules come from their URLs too.
-    let url = format!("file://{}", app.display());
-    let clone = update(&cache, &url).expect("clone");
-    let remote = Repo::open_remote(&clone, &url, &RemoteRev::Head)
-        .expect("open")
-        .with_submodules(&cache, &|_| true)
-        .expect("submodules");
-    assert_eq!(
-        remote.read_blob("mod/inner/i.txt").expect("read"),
-        Some(b"i1\n".to_vec())
-    );
-
-    // Unreachable: the error names the submodule and what to do.
-    std::fs::remove_dir_all(&lib).expect("rm lib");
-    std::fs::remove_dir_all(&cache).expect("rm cache");
-    let err = Repo::discover(&fresh)
-        .expect("open")
-        .with_submodules(&cache, &|_| true)
-        .err()
-        .expect("an error")
-        .to_string();
-    assert!(err.contains("submodule mod (commit "), "{err}");
 }

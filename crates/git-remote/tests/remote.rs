@@ -4,8 +4,9 @@
 
 use std::process::Command;
 
-use davit_git::remote::{update, RemoteRev};
+use davit_git::remote::RemoteRev;
 use davit_git::Repo;
+use davit_git_remote::update;
 use davit_testkit::fixtures::{git, write};
 
 fn rev_parse(dir: &std::path::Path, what: &str) -> String {
@@ -33,7 +34,7 @@ fn a_remote_is_cloned_fetched_and_opened_at_any_reference() {
     let url = format!("file://{}", origin.display());
     let cache = tmp.path().join("cache");
 
-    let clone = update(&cache, &url).expect("clone");
+    let clone = update(&cache, &url, None).expect("clone");
     let head = Repo::open_remote(&clone, &url, &RemoteRev::Head).expect("HEAD");
     assert_eq!(head.head().hash, c1);
     assert_eq!(
@@ -50,7 +51,7 @@ fn a_remote_is_cloned_fetched_and_opened_at_any_reference() {
         &work,
         &["push", "-q", origin.to_str().expect("utf-8"), "main"],
     );
-    let clone = update(&cache, &url).expect("fetch");
+    let clone = update(&cache, &url, None).expect("fetch");
     let main = Repo::open_remote(&clone, &url, &RemoteRev::Branch("main".into())).expect("main");
     assert_eq!(main.head().hash, c2);
     let tag = Repo::open_remote(&clone, &url, &RemoteRev::Tag("v1".into())).expect("tag");
