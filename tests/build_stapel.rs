@@ -472,32 +472,11 @@ fn mounts_serve_the_commands_and_stay_out_of_the_image() {
 fn what_davit_cannot_build_yet_is_named() {
     let base = env("DAVIT_TEST_BASE_IMAGE");
     let p = stapel_project(&format!(
-        "---\nimage: tool\nfrom: {base}\nshell:\n  install: echo hi\n---\nimage: importer\nfrom: {base}\nimport:\n- from: {base}\n  add: /etc\n  to: /etc2\n  after: install\n---\nimage: secret\nfrom: {base}\nsecrets:\n- id: token\n  value: s3cret\nshell:\n  install: cat /run/secrets/token\n"
+        "---\nimage: tool\nfrom: {base}\nshell:\n  install: echo hi\n---\nimage: importer\nfrom: {base}\nimport:\n- from: {base}\n  add: /etc\n  to: /etc2\n  after: install\n"
     ));
     write(&p.dir, "x", "x\n");
-    write(
-        &p.dir,
-        "werf-giterminism.yaml",
-        "giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowValueIds: [token]\n",
-    );
     commit(&p, "c1");
     let (_, _, repo) = anon_repo(&p);
-    // Secrets for shell stages: refused, never built without them; the
-    // plan still shows the digests (secrets never enter them).
-    let err = failing(&p.dir, &["build", "--repo", &repo, "secret"], &[]);
-    assert!(
-        err.contains(
-            "image \"secret\": uses secrets in shell stages, which davit does not support yet"
-        ),
-        "{err}"
-    );
-    assert!(!err.contains("s3cret"), "{err}");
-    let out = davit(&p.dir, &["build", "--plan", "--repo", &repo, "secret"], &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // An import from a registry image reads its layers there.
     let (_, r) = build_with(&p, &repo, "r.json", &["importer"], &[NO_DAEMON]);
     assert_eq!(sh(&r, "importer", "head -c 5 /etc2/passwd"), "root:");
@@ -1303,4 +1282,73 @@ fn remote_git_over_https_with_basic_auth() {
     assert!(err.contains("UnknownIssuer"), "{err}");
     assert!(err.contains("SSL_CERT_FILE"), "{err}");
     drop(server);
+}
+
+/// werf's stapel `secrets`: files in /run/secrets/<id> while the shell
+/// stages run, from a value, a variable and a file; never in a layer or
+/// the log.
+#[test]
+fn secrets_reach_shell_stages_and_no_layer() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let p = stapel_project(&format!(
+        "---\nimage: app\nfrom: {base}\nsecrets:\n- id: token\n  value: s3cret-value\n- env: DAVIT_TEST_SECRET_ENV\n- src: secret.txt\nshell:\n  install:\n  - test \"$(cat /run/secrets/token)\" = s3cret-value && echo token-ok\n  - wc -c < /run/secrets/DAVIT_TEST_SECRET_ENV > /env-length\n  - wc -c < /run/secrets/secret.txt > /file-length\n"
+    ));
+    write(
+        &p.dir,
+        "werf-giterminism.yaml",
+        "giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowValueIds: [token]\n    allowEnvVariables: [DAVIT_TEST_SECRET_ENV]\n    allowFiles: [\"**/secret.txt\"]\n",
+    );
+    std::fs::write(p.dir.join("secret.txt"), "f1l3-secret").expect("write");
+    std::fs::write(p.dir.join(".gitignore"), "secret.txt\n").expect("write");
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let secret_env = ("DAVIT_TEST_SECRET_ENV", "env-s3cret");
+    let (log, r) = build_with(&p, &repo, "r.json", &["--log-verbose"], &[secret_env]);
+    assert!(log.contains("token-ok"), "{log}");
+    for value in ["s3cret-value", "env-s3cret", "f1l3-secret"] {
+        assert!(!log.contains(value), "{value} in the log: {log}");
+    }
+    assert_eq!(
+        sh(
+            &r,
+            "app",
+            "cat /env-length /file-length; ls -A /run/secrets | wc -l"
+        ),
+        "10\n11\n0\n"
+    );
+    // No layer holds a value: the image as docker saves it.
+    let name = r["Images"]["app"]["DockerImageName"]
+        .as_str()
+        .expect("name");
+    let occurrences = |pattern: &str| -> usize {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "docker save {name} | tar -xO --wildcards '*layer.tar' 'blobs/*' 2>/dev/null | grep -c -a -e '{pattern}' || true"
+            ))
+            .output()
+            .expect("docker save");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.trim().parse().unwrap_or_else(|_| panic!("{text}"))
+    };
+    // The control: what the layers do hold is found.
+    assert!(occurrences("root:x:0:0") > 0);
+    assert_eq!(occurrences("s3cret"), 0);
+    assert_eq!(occurrences("f1l3-secret"), 0);
+    // A stage to run again with a variable that is not set: named before
+    // anything runs.
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &yaml.replace("  install:\n", "  install:\n  - echo again\n"),
+    );
+    commit(&p, "c2");
+    let out = davit(&p.dir, &["build", "--repo", &repo], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the environment variable \"DAVIT_TEST_SECRET_ENV\" is not set"),
+        "{err}"
+    );
 }

@@ -83,6 +83,35 @@ pub fn resolve(secrets: &[Secret], project_dir: &Path) -> Result<Vec<BuildSecret
     Ok(out)
 }
 
+/// Writes each secret's value to `dir/<id>` (mode 0600), for the shell
+/// stages of a stapel image, which see `dir` at `/run/secrets` through a
+/// read-only bind mount: the values never enter a layer, a log or a
+/// container's configuration.
+pub fn write_files(secrets: &[BuildSecret], dir: &Path) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(dir).map_err(|e| format!("a directory for secrets: {e}"))?;
+    for secret in secrets {
+        let value = match &secret.source {
+            SecretSource::Env(var) => std::env::var_os(var)
+                .map(|v| v.into_encoded_bytes())
+                .ok_or_else(|| format!("the environment variable {var:?} is not set"))?,
+            SecretSource::File(path) => std::fs::read(path)
+                .map_err(|e| format!("reading the secret file {}: {e}", path.display()))?,
+            SecretSource::Value(value) => value.as_bytes().to_vec(),
+        };
+        let path = dir.join(&secret.id);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(&value))
+            .map_err(|e| format!("writing secret {:?}: {e}", secret.id))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

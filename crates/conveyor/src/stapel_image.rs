@@ -711,8 +711,18 @@ impl Conveyor<'_> {
                 .map_err(docker_err)?;
         }
         let tmp = tempfile::tempdir().map_err(|e| cfg_err(format!("a tmp_dir mount: {e}")))?;
-        let (binds, mount_labels) = self.mount_binds(name, build.stapel, tmp.path())?;
+        let (mut binds, mount_labels) = self.mount_binds(name, build.stapel, tmp.path())?;
         labels.extend(mount_labels);
+        // werf's stapel secrets: files in /run/secrets/<id> while the
+        // commands run; the bind mount keeps them out of the commit.
+        let project_dir = self.repo.work_tree().join(self.project_dir);
+        let secrets =
+            crate::secrets::resolve(&build.stapel.secrets, &project_dir).map_err(&cfg_err)?;
+        if !secrets.is_empty() {
+            let dir = tmp.path().join("secrets");
+            crate::secrets::write_files(&secrets, &dir).map_err(&cfg_err)?;
+            binds.push(format!("{}:/run/secrets:ro", dir.display()));
+        }
         let run = ShellRun {
             image: &reference,
             commands: &commands,

@@ -13,15 +13,9 @@ pub fn unsupported_features(s: &StapelImage) -> Vec<&'static str> {
     found
 }
 
-/// What davit can plan but not build yet: werf mounts `secrets` into the
-/// shell stages' containers, and building without them would make a
-/// different image silently. (Secrets never enter digests.)
+/// What davit can plan but not build yet: today the same features.
 pub fn unsupported_for_build(s: &StapelImage) -> Vec<&'static str> {
-    let mut found = unsupported_features(s);
-    if !s.secrets.is_empty() && s.shell.is_some() {
-        found.push("secrets in shell stages");
-    }
-    found
+    unsupported_features(s)
 }
 
 #[cfg(test)]
@@ -40,10 +34,7 @@ mod tests {
         }))
         .expect("stapel image");
         assert_eq!(unsupported_features(&s), ["ansible"]);
-        assert_eq!(
-            unsupported_for_build(&s),
-            ["ansible", "secrets in shell stages"]
-        );
+        assert_eq!(unsupported_for_build(&s), ["ansible"]);
         let plain: StapelImage = serde_json::from_value(
             serde_json::json!({"from": "alpine", "shell": {"install": "x"}}),
         )
