@@ -1352,3 +1352,71 @@ fn secrets_reach_shell_stages_and_no_layer() {
         "{err}"
     );
 }
+
+/// Several platforms: each platform's stages, composed without a daemon
+/// (`from: scratch` needs no emulator), and werf's manifest list naming
+/// them; an import takes the same platform's stage of its source.
+#[test]
+fn a_stapel_image_for_several_platforms_is_a_manifest_list() {
+    let p = stapel_project(
+        "---\nimage: app\nfrom: scratch\nplatform: [linux/arm64, linux/amd64]\ngit:\n- add: /app\n  to: /app\ndocker:\n  CMD: [\"/app/run\"]\n---\nimage: user\nfrom: scratch\nplatform: [linux/arm64, linux/amd64]\nimport:\n- image: app\n  add: /app\n  to: /copied\n  after: install\n",
+    );
+    write(&p.dir, "app/a.txt", "a\n");
+    commit(&p, "c1");
+    let (host, path, repo) = anon_repo(&p);
+    let by_platform = ("WERF_ENABLE_REPORT_BY_PLATFORM", "1");
+    let (log, r) = build_with(&p, &repo, "r.json", &[], &[NO_DAEMON, by_platform]);
+    let app = &r["Images"]["app"];
+    let index_tag = app["DockerTag"].as_str().expect("tag");
+    assert_eq!(index_tag.len(), 56, "{log}");
+    let list = manifest(&host, &path, index_tag);
+    let entries = list["manifests"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "{list}");
+    let mut archive_tags = Vec::new();
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let arch = platform.rsplit('/').next().expect("arch");
+        let own = &r["ImagesByPlatform"]["app"][platform];
+        let entry = entries
+            .iter()
+            .find(|e| e["platform"]["architecture"] == arch)
+            .unwrap_or_else(|| panic!("no {platform} entry: {list}"));
+        assert_eq!(entry["digest"], own["DockerImageDigest"]);
+        let tag = own["DockerTag"].as_str().expect("tag");
+        let config = image_config(&host, &path, tag);
+        assert_eq!(config["architecture"], arch, "{config}");
+        assert_eq!(config["config"]["Cmd"][0], "/app/run");
+        let archive = own["Stages"]
+            .as_array()
+            .expect("stages")
+            .iter()
+            .find(|s| s["Name"] == "gitArchive")
+            .unwrap_or_else(|| panic!("no gitArchive: {own}"));
+        archive_tags.push(archive["DockerTag"].clone());
+        // The importer's stage for this platform took this platform's
+        // files.
+        let user = &r["ImagesByPlatform"]["user"][platform];
+        let user_tag = user["DockerTag"].as_str().expect("tag");
+        assert_eq!(image_config(&host, &path, user_tag)["architecture"], arch);
+    }
+    // werf's digests differ by platform, so each platform has its stages.
+    assert_ne!(archive_tags[0], archive_tags[1]);
+    assert_no_broken_tags(&host, &path);
+    // The daemon pulls the list and runs its own platform's files.
+    assert_eq!(
+        exported(&r, "user", "tar -x -O copied/a.txt"),
+        "a\n",
+        "{log}"
+    );
+    // Nothing is rebuilt the next time; the list is the same.
+    let (log, again) = build_with(&p, &repo, "again.json", &[], &[NO_DAEMON]);
+    assert_eq!(again["Images"]["app"]["Rebuilt"], false, "{log}");
+    assert_eq!(again["Images"]["app"]["DockerTag"], index_tag);
+    // Local storage cannot hold a manifest list: said so.
+    let out = davit(&p.dir, &["build"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a multi-platform image needs a registry --repo"),
+        "{err}"
+    );
+}

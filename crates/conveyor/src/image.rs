@@ -52,38 +52,9 @@ impl Conveyor<'_> {
             self.config.meta.build.image_spec.as_ref(),
             img.is_final,
         );
-        let place = |final_copy| ImagePlace {
-            name,
-            config_type: "dockerfile",
-            is_final: img.is_final,
-            storage_address: self.storage.address(),
-            final_copy,
-        };
-        if let [platform] = platforms.as_slice() {
-            let part = self
-                .platform_stages(&inputs, image_spec.as_ref(), platform, on_event)
-                .await?;
-            let final_copy = match part.last() {
-                Some(last) if img.is_final => self.copy_to_final_repo(name, &last.id).await?,
-                _ => None,
-            };
-            let record = place(final_copy).record(&part);
-            return Ok(ImageOutcome {
-                name: name.to_string(),
-                by_platform: BTreeMap::from([(platform.clone(), record.clone())]),
-                record,
-                seconds: started.elapsed().as_secs_f64(),
-            });
+        if platforms.len() > 1 && self.storage.as_repo().is_none() {
+            return Err(registry_required(name, &platforms));
         }
-
-        // Several platforms: each one's stages, then werf's manifest list
-        // `<H3(stage IDs in platform order)>` naming them.
-        let Some(primary) = self.storage.as_repo() else {
-            return Err(cfg_err(format!(
-                "platforms {platforms:?}: a multi-platform image needs a registry --repo for its \
-                 manifest list; build one platform locally with --platform"
-            )));
-        };
         let mut parts = Vec::new();
         for platform in &platforms {
             parts.push(
@@ -91,6 +62,46 @@ impl Conveyor<'_> {
                     .await?,
             );
         }
+        self.image_outcome(name, "dockerfile", img.is_final, parts, started)
+            .await
+    }
+
+    /// The report records of an image built for `parts` (one per
+    /// platform): one platform's last stage is the image; several get
+    /// werf's manifest list `<H3(stage IDs in platform order)>` naming
+    /// them. The final image is copied to `--final-repo`.
+    pub(super) async fn image_outcome(
+        &self,
+        name: &str,
+        config_type: &'static str,
+        is_final: bool,
+        mut parts: Vec<PlatformStages>,
+        started: Instant,
+    ) -> Result<ImageOutcome, BuildError> {
+        let place = |final_copy| ImagePlace {
+            name,
+            config_type,
+            is_final,
+            storage_address: self.storage.address(),
+            final_copy,
+        };
+        if let [part] = parts.as_slice() {
+            let final_copy = match part.last() {
+                Some(last) if is_final => self.copy_to_final_repo(name, &last.id).await?,
+                _ => None,
+            };
+            let record = place(final_copy).record(part);
+            return Ok(ImageOutcome {
+                name: name.to_string(),
+                by_platform: BTreeMap::from([(part.platform.clone(), record.clone())]),
+                record,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        let platforms: Vec<String> = parts.iter().map(|p| p.platform.clone()).collect();
+        let Some(primary) = self.storage.as_repo() else {
+            return Err(registry_required(name, &platforms));
+        };
         parts.sort_by(|a, b| a.platform.cmp(&b.platform));
         let mut members = Vec::new();
         for p in &parts {
@@ -107,7 +118,7 @@ impl Conveyor<'_> {
                     image: name.to_string(),
                     source: Box::new(source),
                 })?;
-        let final_copy = if img.is_final {
+        let final_copy = if is_final {
             self.copy_to_final_repo(name, &StageId::new(index_tag.clone(), 0))
                 .await?
         } else {
@@ -187,5 +198,16 @@ impl Conveyor<'_> {
             Ok(digest) => Ok(Some((final_repo.address(), digest))),
             Err(e) => Err(self.stage_in_use_error(name, id, e).await),
         }
+    }
+}
+
+/// A multi-platform image's manifest list lives in the registry.
+pub(super) fn registry_required(name: &str, platforms: &[String]) -> BuildError {
+    BuildError::Config {
+        image: name.to_string(),
+        message: format!(
+            "platforms {platforms:?}: a multi-platform image needs a registry --repo for its \
+             manifest list; build one platform locally with --platform"
+        ),
     }
 }

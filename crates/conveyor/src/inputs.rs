@@ -251,7 +251,7 @@ pub(super) struct Done<'a> {
 impl Done<'_> {
     /// What a stage for `platform` sees of each finished image: that
     /// platform's own record where there is one.
-    fn for_platform(&self, platform: &str) -> BTreeMap<String, ImageRecord> {
+    pub(super) fn for_platform(&self, platform: &str) -> BTreeMap<String, ImageRecord> {
         self.images
             .iter()
             .map(|(name, rec)| {

@@ -24,7 +24,7 @@ use davit_storage::{Published, StageDescription, StageId, Storage};
 use serde_json::Value;
 
 use super::inputs::Done;
-use super::record::{ImagePlace, PlatformStages, StoredStage};
+use super::record::{PlatformStages, StoredStage};
 use super::stapel_chain::StapelChain;
 use super::stapel_imports::{
     import_labels, pick_stage, resolve_dependencies, stage_inputs, Dependencies, ResolvedImport,
@@ -143,14 +143,47 @@ impl Conveyor<'_> {
             &self.config.meta.build.platform.0,
         )
         .map_err(cfg_err)?;
-        let [platform] = platforms.as_slice() else {
-            return Err(cfg_err(format!(
-                "platforms {platforms:?}: multi-platform stapel images are not supported by davit yet"
-            )));
+        if platforms.len() > 1 && self.storage.as_repo().is_none() {
+            return Err(super::image::registry_required(name, &platforms));
+        }
+        let remotes = self.fetch_remotes(name, s)?;
+        let mut parts = Vec::new();
+        for platform in &platforms {
+            // Images this one imports from or builds on: their stages
+            // for the same platform.
+            let images = done.for_platform(platform);
+            let done = Done {
+                images: &images,
+                by_platform: done.by_platform,
+            };
+            parts.push(
+                self.stapel_platform(img, s, platform, &remotes, &done, on_event)
+                    .await?,
+            );
+        }
+        self.image_outcome(name, "stapel", img.is_final, parts, started)
+            .await
+    }
+
+    /// One platform's stages of a stapel image: each found, composed in
+    /// the registry or run.
+    async fn stapel_platform(
+        &self,
+        img: &ImageDoc,
+        s: &StapelImage,
+        platform: &str,
+        remotes: &HashMap<String, davit_git::Repo>,
+        done: &Done<'_>,
+        on_event: &RefCell<impl FnMut(Event<'_>)>,
+    ) -> Result<PlatformStages, BuildError> {
+        let started = Instant::now();
+        let name = img.name.as_str();
+        let cfg_err = |message: String| BuildError::Config {
+            image: name.to_string(),
+            message,
         };
         let primary = self.storage;
-        let remotes = self.fetch_remotes(name, s)?;
-        let build = self.stapel_build(img, s, platform, done, &remotes).await?;
+        let build = self.stapel_build(img, s, platform, done, remotes).await?;
         for warning in &build.pipeline.warnings {
             (on_event.borrow_mut())(Event::Warning {
                 image: name,
@@ -158,7 +191,7 @@ impl Conveyor<'_> {
             });
         }
         let patches = img.kind != ImageKind::Artifact && s.disable_git_after_patch != Some(true);
-        let (repos, current) = self.mapping_repos(&build.pipeline, &remotes);
+        let (repos, current) = self.mapping_repos(&build.pipeline, remotes);
         let mut chain = StapelChain::new(&build.pipeline, repos, current, platform, patches);
         let spec = ImageSpecStage::for_image(
             s.image_spec.as_ref(),
@@ -247,27 +280,9 @@ impl Conveyor<'_> {
                 .await?;
             stored.push(done);
         }
-        let part = PlatformStages {
-            platform: platform.clone(),
+        Ok(PlatformStages {
+            platform: platform.to_string(),
             stages: stored,
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        let final_copy = match part.last() {
-            Some(last) if img.is_final => self.copy_to_final_repo(name, &last.id).await?,
-            _ => None,
-        };
-        let place = ImagePlace {
-            name,
-            config_type: "stapel",
-            is_final: img.is_final,
-            storage_address: self.storage.address(),
-            final_copy,
-        };
-        let record = place.record(&part);
-        Ok(ImageOutcome {
-            name: name.to_string(),
-            by_platform: BTreeMap::from([(platform.clone(), record.clone())]),
-            record,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
