@@ -1420,3 +1420,155 @@ fn a_stapel_image_for_several_platforms_is_a_manifest_list() {
         "{err}"
     );
 }
+
+fn sha256_digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// Pushes `bytes` as a blob of `host/path` (a monolithic upload).
+fn push_blob(host: &str, path: &str, bytes: &[u8]) -> String {
+    let digest = sha256_digest(bytes);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("blob");
+    std::fs::write(&file, bytes).expect("write");
+    let out = Command::new("curl")
+        .args(["-sf", "-X", "POST", "-D", "-", "-o", "/dev/null"])
+        .arg(format!("http://{host}/v2/{path}/blobs/uploads/"))
+        .output()
+        .expect("curl");
+    let headers = String::from_utf8_lossy(&out.stdout);
+    let location = headers
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Location: ")
+                .or(l.strip_prefix("location: "))
+        })
+        .unwrap_or_else(|| panic!("no upload location: {headers}"))
+        .trim()
+        .to_string();
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let url = if location.starts_with("http") {
+        format!("{location}{separator}digest={digest}")
+    } else {
+        format!("http://{host}{location}{separator}digest={digest}")
+    };
+    let put = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+        ])
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(url)
+        .output()
+        .expect("curl");
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    digest
+}
+
+/// A base image whose one layer is zstd-compressed: the owner names and
+/// the files of an import are read from it, in the registry.
+#[test]
+fn zstd_layers_are_read_for_owner_names_and_imports() {
+    let host = env("DAVIT_TEST_REGISTRY_ANON");
+    let path = format!("davit-test/{}", unique("zstd-base"));
+    let mut layer = tar::Builder::new(Vec::new());
+    for (file, text) in [
+        (
+            "etc/passwd",
+            "root:x:0:0::/root:/bin/sh\napp:x:1234:2345::/home/app:/bin/sh\n",
+        ),
+        ("etc/group", "root:x:0:\napp:x:2345:\n"),
+        ("opt/tool/version", "7\n"),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        layer
+            .append_data(&mut h, file, text.as_bytes())
+            .expect("tar");
+    }
+    let tar = layer.into_inner().expect("tar");
+    let blob =
+        ruzstd::encoding::compress_to_vec(&tar[..], ruzstd::encoding::CompressionLevel::Fastest);
+    let layer_digest = push_blob(&host, &path, &blob);
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(&tar)]}
+    })
+    .to_string();
+    let config_digest = push_blob(&host, &path, config.as_bytes());
+    let base_manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd", "digest": layer_digest, "size": blob.len()}]
+    })
+    .to_string();
+    let put = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        ])
+        .args(["--data-binary", &base_manifest])
+        .arg(format!("http://{host}/v2/{path}/manifests/v1"))
+        .output()
+        .expect("curl");
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let base = format!("{host}/{path}:v1");
+
+    let p = stapel_project(&format!(
+        "---\nimage: app\nfrom: {base}\ngit:\n- add: /app\n  to: /app\n  owner: app\n  group: app\nimport:\n- from: {base}\n  add: /opt/tool\n  to: /opt/imported\n  after: install\n"
+    ));
+    write(&p.dir, "app/a.txt", "a\n");
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let (log, r) = build_daemonless(&p, &repo, "r.json");
+    // The Docker engine here cannot unpack zstd layers, so the layers
+    // davit wrote are read from the registry: the last layer of a stage.
+    let (_, stage_path, _) = anon_repo(&p);
+    let last_layer = |name: &str, pipe: &str| -> String {
+        let tag = stage(&r, "app", name)["DockerTag"].as_str().expect("tag");
+        let m = manifest(&host, &stage_path, tag);
+        let layers = m["layers"].as_array().expect("layers");
+        let digest = layers.last().expect("a layer")["digest"]
+            .as_str()
+            .expect("digest");
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "curl -sf http://{host}/v2/{stage_path}/blobs/{digest} | gzip -dc | {pipe}"
+            ))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listing = last_layer("gitArchive", "tar -tvf - app/a.txt");
+    assert!(listing.contains("1234/2345"), "{listing}\n{log}");
+    assert_eq!(
+        last_layer("dependenciesAfterInstall", "tar -xO opt/imported/version"),
+        "7\n"
+    );
+}

@@ -113,12 +113,6 @@ impl RepoStorage {
                 .blob_get(host, path, &layer.digest)
                 .await?
                 .ok_or_else(|| unexpected(format!("its layer {} is missing", layer.digest)))?;
-            if layer.media_type.contains("zstd") {
-                return Err(unexpected(format!(
-                    "layer {} is zstd-compressed, which davit cannot read yet",
-                    layer.digest
-                )));
-            }
             apply_layer_blob(&blob, &mut files, &wanted)
                 .map_err(|e| unexpected(format!("layer {}: {e}", layer.digest)))?;
         }
@@ -126,20 +120,39 @@ impl RepoStorage {
     }
 }
 
-/// Applies one layer blob (gzip or uncompressed) to `files`.
+/// Applies one layer blob (gzip, zstd or uncompressed) to `files`.
 pub(crate) fn apply_layer_blob(
     blob: &[u8],
     files: &mut BTreeMap<String, ImageEntry>,
     wanted: &impl Fn(&str) -> bool,
 ) -> Result<(), String> {
+    let raw = decompress_layer(blob)?;
+    apply_layer(&raw, files, wanted).map_err(|e| e.to_string())
+}
+
+/// The tar of a layer blob, by its magic bytes: gzip, zstd (one frame or
+/// several), or a tar as it is.
+pub(crate) fn decompress_layer(blob: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
     if blob.starts_with(&[0x1f, 0x8b]) {
         let mut raw = Vec::new();
         flate2::read::GzDecoder::new(blob)
             .read_to_end(&mut raw)
-            .map_err(|e| e.to_string())?;
-        apply_layer(&raw, files, wanted).map_err(|e| e.to_string())
+            .map_err(|e| format!("gzip: {e}"))?;
+        Ok(raw.into())
+    } else if blob.starts_with(&ZSTD_MAGIC) {
+        let mut input = blob;
+        let mut raw = Vec::new();
+        while !input.is_empty() {
+            let mut frame = ruzstd::decoding::StreamingDecoder::new(&mut input)
+                .map_err(|e| format!("zstd: {e}"))?;
+            frame
+                .read_to_end(&mut raw)
+                .map_err(|e| format!("zstd: {e}"))?;
+        }
+        Ok(raw.into())
     } else {
-        apply_layer(blob, files, wanted).map_err(|e| e.to_string())
+        Ok(blob.into())
     }
 }
 
@@ -232,6 +245,26 @@ mod tests {
             b.append_data(&mut h, path, *data).expect("append");
         }
         b.into_inner().expect("tar")
+    }
+
+    #[test]
+    fn gzip_zstd_and_plain_layers_read_alike() {
+        let tar = layer(&[("etc/passwd", b"root:x:0:0::/root:/bin/sh\n")]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let zst = |t: &[u8]| {
+            ruzstd::encoding::compress_to_vec(t, ruzstd::encoding::CompressionLevel::Fastest)
+        };
+        // Two frames, as parallel compressors write them.
+        let (first, second) = tar.split_at(700);
+        let two_frames = [zst(first), zst(second)].concat();
+        for blob in [tar.clone(), gz, zst(&tar), two_frames] {
+            assert_eq!(decompress_layer(&blob).expect("decompress").as_ref(), tar);
+        }
+        assert!(decompress_layer(&[0x28, 0xb5, 0x2f, 0xfd, 0, 0])
+            .expect_err("a cut frame")
+            .starts_with("zstd: "));
     }
 
     #[test]
