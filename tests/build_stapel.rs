@@ -1572,3 +1572,50 @@ fn zstd_layers_are_read_for_owner_names_and_imports() {
         "7\n"
     );
 }
+
+/// The ssh-agent of SSH_AUTH_SOCK reaches the shell stages, as in werf,
+/// and leaves nothing of itself in the image but werf's variable.
+#[test]
+fn the_ssh_agent_is_forwarded_into_shell_stages() {
+    let base = env("DAVIT_TEST_BASE_IMAGE");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent (openssh-client) runs");
+    for _ in 0..50 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let p = stapel_project(&format!(
+        "---\nimage: app\nfrom: {base}\nshell:\n  install:\n  - test -S \"$SSH_AUTH_SOCK\" && echo \"agent at $SSH_AUTH_SOCK\"\n"
+    ));
+    commit(&p, "c1");
+    let (_, _, repo) = anon_repo(&p);
+    let sock_path = sock.display().to_string();
+    let (log, r) = build_with(
+        &p,
+        &repo,
+        "r.json",
+        &["--log-verbose"],
+        &[("SSH_AUTH_SOCK", sock_path.as_str())],
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(log.contains("agent at /.werf/tmp/ssh-auth-sock"), "{log}");
+    // The socket was a bind mount: nothing of it is in the image.
+    assert_eq!(
+        sh(
+            &r,
+            "app",
+            "test -S /.werf/tmp/ssh-auth-sock || echo no-socket"
+        ),
+        "no-socket\n"
+    );
+}

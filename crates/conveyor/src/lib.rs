@@ -7,6 +7,7 @@
 pub mod custom_tags;
 pub mod image_spec;
 mod secrets;
+mod ssh_agent;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -738,14 +738,21 @@ impl Conveyor<'_> {
             crate::secrets::write_files(&secrets, &dir).map_err(&cfg_err)?;
             binds.push(format!("{}:/run/secrets:ro", dir.display()));
         }
+        let mut env: Vec<String> = self
+            .commit_env()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if let Some((bind, var)) =
+            crate::ssh_agent::forward(std::env::var_os("SSH_AUTH_SOCK").as_deref())
+        {
+            binds.push(bind);
+            env.push(var);
+        }
         let run = ShellRun {
             image: &reference,
             commands: &commands,
-            env: self
-                .commit_env()
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
+            env,
             labels: labels.into_iter().collect(),
             binds,
             platform,
