@@ -940,14 +940,15 @@ fn artifacts_and_the_records_cleanup_reads() {
 /// mapped files, with every earlier stage in the registry and none in the
 /// local Docker, the build reads no layer of the earlier stages from the
 /// registry (a recording proxy sees every request) and the daemon, though
-/// reachable, creates no container.
+/// reachable, creates no container. The mapping's owner is a name that
+/// `beforeInstall` adds: it is found without the layers too.
 #[test]
 fn a_code_change_pulls_no_base_layer_and_starts_no_container() {
     use davit_testkit::recording_proxy::RecordingProxy;
     let base = env("DAVIT_TEST_BASE_IMAGE");
     let proxy = RecordingProxy::start(&env("DAVIT_TEST_REGISTRY_ANON")).expect("proxy");
     let p = stapel_project(&format!(
-        "---\nimage: app\nfrom: {base}\nshell:\n  beforeInstall:\n  - head -c 4194304 /dev/urandom > /packages.bin\n  install:\n  - cat /app/deps.txt > /installed\ngit:\n- add: /app\n  to: /app\n  stageDependencies:\n    install: deps.txt\n"
+        "---\nimage: app\nfrom: {base}\nshell:\n  beforeInstall:\n  - head -c 4194304 /dev/urandom > /packages.bin\n  - echo 'app:x:1234:2345::/app:/bin/sh' >> /etc/passwd\n  - echo 'app:x:2345:' >> /etc/group\n  install:\n  - cat /app/deps.txt > /installed\ngit:\n- add: /app\n  to: /app\n  owner: app\n  group: app\n  stageDependencies:\n    install: deps.txt\n"
     ));
     let path = format!("davit-test/{}", p.project);
     let repo = format!("{}/{path}", proxy.address());
@@ -1025,6 +1026,11 @@ fn a_code_change_pulls_no_base_layer_and_starts_no_container() {
     assert!(!earlier_layers.contains(&patch_layer));
     proxy.clear();
     assert_eq!(sh(&r2, "app", "cat /installed /app/main.txt"), "deps\nv2\n");
+    // The owner names came from the stages' own records, and are right.
+    assert_eq!(
+        sh(&r2, "app", "stat -c %u:%g /app/main.txt /app/deps.txt"),
+        "1234:2345\n1234:2345\n"
+    );
     let exchanges = proxy.exchanges();
     assert!(
         exchanges

@@ -6,6 +6,7 @@
 
 pub mod custom_tags;
 pub mod image_spec;
+mod owner_names;
 mod secrets;
 mod ssh_agent;
 

@@ -24,6 +24,7 @@ use davit_storage::{Published, StageDescription, StageId, Storage};
 use serde_json::Value;
 
 use super::inputs::Done;
+use super::owner_names::{may_write_etc, UserFiles, GROUP, PASSWD};
 use super::record::{PlatformStages, StoredStage};
 use super::stapel_chain::StapelChain;
 use super::stapel_imports::{
@@ -517,12 +518,23 @@ impl Conveyor<'_> {
                 .await;
         }
         let mut layers = Vec::new();
-        let owners = match (stage, &chain.prev_desc) {
-            (StageName::GitArchive | StageName::GitLatestPatch, Some(prev)) => {
-                self.owners(primary, name, &prev.id, &build.pipeline.mappings)
-                    .await?
+        // What the new stage records of its /etc/passwd and /etc/group:
+        // the files names were resolved with, else its parent's record,
+        // unless its files may replace them.
+        let inherited = chain.prev_desc.as_ref().and_then(UserFiles::recorded);
+        let (owners, mut users) = match (stage, &chain.prev_desc) {
+            (
+                StageName::GitArchive | StageName::GitLatestPatch | StageName::GitCache,
+                Some(prev),
+            ) => {
+                let (owners, read) = self
+                    .owners(primary, name, prev, &build.pipeline.mappings)
+                    .await?;
+                let touches_etc = build.pipeline.mappings.iter().any(|m| may_write_etc(&m.to));
+                (owners, read.or(inherited).filter(|_| !touches_etc))
             }
-            _ => Vec::new(),
+            (StageName::From, _) => (Vec::new(), None),
+            _ => (Vec::new(), inherited),
         };
         match stage {
             StageName::From => {}
@@ -571,7 +583,9 @@ impl Conveyor<'_> {
                     .iter()
                     .map(|i| (i.spec.owner.as_str(), i.spec.group.as_str()))
                     .collect();
-                let ids = self.owner_ids(primary, name, &prev.id, &pairs).await?;
+                let (ids, read) = self.owner_ids(primary, name, prev, &pairs).await?;
+                let touches_etc = step.imports.iter().any(|i| may_write_etc(&i.spec.to));
+                users = read.or(users).filter(|_| !touches_etc);
                 let owners: HashMap<String, Ownership> = step
                     .imports
                     .iter()
@@ -601,6 +615,9 @@ impl Conveyor<'_> {
             other => {
                 return Err(cfg_err(format!("stage {other} is not built by davit yet")));
             }
+        }
+        if let Some(users) = &users {
+            labels.extend(users.label(digest));
         }
         let docker = (stage == StageName::DockerInstructions)
             .then(|| s.docker.as_ref().map(DockerInstructions::from_config))
@@ -701,9 +718,7 @@ impl Conveyor<'_> {
         let mut files = None;
         if stage != StageName::BeforeInstall {
             if let Some(patches) = chain.pending_patches().map_err(cfg_err)? {
-                let owners = self
-                    .owners(primary, name, &prev.id, chain.mappings())
-                    .await?;
+                let (owners, _) = self.owners(primary, name, prev, chain.mappings()).await?;
                 let items = mapping_files(chain, chain.mappings(), &owners, Some(&patches));
                 labels.extend(git_labels(chain, chain.mappings(), false));
                 let mtime = u64::try_from(self.repo.head().author_unix).unwrap_or(0);
@@ -757,12 +772,20 @@ impl Conveyor<'_> {
             binds,
             platform,
             files,
+            read_back: &[PASSWD, GROUP],
         };
+        // The stage records its users for the names of later stages.
+        let stamp =
+            |files: &davit_engine::container::ReadBack| UserFiles::read_back(files).label(digest);
         let image_id = self
             .engine
-            .run_shell_stage(&run, |line| {
-                (on_event.borrow_mut())(Event::Line { image: name, line });
-            })
+            .run_shell_stage(
+                &run,
+                |line| {
+                    (on_event.borrow_mut())(Event::Line { image: name, line });
+                },
+                stamp,
+            )
             .await
             .map_err(|e| match e {
                 RunError::Docker(source) => docker_err(source),
@@ -810,15 +833,15 @@ impl Conveyor<'_> {
     }
 
     /// Each mapping's `owner`/`group` as ids; names are looked up in the
-    /// `/etc/passwd` and `/etc/group` of the stage `base`, read from its
-    /// layers in the registry (only when a name is used).
+    /// `/etc/passwd` and `/etc/group` of the stage `base` (only when a
+    /// name is used), with the files they were read from.
     async fn owners(
         &self,
         primary: &Storage,
         name: &str,
-        base: &StageId,
+        base: &StageDescription,
         mappings: &[davit_stapel::GitMapping],
-    ) -> Result<Vec<Ownership>, BuildError> {
+    ) -> Result<(Vec<Ownership>, Option<UserFiles>), BuildError> {
         let pairs: Vec<(&str, &str)> = mappings
             .iter()
             .map(|m| (m.owner.as_str(), m.group.as_str()))
@@ -826,39 +849,61 @@ impl Conveyor<'_> {
         self.owner_ids(primary, name, base, &pairs).await
     }
 
-    /// `(owner, group)` pairs as ids, names looked up in the stage `base`.
+    /// `(owner, group)` pairs as ids, names looked up in the stage `base`:
+    /// in its own record of the files (owner_names.rs), else in its layers
+    /// in the storage.
     pub(super) async fn owner_ids(
         &self,
         primary: &Storage,
         name: &str,
-        base: &StageId,
+        base: &StageDescription,
         pairs: &[(&str, &str)],
-    ) -> Result<Vec<Ownership>, BuildError> {
+    ) -> Result<(Vec<Ownership>, Option<UserFiles>), BuildError> {
         let named = |v: &str| !v.is_empty() && v.parse::<u64>().is_err();
-        let (mut passwd, mut group) = (None, None);
+        let mut users = None;
         if pairs.iter().any(|(o, g)| named(o) || named(g)) {
-            let files = primary
-                .image_files(self.engine, base, |p| p == "etc/passwd" || p == "etc/group")
-                .await
-                .map_err(|source| BuildError::Storage {
-                    image: name.to_string(),
-                    source: Box::new(source),
-                })?;
-            let text = |p: &str| {
-                files
-                    .get(p)
-                    .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+            users = match UserFiles::recorded(base) {
+                Some(recorded) => Some(recorded),
+                None => Some(self.user_files(primary, name, &base.id).await?),
             };
-            passwd = text("etc/passwd");
-            group = text("etc/group");
         }
-        pairs
+        let (passwd, group) = users
+            .as_ref()
+            .map_or((None, None), |u| (u.passwd.as_deref(), u.group.as_deref()));
+        let ids = pairs
             .iter()
             .map(|(o, g)| {
-                Ownership::resolve_names(name, o, g, passwd.as_deref(), group.as_deref())
-                    .map_err(|e| stapel_err(name, e))
+                Ownership::resolve_names(name, o, g, passwd, group).map_err(|e| stapel_err(name, e))
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((ids, users))
+    }
+
+    /// A stage's `/etc/passwd` and `/etc/group`, read from its layers.
+    async fn user_files(
+        &self,
+        primary: &Storage,
+        name: &str,
+        stage: &StageId,
+    ) -> Result<UserFiles, BuildError> {
+        let files = primary
+            .image_files(self.engine, stage, |p| {
+                p == "etc/passwd" || p == "etc/group"
+            })
+            .await
+            .map_err(|source| BuildError::Storage {
+                image: name.to_string(),
+                source: Box::new(source),
+            })?;
+        let text = |p: &str| {
+            files
+                .get(p)
+                .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+        };
+        Ok(UserFiles {
+            passwd: text("etc/passwd"),
+            group: text("etc/group"),
+        })
     }
 
     /// The bind mounts of a shell stage (`mount:`) and werf's labels for

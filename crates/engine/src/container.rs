@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerConfig, ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    CommitContainerOptions, CreateContainerOptions, CreateImageOptions, LogsOptions,
-    RemoveContainerOptions, UploadToContainerOptions,
+    CommitContainerOptions, CreateContainerOptions, CreateImageOptions,
+    DownloadFromContainerOptions, LogsOptions, RemoveContainerOptions, UploadToContainerOptions,
 };
 use davit_registry::Credential;
 use futures_util::StreamExt;
@@ -33,7 +33,14 @@ pub struct ShellRun<'a> {
     /// A tar unpacked at `/` in the container before the commands run
     /// (a git patch).
     pub files: Option<Vec<u8>>,
+    /// Regular files read back from the container once the commands
+    /// succeed (absent ones are left out); `stamp` turns them into labels
+    /// of the committed image.
+    pub read_back: &'a [&'a str],
 }
+
+/// Files read back from a finished shell stage, by container path.
+pub type ReadBack = std::collections::BTreeMap<String, Vec<u8>>;
 
 /// A shell stage that did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +110,7 @@ impl DockerEngine {
         &self,
         run: &ShellRun<'_>,
         mut on_line: impl FnMut(&str),
+        stamp: impl FnOnce(&ReadBack) -> HashMap<String, String>,
     ) -> Result<String, RunError> {
         let inspect = self
             .docker
@@ -161,7 +169,10 @@ impl DockerEngine {
             None => Ok(()),
         };
         let result = match result {
-            Ok(()) => self.run_and_commit(&created.id, config, &mut on_line).await,
+            Ok(()) => {
+                self.run_and_commit(&created.id, config, run.read_back, stamp, &mut on_line)
+                    .await
+            }
             Err(e) => Err(e),
         };
         let remove = RemoveContainerOptions {
@@ -186,10 +197,33 @@ impl DockerEngine {
             .map_err(api("copy files into the container"))
     }
 
+    /// The regular file at `path` in container `id`; `None` when absent.
+    async fn read_file(&self, id: &str, path: &str) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let options = DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            archive.extend_from_slice(&chunk.ok()?);
+        }
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let mut entry = tar.entries().ok()?.next()?.ok()?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            return None;
+        }
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).ok()?;
+        Some(data)
+    }
+
     async fn run_and_commit(
         &self,
         id: &str,
-        config: ContainerConfig,
+        mut config: ContainerConfig,
+        read_back: &[&str],
+        stamp: impl FnOnce(&ReadBack) -> HashMap<String, String>,
         on_line: &mut impl FnMut(&str),
     ) -> Result<String, RunError> {
         if let Err(e) = self.docker.start_container(id, None).await {
@@ -237,6 +271,19 @@ impl DockerEngine {
                 code,
                 log_tail: tail,
             });
+        }
+        let mut files = ReadBack::new();
+        for path in read_back {
+            if let Some(data) = self.read_file(id, path).await {
+                files.insert(path.to_string(), data);
+            }
+        }
+        let stamped = stamp(&files);
+        if !stamped.is_empty() {
+            config
+                .labels
+                .get_or_insert_with(HashMap::new)
+                .extend(stamped);
         }
         let options = CommitContainerOptions {
             container: Some(id.to_string()),
