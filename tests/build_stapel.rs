@@ -1260,13 +1260,19 @@ fn remote_git_over_https_with_basic_auth() {
     );
     let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
     let yaml = yaml.replace(&format!("url: {url}"), &format!("url: {in_url}"));
+    // A stageDependencies glob that matches nothing: werf's warning names
+    // the repository, without the password.
     let yaml = yaml.replace(
         "  basicAuth:\n    username: deployer\n    password:\n      env: LIB_GIT_PASSWORD\n",
-        "",
+        "  stageDependencies:\n    install: [\"missing/**\"]\nshell:\n  install: [\"true\"]\n",
     );
     write(&p.dir, "werf.yaml", &yaml);
     commit(&p, "c2");
-    let (log, r3) = build_with(&p, &repo, "r3.json", &flags, &[NO_DAEMON, trusted]);
+    let (log, r3) = build_with(&p, &repo, "r3.json", &flags, &[trusted]);
+    assert!(
+        log.contains("has not been found in https://***@127.0.0.1"),
+        "{log}"
+    );
     assert!(!log.contains(password), "{log}");
     assert_eq!(sh(&r3, "app", "cat /lib/a.txt"), "v2\n", "{log}");
 

@@ -232,7 +232,10 @@ impl Pipeline {
                         warnings.push(format!(
                             "stage {} dependency path {glob:?} has not been found in {} git",
                             user.name,
-                            m.url.as_deref().unwrap_or("local")
+                            // A URL may carry a password: never shown.
+                            m.url
+                                .as_deref()
+                                .map_or_else(|| "local".to_string(), davit_git::remote::redact)
                         ));
                     }
                     per_mapping.push(sum);
