@@ -193,6 +193,12 @@ pub struct BuildArgs {
     /// Directory for temporary files (build secrets given as values).
     #[arg(long, env = "WERF_TMP_DIR")]
     pub tmp_dir: Option<PathBuf>,
+    /// A private key for an ssh-agent of the build's own (repeatable; also
+    /// WERF_SSH_KEY_<ANY>): shell stages and Dockerfile `ssh: default` get
+    /// that agent instead of the one of SSH_AUTH_SOCK. Keys without a
+    /// passphrase; runs OpenSSH's ssh-agent and ssh-add.
+    #[arg(long = "ssh-key", value_name = "PATH")]
+    pub ssh_key: Vec<PathBuf>,
     /// Build nothing: print each image's stages with their digests and
     /// whether the stages storage already has each one. Nothing is pulled
     /// or written; with --repo no Docker daemon is needed.
@@ -277,6 +283,12 @@ pub struct ChartArgs {
     /// Target platforms of the images built with --repo.
     #[arg(long, env = "WERF_PLATFORM", value_delimiter = ',')]
     pub platform: Vec<String>,
+    /// A private key for an ssh-agent of the build's own (repeatable; also
+    /// WERF_SSH_KEY_<ANY>): shell stages and Dockerfile `ssh: default` get
+    /// that agent instead of the one of SSH_AUTH_SOCK. Keys without a
+    /// passphrase; runs OpenSSH's ssh-agent and ssh-add.
+    #[arg(long = "ssh-key", value_name = "PATH")]
+    pub ssh_key: Vec<PathBuf>,
     /// werf's lock server address; davit needs none (accepted for drop-in use).
     #[arg(long, env = "WERF_SYNCHRONIZATION")]
     pub synchronization: Option<String>,

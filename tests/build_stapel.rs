@@ -1630,4 +1630,30 @@ fn the_ssh_agent_is_forwarded_into_shell_stages() {
         ),
         "no-socket\n"
     );
+
+    // werf's --ssh-key: an agent of the build's own, with SSH_AUTH_SOCK
+    // pointing nowhere.
+    let key = dir.path().join("key");
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success());
+    let yaml = std::fs::read_to_string(p.dir.join("werf.yaml")).expect("werf.yaml");
+    write(
+        &p.dir,
+        "werf.yaml",
+        &yaml.replace("  install:\n", "  install:\n  - echo again\n"),
+    );
+    commit(&p, "c2");
+    let key_arg = key.display().to_string();
+    let (log, _) = build_with(
+        &p,
+        &repo,
+        "r2.json",
+        &["--log-verbose", "--ssh-key", &key_arg],
+        &[("SSH_AUTH_SOCK", "/nonexistent/agent.sock")],
+    );
+    assert!(log.contains("agent at /.werf/tmp/ssh-auth-sock"), "{log}");
 }

@@ -108,6 +108,7 @@ fn build(
         debug_stats: lvl == Level::Debug,
         docker_buildkit: env("DOCKER_BUILDKIT"),
         require_built: false,
+        ssh_keys: davit_ops::ssh_agent::ssh_keys(&args.ssh_key),
     };
     let mut output = output(lvl);
     emit(reporter.start("build", "Building images"));

@@ -159,6 +159,7 @@ pub(super) fn images(
         debug_stats: false,
         docker_buildkit: std::env::var("DOCKER_BUILDKIT").ok(),
         require_built: args.require_built_images,
+        ssh_keys: davit_ops::ssh_agent::ssh_keys(&args.ssh_key),
     };
     let result = build::build(project, &stores, &options, |_| {})?;
     if let Some(failure) = result.failure {

@@ -35,6 +35,9 @@ pub struct BuildOptions {
     pub docker_buildkit: Option<String>,
     /// `--require-built-images`: fail on a stage that would be built.
     pub require_built: bool,
+    /// `--ssh-key` and `WERF_SSH_KEY_*` (see [`crate::ssh_agent::ssh_keys`]):
+    /// when any, the build forwards an agent holding just these keys.
+    pub ssh_keys: Vec<PathBuf>,
 }
 
 /// A finished build: the report of every image that finished, where it was
@@ -98,6 +101,12 @@ pub fn build(
         return Err(OpsError::Usage(
             "--add-custom-tag needs --repo: custom tags are registry tags".into(),
         ));
+    }
+    // An agent of the build's own keys replaces SSH_AUTH_SOCK for every
+    // stage that forwards one; set before any thread of the build starts.
+    let agent = crate::ssh_agent::SshAgent::start(&options.ssh_keys)?;
+    if let Some(agent) = &agent {
+        std::env::set_var("SSH_AUTH_SOCK", agent.socket());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod project;
 pub mod render;
 pub mod secrets;
+pub mod ssh_agent;
 pub mod stores;
 
 pub use davit_storage::WERF_COMPAT_VERSION;
