@@ -34,6 +34,7 @@ mod stapel_chain;
 mod stapel_image;
 mod stapel_imports;
 mod stapel_remotes;
+mod stapel_shell;
 
 pub use error::BuildError;
 pub use plan::{build_order, independent_sets};

@@ -14,8 +14,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use davit_storage::StageDescription;
+use davit_stapel::layer::Ownership;
+use davit_storage::{StageDescription, StageId, Storage};
 use serde::{Deserialize, Serialize};
+
+use super::stapel_image::stapel_err;
+use super::{BuildError, Conveyor};
 
 /// The label of the record.
 pub(super) const LABEL: &str = "davit-etc-users";
@@ -76,6 +80,82 @@ impl UserFiles {
 pub(super) fn may_write_etc(to: &str) -> bool {
     let to = to.trim_end_matches('/');
     to.is_empty() || to == "/etc" || to.starts_with("/etc/")
+}
+
+impl Conveyor<'_> {
+    /// Each mapping's `owner`/`group` as ids; names are looked up in the
+    /// `/etc/passwd` and `/etc/group` of the stage `base` (only when a
+    /// name is used), with the files they were read from.
+    pub(super) async fn owners(
+        &self,
+        primary: &Storage,
+        name: &str,
+        base: &StageDescription,
+        mappings: &[davit_stapel::GitMapping],
+    ) -> Result<(Vec<Ownership>, Option<UserFiles>), BuildError> {
+        let pairs: Vec<(&str, &str)> = mappings
+            .iter()
+            .map(|m| (m.owner.as_str(), m.group.as_str()))
+            .collect();
+        self.owner_ids(primary, name, base, &pairs).await
+    }
+
+    /// `(owner, group)` pairs as ids, names looked up in the stage `base`:
+    /// in its own record of the files (owner_names.rs), else in its layers
+    /// in the storage.
+    pub(super) async fn owner_ids(
+        &self,
+        primary: &Storage,
+        name: &str,
+        base: &StageDescription,
+        pairs: &[(&str, &str)],
+    ) -> Result<(Vec<Ownership>, Option<UserFiles>), BuildError> {
+        let named = |v: &str| !v.is_empty() && v.parse::<u64>().is_err();
+        let mut users = None;
+        if pairs.iter().any(|(o, g)| named(o) || named(g)) {
+            users = match UserFiles::recorded(base) {
+                Some(recorded) => Some(recorded),
+                None => Some(self.user_files(primary, name, &base.id).await?),
+            };
+        }
+        let (passwd, group) = users
+            .as_ref()
+            .map_or((None, None), |u| (u.passwd.as_deref(), u.group.as_deref()));
+        let ids = pairs
+            .iter()
+            .map(|(o, g)| {
+                Ownership::resolve_names(name, o, g, passwd, group).map_err(|e| stapel_err(name, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((ids, users))
+    }
+
+    /// A stage's `/etc/passwd` and `/etc/group`, read from its layers.
+    async fn user_files(
+        &self,
+        primary: &Storage,
+        name: &str,
+        stage: &StageId,
+    ) -> Result<UserFiles, BuildError> {
+        let files = primary
+            .image_files(self.engine, stage, |p| {
+                p == "etc/passwd" || p == "etc/group"
+            })
+            .await
+            .map_err(|source| BuildError::Storage {
+                image: name.to_string(),
+                source: Box::new(source),
+            })?;
+        let text = |p: &str| {
+            files
+                .get(p)
+                .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+        };
+        Ok(UserFiles {
+            passwd: text("etc/passwd"),
+            group: text("etc/group"),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
-//! One stapel image: its stages in werf's order (davit-stapel), each found
-//! in the stages storage or made. The stages davit writes itself — `from`,
-//! `gitArchive`, `dockerInstructions` — are composed in the registry from
-//! the previous stage, a layer davit wrote and a rewritten config; no
-//! daemon, no pull, no container. `imageSpec` is the rewrite Dockerfile
-//! images use. Shell stages, patch stages, imports and local storage are
-//! refused by name until davit runs them.
+//! One stapel image: for each platform, its stages in werf's order
+//! (davit-stapel), each found in the stages storage or made. The stages
+//! davit writes itself — `from`, `gitArchive`, `gitCache`,
+//! `gitLatestPatch`, imports, `dockerInstructions` — are composed in the
+//! storage from the previous stage, a layer davit wrote and a rewritten
+//! config: no daemon, no pull, no container. `imageSpec` is the rewrite
+//! Dockerfile images use; shell stages run in a container
+//! (stapel_shell.rs).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -12,19 +13,18 @@ use std::time::Instant;
 
 use davit_config::model::StapelImage;
 use davit_config::parse::{ImageDoc, ImageKind};
-use davit_engine::container::{RunError, ShellRun};
 use davit_stapel::docker::DockerInstructions;
 use davit_stapel::layer::{archive_layer, MappingFiles, Ownership};
-use davit_stapel::patch::{deletion_commands, patch_files_tar, patch_layer, MappingPatch};
+use davit_stapel::patch::{patch_layer, MappingPatch};
 use davit_stapel::pipeline::written_base;
 use davit_stapel::GitMapping;
 use davit_stapel::{BaseImage, Pipeline, PipelineInput, StageName};
 use davit_storage::compose::{NewLayer, StageBase};
-use davit_storage::{Published, StageDescription, StageId, Storage};
+use davit_storage::{Published, StageDescription, StageId};
 use serde_json::Value;
 
 use super::inputs::Done;
-use super::owner_names::{may_write_etc, UserFiles, GROUP, PASSWD};
+use super::owner_names::{may_write_etc, UserFiles};
 use super::record::{PlatformStages, StoredStage};
 use super::stapel_chain::StapelChain;
 use super::stapel_imports::{
@@ -34,30 +34,30 @@ use super::{BuildError, Conveyor, Event, ImageOutcome};
 use crate::image_spec::ImageSpecStage;
 
 /// The stage to find or make next.
-struct StageStep<'a> {
-    stage: StageName,
-    deps: &'a str,
+pub(super) struct StageStep<'a> {
+    pub stage: StageName,
+    pub deps: &'a str,
     /// The mappings' changes, for `gitLatestPatch`.
-    patches: Option<&'a [MappingPatch]>,
+    pub patches: Option<&'a [MappingPatch]>,
     /// The imports of a `dependencies*` stage.
-    imports: &'a [ResolvedImport],
+    pub imports: &'a [ResolvedImport],
     /// The `dependencies[]` of a `dependencies*` stage.
-    dependencies: &'a Dependencies,
+    pub dependencies: &'a Dependencies,
 }
 
 /// What one image's stages are built from, fixed before the first stage.
-struct StapelBuild<'a> {
-    name: &'a str,
-    stapel: &'a StapelImage,
-    pipeline: Pipeline,
+pub(super) struct StapelBuild<'a> {
+    pub name: &'a str,
+    pub stapel: &'a StapelImage,
+    pub pipeline: Pipeline,
     /// What `from` starts from.
-    base: StageBase,
+    pub base: StageBase,
     /// The stage `from` is based on, for its parent label.
-    base_stage: Option<StageDescription>,
+    pub base_stage: Option<StageDescription>,
 }
 
 /// A stapel error as the build reports it, the image named once.
-fn stapel_err(name: &str, e: davit_stapel::StapelError) -> BuildError {
+pub(super) fn stapel_err(name: &str, e: davit_stapel::StapelError) -> BuildError {
     let text = e.to_string();
     let prefix = format!("image {name:?}: ");
     BuildError::Config {
@@ -67,7 +67,7 @@ fn stapel_err(name: &str, e: davit_stapel::StapelError) -> BuildError {
 }
 
 /// Each mapping with the repository it reads, its ids and its patch.
-fn mapping_files<'r>(
+pub(super) fn mapping_files<'r>(
     chain: &StapelChain<'r>,
     mappings: &[GitMapping],
     owners: &[Ownership],
@@ -87,7 +87,7 @@ fn mapping_files<'r>(
 
 /// werf's git labels of a stage built on the current commits; `with_type`
 /// for `gitArchive`, which also records whether `add` is a file.
-fn git_labels(
+pub(super) fn git_labels(
     chain: &StapelChain<'_>,
     mappings: &[GitMapping],
     with_type: bool,
@@ -675,135 +675,6 @@ impl Conveyor<'_> {
             })
     }
 
-    /// A shell stage: the previous stage pulled into the daemon, the
-    /// commands run in a container of it (after the git patch since the
-    /// stored git stages, for stages after `gitArchive`), the container
-    /// committed and pushed under the host lock with a re-check.
-    #[allow(clippy::too_many_arguments)]
-    async fn run_user_stage(
-        &self,
-        primary: &Storage,
-        build: &StapelBuild<'_>,
-        step: &StageStep<'_>,
-        digest: &str,
-        passed_over: &[StageId],
-        chain: &StapelChain<'_>,
-        mut labels: BTreeMap<String, String>,
-        on_event: &RefCell<impl FnMut(Event<'_>)>,
-    ) -> Result<Published, BuildError> {
-        let name = build.name;
-        let stage = step.stage;
-        let cfg_err = |message: String| BuildError::Config {
-            image: name.to_string(),
-            message,
-        };
-        let storage_err = |source| BuildError::Storage {
-            image: name.to_string(),
-            source: Box::new(source),
-        };
-        let docker_err = |source| BuildError::Docker {
-            image: name.to_string(),
-            source: Box::new(source),
-        };
-        let Some(prev) = &chain.prev_desc else {
-            return Err(cfg_err(format!("stage {stage} has no previous stage")));
-        };
-        let mut commands: Vec<String> = build
-            .pipeline
-            .stages
-            .iter()
-            .find(|st| st.name == stage)
-            .map(|st| st.commands.clone())
-            .unwrap_or_default();
-        let mut files = None;
-        if stage != StageName::BeforeInstall {
-            if let Some(patches) = chain.pending_patches().map_err(cfg_err)? {
-                let (owners, _) = self.owners(primary, name, prev, chain.mappings()).await?;
-                let items = mapping_files(chain, chain.mappings(), &owners, Some(&patches));
-                labels.extend(git_labels(chain, chain.mappings(), false));
-                let mtime = u64::try_from(self.repo.head().author_unix).unwrap_or(0);
-                let tar = patch_files_tar(&items, mtime).map_err(|e| cfg_err(e.to_string()))?;
-                files = Some(tar);
-                let mut all = deletion_commands(&patches);
-                all.append(&mut commands);
-                commands = all;
-            }
-        }
-        let platform = chain.platform();
-        self.engine.ensure_reachable().await.map_err(docker_err)?;
-        let reference = primary.stage_reference(&prev.id);
-        // A registry stage is pulled; a local one is in the daemon.
-        if let Some(repo) = primary.as_repo() {
-            let credential = repo.credential().map_err(storage_err)?;
-            self.engine
-                .pull(&reference, platform, credential.as_ref())
-                .await
-                .map_err(docker_err)?;
-        }
-        let tmp = tempfile::tempdir().map_err(|e| cfg_err(format!("a tmp_dir mount: {e}")))?;
-        let (mut binds, mount_labels) = self.mount_binds(name, build.stapel, tmp.path())?;
-        labels.extend(mount_labels);
-        // werf's stapel secrets: files in /run/secrets/<id> while the
-        // commands run; the bind mount keeps them out of the commit.
-        let project_dir = self.repo.work_tree().join(self.project_dir);
-        let secrets =
-            crate::secrets::resolve(&build.stapel.secrets, &project_dir).map_err(&cfg_err)?;
-        if !secrets.is_empty() {
-            let dir = tmp.path().join("secrets");
-            crate::secrets::write_files(&secrets, &dir).map_err(&cfg_err)?;
-            binds.push(format!("{}:/run/secrets:ro", dir.display()));
-        }
-        let mut env: Vec<String> = self
-            .commit_env()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if let Some((bind, var)) =
-            crate::ssh_agent::forward(std::env::var_os("SSH_AUTH_SOCK").as_deref())
-        {
-            binds.push(bind);
-            env.push(var);
-        }
-        let run = ShellRun {
-            image: &reference,
-            commands: &commands,
-            env,
-            labels: labels.into_iter().collect(),
-            binds,
-            platform,
-            files,
-            read_back: &[PASSWD, GROUP],
-        };
-        // The stage records its users for the names of later stages.
-        let stamp =
-            |files: &davit_engine::container::ReadBack| UserFiles::read_back(files).label(digest);
-        let image_id = self
-            .engine
-            .run_shell_stage(
-                &run,
-                |line| {
-                    (on_event.borrow_mut())(Event::Line { image: name, line });
-                },
-                stamp,
-            )
-            .await
-            .map_err(|e| match e {
-                RunError::Docker(source) => docker_err(source),
-                other => cfg_err(format!("stage {stage}: {other}")),
-            })?;
-        primary
-            .publish_checked(
-                self.engine,
-                &image_id,
-                self.project,
-                digest,
-                chain.parent_ts(),
-                passed_over,
-            )
-            .await
-            .map_err(storage_err)
-    }
-
     /// `fromLatest: true`: the base image's ID in the registry now, which
     /// enters the `from` digest (so a moved tag rebuilds).
     pub(super) async fn latest_base_id(
@@ -830,197 +701,5 @@ impl Conveyor<'_> {
                 source: Box::new(source),
             })?;
         Ok(Some(id))
-    }
-
-    /// Each mapping's `owner`/`group` as ids; names are looked up in the
-    /// `/etc/passwd` and `/etc/group` of the stage `base` (only when a
-    /// name is used), with the files they were read from.
-    async fn owners(
-        &self,
-        primary: &Storage,
-        name: &str,
-        base: &StageDescription,
-        mappings: &[davit_stapel::GitMapping],
-    ) -> Result<(Vec<Ownership>, Option<UserFiles>), BuildError> {
-        let pairs: Vec<(&str, &str)> = mappings
-            .iter()
-            .map(|m| (m.owner.as_str(), m.group.as_str()))
-            .collect();
-        self.owner_ids(primary, name, base, &pairs).await
-    }
-
-    /// `(owner, group)` pairs as ids, names looked up in the stage `base`:
-    /// in its own record of the files (owner_names.rs), else in its layers
-    /// in the storage.
-    pub(super) async fn owner_ids(
-        &self,
-        primary: &Storage,
-        name: &str,
-        base: &StageDescription,
-        pairs: &[(&str, &str)],
-    ) -> Result<(Vec<Ownership>, Option<UserFiles>), BuildError> {
-        let named = |v: &str| !v.is_empty() && v.parse::<u64>().is_err();
-        let mut users = None;
-        if pairs.iter().any(|(o, g)| named(o) || named(g)) {
-            users = match UserFiles::recorded(base) {
-                Some(recorded) => Some(recorded),
-                None => Some(self.user_files(primary, name, &base.id).await?),
-            };
-        }
-        let (passwd, group) = users
-            .as_ref()
-            .map_or((None, None), |u| (u.passwd.as_deref(), u.group.as_deref()));
-        let ids = pairs
-            .iter()
-            .map(|(o, g)| {
-                Ownership::resolve_names(name, o, g, passwd, group).map_err(|e| stapel_err(name, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((ids, users))
-    }
-
-    /// A stage's `/etc/passwd` and `/etc/group`, read from its layers.
-    async fn user_files(
-        &self,
-        primary: &Storage,
-        name: &str,
-        stage: &StageId,
-    ) -> Result<UserFiles, BuildError> {
-        let files = primary
-            .image_files(self.engine, stage, |p| {
-                p == "etc/passwd" || p == "etc/group"
-            })
-            .await
-            .map_err(|source| BuildError::Storage {
-                image: name.to_string(),
-                source: Box::new(source),
-            })?;
-        let text = |p: &str| {
-            files
-                .get(p)
-                .map(|e| String::from_utf8_lossy(&e.data).into_owned())
-        };
-        Ok(UserFiles {
-            passwd: text("etc/passwd"),
-            group: text("etc/group"),
-        })
-    }
-
-    /// The bind mounts of a shell stage (`mount:`) and werf's labels for
-    /// them: `tmp_dir` a fresh directory per stage, `build_dir` one
-    /// directory per project and mount point kept on this host between
-    /// builds, `fromPath` the path (relative to the project). The mount
-    /// points stay empty in the image: a commit does not take what a bind
-    /// mount shows.
-    fn mount_binds(
-        &self,
-        name: &str,
-        s: &StapelImage,
-        tmp: &std::path::Path,
-    ) -> Result<(Vec<String>, BTreeMap<String, String>), BuildError> {
-        let io_err = |what: &str, e: std::io::Error| BuildError::Config {
-            image: name.to_string(),
-            message: format!("mount {what}: {e}"),
-        };
-        let mut binds = Vec::new();
-        let mut points: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (i, m) in s.mount.iter().enumerate() {
-            let to = davit_pathmatch::clean(m.to.as_ref().map_or("", |t| t.0.as_str()));
-            let from = m.from.as_ref().map_or("", |t| t.0.as_str());
-            let (host, label) = match (from, m.from_path.as_ref()) {
-                ("tmp_dir", _) => (
-                    tmp.join(i.to_string()),
-                    "werf-mount-type-tmp-dir".to_string(),
-                ),
-                ("build_dir", _) => {
-                    let slug = to.trim_start_matches('/').replace('/', "-");
-                    let dir = self
-                        .local_cache
-                        .join("build_dir")
-                        .join(self.project)
-                        .join(slug);
-                    (dir, "werf-mount-type-build-dir".to_string())
-                }
-                (_, Some(path)) => {
-                    let dir = self.repo.work_tree().join(self.project_dir).join(&path.0);
-                    let label = format!("werf-mount-type-custom-dir-{}", path.0.replace('/', "--"));
-                    (dir, label)
-                }
-                _ => continue,
-            };
-            std::fs::create_dir_all(&host).map_err(|e| io_err(&to, e))?;
-            binds.push(format!("{}:{to}", host.display()));
-            points.entry(label).or_default().push(to);
-        }
-        let labels = points.into_iter().map(|(k, v)| (k, v.join(";"))).collect();
-        Ok((binds, labels))
-    }
-
-    /// The service variables werf gives every stapel stage (not part of
-    /// any digest).
-    fn commit_env(&self) -> [(&'static str, String); 3] {
-        let head = self.repo.head();
-        [
-            ("WERF_COMMIT_HASH", self.commit.to_string()),
-            (
-                "WERF_COMMIT_TIME_HUMAN",
-                human_time(head.author_unix, head.author_offset),
-            ),
-            ("WERF_COMMIT_TIME_UNIX", head.author_unix.to_string()),
-        ]
-    }
-}
-
-/// Go's `time.Time.String()` of the commit time: `2006-01-02 15:04:05
-/// -0700 -0700` (Go prints the offset twice when the zone has no name).
-fn human_time(unix: i64, offset: i32) -> String {
-    let local = unix + i64::from(offset);
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let sign = if offset < 0 { '-' } else { '+' };
-    let off = offset.unsigned_abs();
-    let zone = format!("{sign}{:02}{:02}", off / 3600, off % 3600 / 60);
-    let name = if offset == 0 {
-        "UTC".to_string()
-    } else {
-        zone.clone()
-    };
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} {zone} {name}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commit_times_print_as_go_prints_them() {
-        assert_eq!(human_time(0, 0), "1970-01-01 00:00:00 +0000 UTC");
-        // 2024-01-02T15:04:05+03:00
-        assert_eq!(
-            human_time(1_704_197_045, 3 * 3600),
-            "2024-01-02 15:04:05 +0300 +0300"
-        );
-        assert_eq!(human_time(951_782_400, 0), "2000-02-29 00:00:00 +0000 UTC");
     }
 }
