@@ -217,39 +217,21 @@ impl Conveyor<'_> {
 /// Go's `time.Time.String()` of the commit time: `2006-01-02 15:04:05
 /// -0700 -0700` (Go prints the offset twice when the zone has no name).
 fn human_time(unix: i64, offset: i32) -> String {
-    let local = unix + i64::from(offset);
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    use davit_gotmpl::funcs::date::{GoTime, GO_STRING_LAYOUT};
     let sign = if offset < 0 { '-' } else { '+' };
     let off = offset.unsigned_abs();
-    let zone = format!("{sign}{:02}{:02}", off / 3600, off % 3600 / 60);
-    let name = if offset == 0 {
+    let zone = if offset == 0 {
         "UTC".to_string()
     } else {
-        zone.clone()
+        format!("{sign}{:02}{:02}", off / 3600, off % 3600 / 60)
     };
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} {zone} {name}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    GoTime {
+        unix,
+        nanos: 0,
+        offset,
+        zone,
+    }
+    .format(GO_STRING_LAYOUT)
 }
 
 #[cfg(test)]
