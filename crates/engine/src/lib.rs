@@ -90,6 +90,11 @@ pub struct BuildRequest<'a> {
     pub platform: &'a str,
 }
 
+/// A response stream that ended in the middle of a message.
+fn cut_at_end(e: &bollard::errors::Error) -> bool {
+    e.to_string().contains("bytes remaining on stream")
+}
+
 /// An error in a progress stream: the daemon's own message (a failed step,
 /// a refused push) becomes `failed`, anything else an API error.
 fn stream_error(
@@ -235,12 +240,25 @@ impl DockerEngine {
             }
             tail.push(line.to_string());
         };
+        let success_line = format!("Successfully tagged {}", req.tag);
         while let Some(item) = stream.next().await {
             let failed = |message| DockerError::BuildFailed {
                 message,
                 log_tail: tail.clone(),
             };
-            let info = item.map_err(|e| stream_error(e, "build", failed))?;
+            let info = match item {
+                Ok(info) => info,
+                // The daemon sometimes closes the stream in the middle of
+                // its last message, after the build finished: the image is
+                // there, named as asked.
+                Err(e) if cut_at_end(&e) && tail.iter().any(|l| l.contains(&success_line)) => {
+                    if image_id.is_none() {
+                        image_id = self.image_id(req.tag).await?;
+                    }
+                    break;
+                }
+                Err(e) => return Err(stream_error(e, "build", failed)),
+            };
             if let Some(detail) = info.error_detail {
                 return Err(failed(detail.message.unwrap_or_default()));
             }
