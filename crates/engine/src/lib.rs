@@ -90,6 +90,31 @@ pub struct BuildRequest<'a> {
     pub platform: &'a str,
 }
 
+static NO_STRINGS: BTreeMap<String, String> = BTreeMap::new();
+
+impl<'a> BuildRequest<'a> {
+    /// A classic-builder build of `context_tar` (the Dockerfile at its
+    /// root) tagged `tag`, for the default platform, with no args, labels,
+    /// secrets or ssh; the rest is set with struct update syntax.
+    pub fn classic(context_tar: Vec<u8>, tag: &'a str) -> BuildRequest<'a> {
+        BuildRequest {
+            context_tar,
+            dockerfile: "Dockerfile",
+            target: None,
+            build_args: &NO_STRINGS,
+            labels: &NO_STRINGS,
+            add_host: &[],
+            network: None,
+            tag,
+            registry_auth: None,
+            builder: Builder::Classic,
+            secrets: &[],
+            ssh: false,
+            platform: davit_digest::platform::DEFAULT,
+        }
+    }
+}
+
 /// A response stream that ended in the middle of a message.
 fn cut_at_end(e: &bollard::errors::Error) -> bool {
     e.to_string().contains("bytes remaining on stream")

@@ -5,7 +5,6 @@
 //! an error. The daemon here is a small Engine API server on a Unix
 //! socket, with a test of its own so nothing else shares DOCKER_HOST.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 
@@ -91,26 +90,8 @@ fn build_through(body: &'static str) -> Result<String, davit_engine::DockerError
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let engine = DockerEngine::connect().await?;
-        let empty = BTreeMap::new();
         engine
-            .build(
-                BuildRequest {
-                    context_tar: Vec::new(),
-                    dockerfile: "Dockerfile",
-                    target: None,
-                    build_args: &empty,
-                    labels: &empty,
-                    add_host: &[],
-                    network: None,
-                    tag: "fake:tag",
-                    registry_auth: None,
-                    builder: davit_engine::Builder::Classic,
-                    secrets: &[],
-                    ssh: false,
-                    platform: "linux/amd64",
-                },
-                |_| {},
-            )
+            .build(BuildRequest::classic(Vec::new(), "fake:tag"), |_| {})
             .await
     })
 }

@@ -70,19 +70,9 @@ fn builds_the_commit_context_with_args_and_labels() {
             let id = engine
                 .build(
                     BuildRequest {
-                        context_tar: ctx.tar,
-                        dockerfile: "Dockerfile",
-                        target: None,
                         build_args: &args,
                         labels: &labels,
-                        add_host: &[],
-                        network: None,
-                        tag,
-                        registry_auth: None,
-                        builder: davit_engine::Builder::Classic,
-                        secrets: &[],
-                        ssh: false,
-                        platform: "linux/amd64",
+                        ..BuildRequest::classic(ctx.tar, tag)
                     },
                     |l| lines.push(l.to_string()),
                 )
@@ -119,19 +109,8 @@ fn a_failing_instruction_is_reported_with_its_output() {
             engine
                 .build(
                     BuildRequest {
-                        context_tar: ctx.tar,
-                        dockerfile: "Dockerfile",
-                        target: None,
                         build_args: &args,
-                        labels: &BTreeMap::new(),
-                        add_host: &[],
-                        network: None,
-                        tag: "davit-test/docker-build:fail",
-                        registry_auth: None,
-                        builder: davit_engine::Builder::Classic,
-                        secrets: &[],
-                        ssh: false,
-                        platform: "linux/amd64",
+                        ..BuildRequest::classic(ctx.tar, "davit-test/docker-build:fail")
                     },
                     |_| {},
                 )

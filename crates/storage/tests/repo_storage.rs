@@ -2,7 +2,6 @@
 //! from `scripts/testenv`: lookup by digest, optimistic publish under the
 //! host lock, concurrent publishers, credential errors.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -47,21 +46,7 @@ async fn local_image(engine: &DockerEngine, name: &str) -> String {
     let tag = format!("davit-test/storage:{name}");
     engine
         .build(
-            BuildRequest {
-                context_tar: tar.into_inner().expect("tar"),
-                dockerfile: "Dockerfile",
-                target: None,
-                build_args: &BTreeMap::new(),
-                labels: &BTreeMap::new(),
-                add_host: &[],
-                network: None,
-                tag: &tag,
-                registry_auth: None,
-                builder: davit_engine::Builder::Classic,
-                secrets: &[],
-                ssh: false,
-                platform: "linux/amd64",
-            },
+            BuildRequest::classic(tar.into_inner().expect("tar"), &tag),
             |_| {},
         )
         .await
