@@ -98,8 +98,8 @@ impl Conveyor<'_> {
                 seconds: started.elapsed().as_secs_f64(),
             });
         }
-        let platforms: Vec<String> = parts.iter().map(|p| p.platform.clone()).collect();
         let Some(primary) = self.storage.as_repo() else {
+            let platforms: Vec<String> = parts.iter().map(|p| p.platform.clone()).collect();
             return Err(registry_required(name, &platforms));
         };
         parts.sort_by(|a, b| a.platform.cmp(&b.platform));

@@ -58,7 +58,10 @@ impl Client {
                         request = request.header(name.trim(), value.trim());
                     }
                 }
-                State::Pending { request, body }
+                State::Pending {
+                    request: Box::new(request),
+                    body,
+                }
             }
             Err(e) => State::Failed(Some(e)),
         };
@@ -68,18 +71,20 @@ impl Client {
 
 enum State {
     Pending {
-        request: reqwest::blocking::RequestBuilder,
+        request: Box<reqwest::blocking::RequestBuilder>,
         body: Option<Arc<Mutex<Vec<u8>>>>,
     },
+    /// What each part's reader has not taken yet.
     Sent {
-        headers: Option<Vec<u8>>,
-        body: Option<reqwest::blocking::Response>,
+        headers: Option<Reader>,
+        body: Option<Reader>,
     },
     /// The error goes to the first reader (gix reads the headers first).
     Failed(Option<io::Error>),
 }
 
 type Shared = Arc<Mutex<State>>;
+type Reader = Box<dyn BufRead + Send>;
 
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     shared
@@ -95,6 +100,7 @@ fn send(state: &mut State) {
     let State::Pending { request, body } = std::mem::replace(state, State::Failed(None)) else {
         return;
     };
+    let request = *request;
     let request = match body {
         Some(body) => {
             let bytes = body.lock().map(|b| b.clone()).unwrap_or_default();
@@ -127,8 +133,8 @@ fn send(state: &mut State) {
                 headers.push(b'\n');
             }
             State::Sent {
-                headers: Some(headers),
-                body: Some(response),
+                headers: Some(Box::new(Cursor::new(headers))),
+                body: Some(Box::new(BufReader::new(response))),
             }
         }
         Err(e) => State::Failed(Some(io::Error::other(e))),
@@ -140,87 +146,64 @@ fn failed(slot: &mut Option<io::Error>) -> io::Error {
         .unwrap_or_else(|| io::Error::other("the HTTP request failed"))
 }
 
-/// The response headers, one `name:value` line each.
-pub(crate) struct Headers {
-    shared: Shared,
-    lines: Option<Cursor<Vec<u8>>>,
+#[derive(Clone, Copy)]
+enum Part {
+    /// The response headers, one `name:value` line each.
+    Headers,
+    /// The response body, streamed.
+    Body,
 }
 
-impl Headers {
-    fn lines(&mut self) -> io::Result<&mut Cursor<Vec<u8>>> {
-        if self.lines.is_none() {
+/// One part of a response; reading it sends the request.
+pub(crate) struct ResponsePart {
+    shared: Shared,
+    part: Part,
+    reader: Option<Reader>,
+}
+
+impl ResponsePart {
+    fn new(shared: &Shared, part: Part) -> ResponsePart {
+        ResponsePart {
+            shared: Arc::clone(shared),
+            part,
+            reader: None,
+        }
+    }
+
+    fn reader(&mut self) -> io::Result<&mut Reader> {
+        if self.reader.is_none() {
             let mut state = lock(&self.shared);
             send(&mut state);
-            let lines = match &mut *state {
-                State::Sent { headers, .. } => headers.take().unwrap_or_default(),
-                State::Failed(e) => return Err(failed(e)),
-                State::Pending { .. } => Vec::new(),
+            let taken = match (&mut *state, self.part) {
+                (State::Sent { headers, .. }, Part::Headers) => headers.take(),
+                (State::Sent { body, .. }, Part::Body) => body.take(),
+                (State::Failed(e), _) => return Err(failed(e)),
+                (State::Pending { .. }, _) => None,
             };
             drop(state);
-            self.lines = Some(Cursor::new(lines));
+            let taken =
+                taken.ok_or_else(|| io::Error::other("the HTTP response was read already"))?;
+            self.reader = Some(taken);
         }
-        Ok(self.lines.get_or_insert_with(Default::default))
-    }
-}
-
-impl Read for Headers {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.lines()?.read(buf)
-    }
-}
-
-impl BufRead for Headers {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.lines()?.fill_buf()
-    }
-
-    fn consume(&mut self, amount: usize) {
-        if let Some(lines) = &mut self.lines {
-            lines.consume(amount);
-        }
-    }
-}
-
-/// The response body, streamed.
-pub(crate) struct Body {
-    shared: Shared,
-    response: Option<BufReader<reqwest::blocking::Response>>,
-}
-
-impl Body {
-    fn response(&mut self) -> io::Result<&mut BufReader<reqwest::blocking::Response>> {
-        if self.response.is_none() {
-            let mut state = lock(&self.shared);
-            send(&mut state);
-            let response = match &mut *state {
-                State::Sent { body, .. } => body.take(),
-                State::Failed(e) => return Err(failed(e)),
-                State::Pending { .. } => None,
-            };
-            drop(state);
-            let response =
-                response.ok_or_else(|| io::Error::other("the HTTP response was read already"))?;
-            self.response = Some(BufReader::new(response));
-        }
-        self.response
+        self.reader
             .as_mut()
             .ok_or_else(|| io::Error::other("no HTTP response"))
     }
 }
 
-impl Read for Body {
+impl Read for ResponsePart {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.response()?.read(buf)
+        self.reader()?.read(buf)
     }
 }
 
-impl BufRead for Body {
+impl BufRead for ResponsePart {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.response()?.fill_buf()
+        self.reader()?.fill_buf()
     }
 
     fn consume(&mut self, amount: usize) {
-        if let Some(r) = &mut self.response {
+        if let Some(r) = &mut self.reader {
             r.consume(amount);
         }
     }
@@ -244,8 +227,8 @@ impl Write for PostBody {
 }
 
 impl Http for Client {
-    type Headers = Headers;
-    type ResponseBody = Body;
+    type Headers = ResponsePart;
+    type ResponseBody = ResponsePart;
     type PostBody = PostBody;
 
     fn get(
@@ -253,17 +236,11 @@ impl Http for Client {
         url: &str,
         _base_url: &str,
         headers: impl IntoIterator<Item = impl AsRef<str>>,
-    ) -> gix::Result<GetResponse<Headers, Body>> {
+    ) -> gix::Result<GetResponse<ResponsePart, ResponsePart>> {
         let shared = self.request(reqwest::Method::GET, url, headers, None);
         Ok(GetResponse {
-            headers: Headers {
-                shared: Arc::clone(&shared),
-                lines: None,
-            },
-            body: Body {
-                shared,
-                response: None,
-            },
+            headers: ResponsePart::new(&shared, Part::Headers),
+            body: ResponsePart::new(&shared, Part::Body),
         })
     }
 
@@ -273,7 +250,7 @@ impl Http for Client {
         _base_url: &str,
         headers: impl IntoIterator<Item = impl AsRef<str>>,
         _body: PostBodyDataKind,
-    ) -> gix::Result<PostResponse<Headers, Body, PostBody>> {
+    ) -> gix::Result<PostResponse<ResponsePart, ResponsePart, PostBody>> {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let shared = self.request(
             reqwest::Method::POST,
@@ -283,14 +260,8 @@ impl Http for Client {
         );
         Ok(PostResponse {
             post_body: PostBody(buffer),
-            headers: Headers {
-                shared: Arc::clone(&shared),
-                lines: None,
-            },
-            body: Body {
-                shared,
-                response: None,
-            },
+            headers: ResponsePart::new(&shared, Part::Headers),
+            body: ResponsePart::new(&shared, Part::Body),
         })
     }
 

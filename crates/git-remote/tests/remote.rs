@@ -2,21 +2,10 @@
 //! again after the remote moves, and the commit each kind of reference
 //! names.
 
-use std::process::Command;
-
 use davit_git::remote::RemoteRev;
 use davit_git::Repo;
 use davit_git_remote::update;
-use davit_testkit::fixtures::{git, write};
-
-fn rev_parse(dir: &std::path::Path, what: &str) -> String {
-    let out = Command::new("git")
-        .args(["rev-parse", what])
-        .current_dir(dir)
-        .output()
-        .expect("git rev-parse");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use davit_testkit::fixtures::{git, rev_parse, write};
 
 #[test]
 fn a_remote_is_cloned_fetched_and_opened_at_any_reference() {

@@ -1,20 +1,8 @@
 //! `is_ancestor` against histories git builds: linear, a branch, and a
 //! commit dropped by a rebase.
 
-use std::process::Command;
-
 use davit_git::Repo;
-use davit_testkit::fixtures::{git, write};
-
-fn rev_parse(dir: &std::path::Path, what: &str) -> String {
-    let out = Command::new("git")
-        .args(["rev-parse", what])
-        .current_dir(dir)
-        .output()
-        .expect("git rev-parse");
-    assert!(out.status.success(), "git rev-parse {what}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use davit_testkit::fixtures::{git, rev_parse, write};
 
 #[test]
 fn ancestry_follows_history_not_time() {

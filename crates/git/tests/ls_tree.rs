@@ -1,21 +1,9 @@
 //! `ls_tree`: tree ids computed from the file list equal git's own, and the
 //! walk takes directories whole or descends as the matcher says.
 
-use std::process::Command;
-
 use davit_git::Repo;
 use davit_pathmatch::{Base, Include, Multi, PathMatcher, True};
-use davit_testkit::fixtures::{git, write};
-
-fn rev_parse(dir: &std::path::Path, what: &str) -> String {
-    let out = Command::new("git")
-        .args(["rev-parse", what])
-        .current_dir(dir)
-        .output()
-        .expect("git rev-parse");
-    assert!(out.status.success(), "git rev-parse {what}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use davit_testkit::fixtures::{git, rev_parse, write};
 
 fn fixture() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -4,23 +4,10 @@
 //! into it as werf does. (Cloning the ones not checked out:
 //! davit-git-remote's tests.)
 
-use std::path::Path;
-use std::process::Command;
-
 use davit_git::{EntryKind, GitError, Repo};
 use davit_pathmatch::{Include, True};
-use davit_testkit::fixtures::{git, submodule_fixture as fixture, write};
+use davit_testkit::fixtures::{git, rev_parse, submodule_fixture as fixture, write};
 use sha2::{Digest, Sha256};
-
-fn rev_parse(dir: &Path, what: &str) -> String {
-    let out = Command::new("git")
-        .args(["rev-parse", what])
-        .current_dir(dir)
-        .output()
-        .expect("git rev-parse");
-    assert!(out.status.success(), "git rev-parse {what}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// Every submodule of these tests is checked out: nothing is fetched.
 fn no_fetch(url: &str) -> Result<std::path::PathBuf, GitError> {

@@ -22,6 +22,17 @@ pub fn git(dir: &Path, args: &[&str]) {
     assert!(st.success(), "git {args:?}");
 }
 
+/// `git rev-parse <what>` in `dir`, trimmed; panics on failure.
+pub fn rev_parse(dir: &Path, what: &str) -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", what])
+        .current_dir(dir)
+        .output()
+        .expect("git rev-parse");
+    assert!(out.status.success(), "git rev-parse {what}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// Writes `text` to `dir/rel`, creating directories.
 pub fn write(dir: &Path, rel: &str, text: &str) {
     let p = dir.join(rel);
