@@ -131,6 +131,8 @@ pub struct Conveyor<'a> {
     /// davit's local caches on this host; stapel `build_dir` mounts live
     /// in `build_dir/<project>/` below it.
     pub local_cache: &'a std::path::Path,
+    /// The remote git repositories fetched in this run (once each).
+    pub fetched_remotes: davit_git_remote::Fetched,
 }
 
 impl Conveyor<'_> {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use davit_config::model::StapelImage;
 use davit_git::remote::RemoteRev;
 use davit_git::Repo;
-use davit_git_remote::{submodule_fetcher, update, url_credentials, BasicAuth};
+use davit_git_remote::{url_credentials, BasicAuth};
 use davit_stapel::{GitMapping, Pipeline};
 
 use super::{BuildError, Conveyor};
@@ -37,7 +37,10 @@ impl Conveyor<'_> {
             let wanted = |path: &str| local.iter().any(|m| m.reaches(path));
             let repo = self
                 .repo
-                .with_submodules(&wanted, &submodule_fetcher(&cache, None, None))
+                .with_submodules(
+                    &wanted,
+                    &self.fetched_remotes.submodule_fetcher(&cache, None, None),
+                )
                 .map_err(git_err)?;
             repos.insert(PROJECT_WITH_SUBMODULES.to_string(), repo);
         }
@@ -81,12 +84,17 @@ impl Conveyor<'_> {
             } else {
                 RemoteRev::Head
             };
-            let dir = update(&cache, &url, auth.as_ref()).map_err(git_err)?;
+            let dir = self
+                .fetched_remotes
+                .update(&cache, &url, auth.as_ref())
+                .map_err(git_err)?;
             let mut repo = Repo::open_remote(&dir, &url, &rev).map_err(git_err)?;
             if repo.has_submodules() {
                 let same = |o: &&GitMapping| o.remote_key().as_ref() == Some(&key);
                 let wanted = |path: &str| mappings.iter().filter(same).any(|o| o.reaches(path));
-                let fetch = submodule_fetcher(&cache, Some(&url), auth.as_ref());
+                let fetch =
+                    self.fetched_remotes
+                        .submodule_fetcher(&cache, Some(&url), auth.as_ref());
                 repo = repo.with_submodules(&wanted, &fetch).map_err(git_err)?;
             }
             repos.insert(key, repo);

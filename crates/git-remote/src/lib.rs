@@ -11,8 +11,10 @@
 //! Reading what was fetched is `davit_git::remote`'s; this crate is the
 //! only one that reaches the network for git.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
 
 use davit_git::remote::{cache_path, host, remote_error, REMOTE_HEAD};
 use davit_git::GitError;
@@ -176,17 +178,43 @@ fn receive<T: Transport>(
     Ok(())
 }
 
-/// The fetcher `Repo::with_submodules` takes: submodules are cloned into
-/// `cache`; `auth` (the superproject's) is sent only to the host of
-/// `superproject_url`.
-pub fn submodule_fetcher<'a>(
-    cache: &'a Path,
-    superproject_url: Option<&'a str>,
-    auth: Option<&'a BasicAuth>,
-) -> impl Fn(&str) -> Result<PathBuf, GitError> + 'a {
-    move |url: &str| {
-        let same_host = superproject_url.is_some_and(|s| host(s) == host(url));
-        update(cache, url, auth.filter(|_| same_host))
+/// The remotes one run has fetched: each URL is fetched once, however
+/// many images (or submodules) read it, and never by two images at once.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    done: Mutex<HashMap<String, PathBuf>>,
+}
+
+impl Fetched {
+    /// [`update`], once per URL in this run.
+    pub fn update(
+        &self,
+        cache: &Path,
+        url: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<PathBuf, GitError> {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(path) = done.get(url) {
+            return Ok(path.clone());
+        }
+        let path = update(cache, url, auth)?;
+        done.insert(url.to_string(), path.clone());
+        Ok(path)
+    }
+
+    /// The fetcher `Repo::with_submodules` takes: submodules are cloned
+    /// into `cache`; `auth` (the superproject's) is sent only to the host
+    /// of `superproject_url`.
+    pub fn submodule_fetcher<'a>(
+        &'a self,
+        cache: &'a Path,
+        superproject_url: Option<&'a str>,
+        auth: Option<&'a BasicAuth>,
+    ) -> impl Fn(&str) -> Result<PathBuf, GitError> + 'a {
+        move |url: &str| {
+            let same_host = superproject_url.is_some_and(|s| host(s) == host(url));
+            self.update(cache, url, auth.filter(|_| same_host))
+        }
     }
 }
 

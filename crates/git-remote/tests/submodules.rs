@@ -4,7 +4,7 @@
 
 use davit_git::remote::RemoteRev;
 use davit_git::Repo;
-use davit_git_remote::{submodule_fetcher, update};
+use davit_git_remote::{update, Fetched};
 use davit_testkit::fixtures::{git, submodule_fixture as fixture};
 
 #[test]
@@ -17,7 +17,10 @@ fn submodules_not_checked_out_are_cloned_from_their_url_or_named() {
     let cache = tmp.path().join("cache");
     let repo = Repo::discover(&fresh)
         .expect("open")
-        .with_submodules(&|_| true, &submodule_fetcher(&cache, None, None))
+        .with_submodules(
+            &|_| true,
+            &Fetched::default().submodule_fetcher(&cache, None, None),
+        )
         .expect("cloned from the .gitmodules url");
     assert_eq!(
         repo.read_blob("mod/nested/d.txt").expect("read"),
@@ -30,7 +33,10 @@ fn submodules_not_checked_out_are_cloned_from_their_url_or_named() {
     let clone = update(&cache, &url, None).expect("clone");
     let remote = Repo::open_remote(&clone, &url, &RemoteRev::Head)
         .expect("open")
-        .with_submodules(&|_| true, &submodule_fetcher(&cache, None, None))
+        .with_submodules(
+            &|_| true,
+            &Fetched::default().submodule_fetcher(&cache, None, None),
+        )
         .expect("submodules");
     assert_eq!(
         remote.read_blob("mod/inner/i.txt").expect("read"),
@@ -42,7 +48,10 @@ fn submodules_not_checked_out_are_cloned_from_their_url_or_named() {
     std::fs::remove_dir_all(&cache).expect("rm cache");
     let err = Repo::discover(&fresh)
         .expect("open")
-        .with_submodules(&|_| true, &submodule_fetcher(&cache, None, None))
+        .with_submodules(
+            &|_| true,
+            &Fetched::default().submodule_fetcher(&cache, None, None),
+        )
         .err()
         .expect("an error")
         .to_string();

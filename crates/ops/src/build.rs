@@ -151,6 +151,7 @@ pub fn build(
             forced_platforms: &options.platforms,
             require_built: options.require_built,
             local_cache: &stores.local_cache,
+            fetched_remotes: Default::default(),
         };
         let (report, err) = conveyor
             .run(&options.images, options.parallelism, on_event)

@@ -53,6 +53,7 @@ pub fn plan(
             forced_platforms: platforms,
             require_built: false,
             local_cache: &stores.local_cache,
+            fetched_remotes: Default::default(),
         };
         Ok(conveyor.plan(images).await?)
     })
